@@ -1,0 +1,46 @@
+# Kumo — see README.md. `make run` starts a local Kumo; `make test` runs every test. Both install what they need.
+SHELL := /bin/bash
+SWIFT ?= swift
+RUN_DIR := $(CURDIR)/.kumo-run
+KUMO := $(CURDIR)/.build/debug/kumo
+LISTEN ?= 127.0.0.1:7480
+# Debian packages the build and tests need (the agent issue adds runc, qemu, dnsmasq, haproxy…).
+DEB_PACKAGES := libsqlite3-dev curl
+
+.PHONY: all build release deps run stop test bench clean
+
+all: build
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build --product kumo
+
+release: deps
+	$(SWIFT) build -c release --product kumo
+	$(SWIFT) build -c release --product kumo-bench
+
+# Start a local control plane in the background and wait until it answers.
+run: build
+	@scripts/run-local.sh start "$(KUMO)" "$(RUN_DIR)" "$(LISTEN)"
+
+stop:
+	@scripts/run-local.sh stop "$(KUMO)" "$(RUN_DIR)" "$(LISTEN)"
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --parallel --num-workers 2
+
+# Benchmarks (release build): make bench SCENARIO=api
+SCENARIO ?= store
+bench: release
+	.build/release/kumo-bench $(SCENARIO)
+
+clean:
+	rm -rf .build $(RUN_DIR)

@@ -1,0 +1,98 @@
+// swift-tools-version: 6.2
+// Kumo: a private cloud in one binary. `ls Sources/` is the architecture; see ../shared/DESIGN.md.
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+    name: "kumo",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "kumo", targets: ["kumo"]),
+        .executable(name: "kumo-bench", targets: ["kumo-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        // Resource types, validation, quantities, selectors, JSON values and patches. No I/O.
+        .target(name: "KumoModel", swiftSettings: swiftSettings),
+        // Revisioned key/value store with compare-and-swap and watch (etcd semantics); SQLite implementation.
+        .target(
+            name: "KumoStore",
+            dependencies: [
+                "KumoModel",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
+        // Wire types, routes and the HTTP client used by the CLI and (later) the agent.
+        .target(
+            name: "KumoAPI",
+            dependencies: [
+                "KumoModel",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
+        // The API server: routes, auth, field ownership, history, watch, observability.
+        .target(
+            name: "KumoServer",
+            dependencies: [
+                "KumoModel", "KumoStore", "KumoAPI",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings),
+        // Command line: parse → KumoAPI → print.
+        .target(
+            name: "KumoCLI",
+            dependencies: [
+                "KumoModel", "KumoAPI", "KumoServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
+        .executableTarget(name: "kumo", dependencies: ["KumoCLI"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "kumo-bench",
+            dependencies: [
+                "KumoModel", "KumoStore", "KumoAPI", "KumoServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
+        .testTarget(name: "KumoModelTests", dependencies: ["KumoModel"], swiftSettings: swiftSettings),
+        .testTarget(name: "KumoStoreTests", dependencies: ["KumoStore", "KumoModel"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "KumoServerTests",
+            dependencies: [
+                "KumoServer", "KumoAPI", "KumoModel", "KumoStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "E2ETests",
+            dependencies: ["KumoAPI", "KumoModel", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            swiftSettings: swiftSettings),
+    ]
+)

@@ -1,0 +1,165 @@
+import Foundation
+import KumoModel
+
+/// Every route the API server answers. The server dispatches with an exhaustive `switch` over this enum and the
+/// OpenAPI document must describe each case (a test checks that), so a route cannot exist undocumented.
+public enum APIRoute: String, CaseIterable, Sendable {
+    case healthz = "/healthz"
+    case readyz = "/readyz"
+    case metrics = "/metrics"
+    case debugState = "/debug/state"
+    case openapi = "/openapi.json"
+    case version = "/version"
+    case clusterCollection = "/api/v1/{kind}"
+    case clusterObject = "/api/v1/{kind}/{name}"
+    case clusterObjectHistory = "/api/v1/{kind}/{name}/history"
+    case projectCollection = "/api/v1/projects/{project}/{kind}"
+    case projectObject = "/api/v1/projects/{project}/{kind}/{name}"
+    case projectObjectHistory = "/api/v1/projects/{project}/{kind}/{name}/history"
+    case tokens = "/api/v1/tokens"
+    case token = "/api/v1/tokens/{name}"
+    case backup = "/api/v1/backup"
+
+    /// The template as written in the OpenAPI document.
+    public var template: String { rawValue }
+
+    /// Methods this route answers (anything else → 405).
+    public var methods: [String] {
+        switch self {
+        case .healthz, .readyz, .metrics, .debugState, .openapi, .version, .backup: ["GET"]
+        case .clusterCollection, .projectCollection, .tokens: ["GET", "POST"]
+        case .clusterObject, .projectObject: ["GET", "PUT", "PATCH", "DELETE"]
+        case .clusterObjectHistory, .projectObjectHistory: ["GET"]
+        case .token: ["DELETE"]
+        }
+    }
+}
+
+/// A request path resolved to a route and its parameters. Path segments are percent-decoded one by one, so an
+/// image name with a slash travels as one segment (`library%2Fbusybox`).
+public struct ResolvedPath: Sendable, Equatable {
+    public var route: APIRoute
+    public var kind: Kind?
+    public var project: String?
+    public var name: String?
+
+    public init(route: APIRoute, kind: Kind? = nil, project: String? = nil, name: String? = nil) {
+        self.route = route
+        self.kind = kind
+        self.project = project
+        self.name = name
+    }
+
+    /// Resolves a raw (still percent-encoded) path; nil when nothing matches (→ 404).
+    /// Throws for an unknown kind so the error can say which kinds exist.
+    public static func resolve(_ rawPath: String) throws(KumoError) -> ResolvedPath? {
+        var segments = rawPath.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        for i in segments.indices {
+            guard let decoded = segments[i].removingPercentEncoding else {
+                throw KumoError(.badRequest, "invalid percent-encoding in path segment \"\(segments[i])\"")
+            }
+            segments[i] = decoded
+        }
+        switch segments.count {
+        case 1:
+            return [APIRoute.healthz, .readyz, .metrics, .openapi, .version]
+                .first { $0.rawValue == "/" + segments[0] }.map { ResolvedPath(route: $0) }
+        case 2 where segments == ["debug", "state"]:
+            return ResolvedPath(route: .debugState)
+        default:
+            break
+        }
+        guard segments.count >= 3, segments[0] == "api", segments[1] == "v1" else { return nil }
+        let rest = Array(segments.dropFirst(2))
+        if rest[0] == "tokens" {
+            if rest.count == 1 { return ResolvedPath(route: .tokens) }
+            if rest.count == 2 { return ResolvedPath(route: .token, name: rest[1]) }
+            return nil
+        }
+        if rest == ["backup"] { return ResolvedPath(route: .backup) }
+        // /api/v1/projects/{project}/{kind}[/{name}[/history]]
+        if rest[0] == "projects", rest.count >= 3 {
+            if rest.count == 3, rest[2] == "history" {
+                return ResolvedPath(route: .clusterObjectHistory, kind: .project, name: rest[1])
+            }
+            let kind = try kindFor(rest[2])
+            guard kind.scope != .cluster else {
+                throw KumoError(.notFound, "\(kind.plural) are cluster-scoped: use /api/v1/\(kind.plural)", field: "kind")
+            }
+            switch rest.count {
+            case 3: return ResolvedPath(route: .projectCollection, kind: kind, project: rest[1])
+            case 4: return ResolvedPath(route: .projectObject, kind: kind, project: rest[1], name: rest[3])
+            case 5 where rest[4] == "history":
+                return ResolvedPath(route: .projectObjectHistory, kind: kind, project: rest[1], name: rest[3])
+            default: return nil
+            }
+        }
+        let kind = try kindFor(rest[0])
+        switch rest.count {
+        case 1: return ResolvedPath(route: .clusterCollection, kind: kind)
+        case 2:
+            guard kind.scope != .project else {
+                throw KumoError(
+                    .notFound, "\(kind.plural) are project-scoped: use /api/v1/projects/{project}/\(kind.plural)/{name}",
+                    field: "kind")
+            }
+            return ResolvedPath(route: .clusterObject, kind: kind, name: rest[1])
+        case 3 where rest[2] == "history" && kind.scope != .project:
+            return ResolvedPath(route: .clusterObjectHistory, kind: kind, name: rest[1])
+        default: return nil
+        }
+    }
+
+    private static func kindFor(_ plural: String) throws(KumoError) -> Kind {
+        guard let kind = Kind(plural: plural) else {
+            throw KumoError(
+                .notFound,
+                "unknown kind \"\(plural)\": expected one of \(Kind.allCases.map(\.plural).joined(separator: ", "))",
+                field: "kind")
+        }
+        return kind
+    }
+}
+
+/// Builds request paths (the client side of `ResolvedPath`).
+public enum APIPaths {
+    public static func collection(_ kind: Kind, project: String?) -> String {
+        if let project, kind.scope != .cluster {
+            return "/api/v1/projects/\(encode(project))/\(kind.plural)"
+        }
+        return "/api/v1/\(kind.plural)"
+    }
+
+    public static func object(_ kind: Kind, project: String?, name: String) -> String {
+        collection(kind, project: project) + "/" + encode(name)
+    }
+
+    public static func history(_ kind: Kind, project: String?, name: String) -> String {
+        object(kind, project: project, name: name) + "/history"
+    }
+
+    /// Percent-encodes one path segment (a `/` in an image name becomes `%2F`).
+    public static func encode(_ segment: String) -> String {
+        var out = ""
+        for byte in segment.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
+                UInt8(ascii: "~"):
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                out += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
+            }
+        }
+        return out
+    }
+
+    /// Percent-encodes a query value.
+    public static func encodeQuery(_ value: String) -> String { encode(value) }
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}

@@ -1,0 +1,155 @@
+import AsyncHTTPClient
+import Foundation
+import KumoModel
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// The HTTP client of the Kumo API, used by the CLI, benchmarks, tests and (later) the agent.
+/// Every failure is a `KumoError`: the server's error body as sent, or `.unavailable` with what went wrong.
+public struct KumoClient: Sendable {
+    public let baseURL: String
+    public let token: String
+    public let http: HTTPClient
+    public var timeout: TimeAmount = .seconds(30)
+
+    public init(baseURL: String, token: String, http: HTTPClient = .shared) {
+        var url = baseURL
+        while url.hasSuffix("/") { url.removeLast() }
+        self.baseURL = url
+        self.token = token
+        self.http = http
+    }
+
+    public init(config: ClientConfig, http: HTTPClient = .shared) {
+        self.init(baseURL: config.server, token: config.token, http: http)
+    }
+
+    public struct Response: Sendable {
+        public var status: Int
+        public var headers: HTTPHeaders
+        public var body: [UInt8]
+
+        public func json() throws(KumoError) -> JSONValue { try JSONValue(parsing: body) }
+
+        public func decode<T: Decodable>(_ type: T.Type) throws(KumoError) -> T {
+            do {
+                return try JSONDecoder().decode(T.self, from: Data(body))
+            } catch {
+                throw KumoError(.internal, "failed to decode server response as \(T.self): \(error)", cause: error)
+            }
+        }
+    }
+
+    /// Sends one request; non-2xx statuses become the server's `KumoError`.
+    @discardableResult
+    public func send(
+        _ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: [UInt8]? = nil,
+        contentType: String = "application/json", maxResponseBytes: Int = 256 << 20
+    ) async throws(KumoError) -> Response {
+        let request = makeRequest(method, path, query: query, body: body, contentType: contentType)
+        do {
+            let response = try await http.execute(request, timeout: timeout)
+            let buffer = try await response.body.collect(upTo: maxResponseBytes)
+            let bytes = Array(buffer.readableBytesView)
+            let status = Int(response.status.code)
+            guard (200..<300).contains(status) else { throw Self.error(status: status, body: bytes) }
+            return Response(status: status, headers: response.headers, body: bytes)
+        } catch let e as KumoError {
+            throw e
+        } catch {
+            throw unreachable(error)
+        }
+    }
+
+    /// Opens a watch stream and yields each event line as it arrives.
+    public func watch(_ path: String, query: [(String, String)]) async throws(KumoError) -> AsyncThrowingStream<
+        WatchEventWire, any Error
+    > {
+        var request = makeRequest(.GET, path, query: query + [("watch", "true")], body: nil, contentType: "")
+        request.headers.replaceOrAdd(name: "Accept", value: "application/x-ndjson")
+        let response: HTTPClientResponse
+        do {
+            response = try await http.execute(request, timeout: .hours(24 * 365))
+        } catch {
+            throw unreachable(error)
+        }
+        let status = Int(response.status.code)
+        guard status == 200 else {
+            let body = (try? await response.body.collect(upTo: 1 << 20)).map { Array($0.readableBytesView) } ?? []
+            throw Self.error(status: status, body: body)
+        }
+        return AsyncThrowingStream { continuation in
+            let task = Task {
+                var pending: [UInt8] = []
+                do {
+                    for try await chunk in response.body {
+                        pending.append(contentsOf: chunk.readableBytesView)
+                        while let nl = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                            let line = Array(pending[..<nl])
+                            pending.removeSubrange(...nl)
+                            if line.isEmpty { continue }
+                            let value = try JSONValue(parsing: line)
+                            let event = WatchEventWire(
+                                type: value["type"]?.stringValue ?? "", object: value["object"] ?? .null)
+                            if event.type == "ERROR" {
+                                let e = value["object"]?["error"]
+                                throw KumoError(
+                                    KumoError.Code(rawValue: e?["code"]?.stringValue ?? "internal"),
+                                    e?["message"]?.stringValue ?? "watch failed", field: e?["field"]?.stringValue)
+                            }
+                            continuation.yield(event)
+                        }
+                    }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    private func makeRequest(
+        _ method: HTTPMethod, _ path: String, query: [(String, String)], body: [UInt8]?, contentType: String
+    ) -> HTTPClientRequest {
+        var url = baseURL + path
+        if !query.isEmpty {
+            url += "?" + query.map { "\($0.0)=\(APIPaths.encodeQuery($0.1))" }.joined(separator: "&")
+        }
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        request.headers.add(name: "User-Agent", value: "kumo/\(KumoVersion.current)")
+        if let body {
+            request.headers.add(name: "Content-Type", value: contentType)
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        return request
+    }
+
+    static func error(status: Int, body: [UInt8]) -> KumoError {
+        if let parsed = try? JSONDecoder().decode(ErrorBody.self, from: Data(body)) {
+            return parsed.kumoError
+        }
+        let text = String(decoding: body.prefix(500), as: UTF8.self)
+        let code: KumoError.Code =
+            switch status {
+            case 401: .unauthorized
+            case 403: .forbidden
+            case 404: .notFound
+            case 409: .conflict
+            case 413: .payloadTooLarge
+            case 503: .unavailable
+            default: .internal
+            }
+        return KumoError(code, "server answered \(status): \(text)")
+    }
+
+    func unreachable(_ error: any Error) -> KumoError {
+        KumoError(
+            .unavailable,
+            "failed to reach the Kumo server at \(baseURL): \(error) — is `kumo server` running, and is the URL in "
+                + "your config (\(ClientConfig.defaultPath)) right?", cause: error)
+    }
+}

@@ -1,0 +1,154 @@
+import KumoModel
+
+/// `{"error": {"code", "message", "field"}}` — the body of every error response.
+public struct ErrorBody: Codable, Sendable {
+    public struct Detail: Codable, Sendable {
+        public var code: String
+        public var message: String
+        public var field: String?
+    }
+    public var error: Detail
+
+    public init(_ error: KumoError) {
+        self.error = Detail(code: error.code.rawValue, message: error.message, field: error.field)
+    }
+
+    public var kumoError: KumoError {
+        KumoError(KumoError.Code(rawValue: error.code), error.message, field: error.field)
+    }
+}
+
+/// A list response: `{"apiVersion","kind":"List","metadata":{"revision","continue"},"items":[...]}`.
+public struct ObjectList: Codable, Sendable {
+    public struct ListMeta: Codable, Sendable {
+        /// The store revision the list was read at; watch with `since=` this to follow changes.
+        public var revision: String
+        /// Pass as `continue=` to get the next page; absent on the last page.
+        public var `continue`: String?
+    }
+    public var apiVersion: String
+    public var kind: String
+    public var metadata: ListMeta
+    public var items: [JSONValue]
+}
+
+/// One line of a watch stream.
+public struct WatchEventWire: Codable, Sendable {
+    /// ADDED, MODIFIED, DELETED, or ERROR (then `object` is an error body and the stream ends).
+    public var type: String
+    public var object: JSONValue
+}
+
+/// One recorded change of an object.
+public struct HistoryEntry: Codable, Sendable, Equatable {
+    public struct ForcedField: Codable, Sendable, Equatable {
+        public var field: String
+        public var previousOwner: String
+        public init(field: String, previousOwner: String) {
+            self.field = field
+            self.previousOwner = previousOwner
+        }
+    }
+    /// Store revision of the change.
+    public var revision: Int64?
+    /// RFC 3339 time.
+    public var time: String
+    public var manager: String
+    /// create, update, patch, apply, delete
+    public var operation: String
+    /// RFC 6902 JSON Patch from the previous state to this one (`metadata.resourceVersion` and
+    /// `metadata.managedFields` left out).
+    public var patch: [JSONPatchOperation]
+    /// Fields whose ownership `?force=true` took from another manager.
+    public var forced: [ForcedField]?
+
+    public init(
+        revision: Int64? = nil, time: String, manager: String, operation: String, patch: [JSONPatchOperation],
+        forced: [ForcedField]? = nil
+    ) {
+        self.revision = revision
+        self.time = time
+        self.manager = manager
+        self.operation = operation
+        self.patch = patch
+        self.forced = forced
+    }
+}
+
+public struct HistoryList: Codable, Sendable {
+    public var kind: String
+    public var project: String?
+    public var name: String
+    public var items: [HistoryEntry]
+    public init(kind: String, project: String?, name: String, items: [HistoryEntry]) {
+        self.kind = kind
+        self.project = project
+        self.name = name
+        self.items = items
+    }
+}
+
+public enum TokenRole: String, Codable, Sendable, CaseIterable {
+    case view
+    case edit
+}
+
+/// `POST /api/v1/tokens` body.
+public struct TokenRequest: Codable, Sendable {
+    public var name: String?
+    public var project: String
+    public var role: TokenRole
+    public init(name: String? = nil, project: String, role: TokenRole) {
+        self.name = name
+        self.project = project
+        self.role = role
+    }
+}
+
+/// A token as listed (never with its secret) or as created (with `token` once).
+public struct TokenInfo: Codable, Sendable {
+    public var name: String
+    public var project: String
+    public var role: TokenRole
+    public var identity: String
+    public var createdAt: String
+    public var createdBy: String
+    /// Only in the response to creation: the bearer secret. It is not stored and cannot be shown again.
+    public var token: String?
+
+    public init(
+        name: String, project: String, role: TokenRole, identity: String, createdAt: String, createdBy: String,
+        token: String? = nil
+    ) {
+        self.name = name
+        self.project = project
+        self.role = role
+        self.identity = identity
+        self.createdAt = createdAt
+        self.createdBy = createdBy
+        self.token = token
+    }
+}
+
+public struct TokenList: Codable, Sendable {
+    public var items: [TokenInfo]
+    public init(items: [TokenInfo]) { self.items = items }
+}
+
+public struct VersionInfo: Codable, Sendable {
+    public var version: String
+    public var apiVersion: String
+    public init(version: String, apiVersion: String) {
+        self.version = version
+        self.apiVersion = apiVersion
+    }
+}
+
+public enum KumoVersion {
+    public static let current = "0.1.0"
+}
+
+/// Content type of a server-side apply request (`kumo apply`): the body is the applied object; fields this
+/// manager applied before and left out now are removed, other managers' fields are kept.
+public let applyPatchContentType = "application/apply-patch+json"
+public let mergePatchContentType = "application/merge-patch+json"

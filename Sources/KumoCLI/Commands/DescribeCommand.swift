@@ -1,0 +1,77 @@
+import ArgumentParser
+import Foundation
+import KumoAPI
+import KumoModel
+
+struct DescribeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "describe",
+        abstract: "Show one object in detail: spec, status, who owns which field, recent changes and events.")
+
+    @OptionGroup var client: ClientOptions
+    @OptionGroup var projectOptions: ProjectOptions
+
+    @Argument(help: "Kind (or KIND/NAME).")
+    var kind: String
+
+    @Argument(help: "Name.")
+    var name: String?
+
+    func run() async throws {
+        try await runReporting {
+            let config = try client.config()
+            let api = KumoClient(config: config)
+            let (k, n): (Kind, String)
+            if let name { (k, n) = (try parseKind(kind), name) } else { (k, n) = try parseKindSlashName(kind) }
+            let project = try projectOptions.resolve(k, config: config)
+            let object = try await api.send(.GET, APIPaths.object(k, project: project, name: n)).json()
+            var out = ""
+            let meta = object["metadata"]
+            out += "Kind:         \(k.rawValue)\n"
+            out += "Name:         \(n)\n"
+            if let p = meta?["project"]?.stringValue { out += "Project:      \(p)\n" }
+            out += "Created:      \(meta?["createdAt"]?.stringValue ?? "?") (\(ObjectColumns.age(meta?["createdAt"]?.stringValue)) ago)\n"
+            out += "Revision:     \(meta?["resourceVersion"]?.stringValue ?? "?")\n"
+            out += "UID:          \(meta?["uid"]?.stringValue ?? "?")\n"
+            for (title, key) in [("Labels", "labels"), ("Annotations", "annotations")] {
+                let map = meta?[key]?.objectValue ?? [:]
+                out += "\(title):".padding(toLength: 14, withPad: " ", startingAt: 0)
+                out += map.isEmpty ? "<none>\n" : map.keys.sorted().map { "\($0)=\(map[$0]?.stringValue ?? "")" }.joined(separator: "\n              ") + "\n"
+            }
+            for section in ["spec", "status"] {
+                guard let v = object[section], !v.isNull else { continue }
+                out += "\(section.capitalized):\n" + YAMLCodec.yaml(v).split(separator: "\n").map { "  " + $0 }.joined(separator: "\n") + "\n"
+            }
+            let owners = meta?["managedFields"]?.objectValue ?? [:]
+            if !owners.isEmpty {
+                out += "Field owners:\n"
+                var byManager: [String: [String]] = [:]
+                for (field, m) in owners { byManager[m.stringValue ?? "?", default: []].append(field) }
+                for m in byManager.keys.sorted() { out += "  \(m): \(byManager[m]!.sorted().joined(separator: ", "))\n" }
+            }
+            if let history = try? await api.send(.GET, APIPaths.history(k, project: project, name: n), query: [("limit", "5")])
+                .decode(HistoryList.self)
+            {
+                out += "Recent changes:\n"
+                for h in history.items.reversed() {
+                    out += "  rev \(h.revision ?? 0)  \(h.time)  \(h.manager)  \(h.operation)  (\(h.patch.count) ops)\n"
+                }
+            }
+            if let events = try? await EventsCommand.fetch(api, regarding: (k, n, project), project: project), !events.isEmpty {
+                out += "Events:\n"
+                var t = Table(headers: ["  LAST SEEN", "TYPE", "REASON", "SOURCE", "MESSAGE"])
+                t.rows = events.suffix(10).map { e in
+                    let s = e["spec"]
+                    return [
+                        "  " + ObjectColumns.age(s?["lastTime"]?.stringValue), s?["type"]?.stringValue ?? "",
+                        s?["reason"]?.stringValue ?? "", s?["source"]?.stringValue ?? "", s?["message"]?.stringValue ?? "",
+                    ]
+                }
+                out += t.render() + "\n"
+            } else {
+                out += "Events:       <none>\n"
+            }
+            printOut(out)
+        }
+    }
+}

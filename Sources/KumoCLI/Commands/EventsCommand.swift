@@ -1,0 +1,58 @@
+import ArgumentParser
+import Foundation
+import KumoAPI
+import KumoModel
+
+struct EventsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "events",
+        abstract: "What the components did: events, oldest first.",
+        discussion: "Examples: kumo events   kumo events --for node/n1   kumo events -p shop --for workload/web")
+
+    @OptionGroup var client: ClientOptions
+    @Option(name: [.short, .customLong("project")], help: "Only events in this project.")
+    var project: String?
+
+    @Option(name: .customLong("for"), help: "Only events regarding KIND/NAME.")
+    var regarding: String?
+
+    @Option(name: .short, help: "Output: table, json, yaml.")
+    var output: OutputFormat = .table
+
+    func run() async throws {
+        try await runReporting {
+            let config = try client.config()
+            let api = KumoClient(config: config)
+            var target: (Kind, String, String?)? = nil
+            if let regarding {
+                let (k, n) = try parseKindSlashName(regarding)
+                target = (k, n, k.scope == .cluster ? nil : (project ?? config.project))
+            }
+            let events = try await Self.fetch(api, regarding: target, project: project ?? (target?.2))
+            switch output {
+            case .json: printOut(JSONPretty.format(.array(events)))
+            case .yaml: printOut(events.map { YAMLCodec.yaml($0) }.joined(separator: "---\n"))
+            case .table, .wide:
+                if events.isEmpty { printErr("No events found."); return }
+                var t = Table(headers: ObjectColumns.headers(.event, wide: false, withProject: false))
+                t.rows = events.map { ObjectColumns.row($0, .event, wide: false, withProject: false) }
+                printOut(t.render())
+            }
+        }
+    }
+
+    /// Events (oldest first), optionally only those regarding one object.
+    static func fetch(_ api: KumoClient, regarding: (Kind, String, String?)?, project: String?) async throws(KumoError)
+        -> [JSONValue]
+    {
+        var query: [(String, String)] = []
+        if let (k, n, _) = regarding {
+            query.append(("fieldSelector", "spec.regarding.kind=\(k.rawValue),spec.regarding.name=\(n)"))
+        }
+        let path = project.map { APIPaths.collection(.event, project: $0) } ?? "/api/v1/events"
+        let list = try await api.send(.GET, path, query: query).json()
+        return (list["items"]?.arrayValue ?? []).sorted {
+            ($0["spec"]?["lastTime"]?.stringValue ?? "") < ($1["spec"]?["lastTime"]?.stringValue ?? "")
+        }
+    }
+}

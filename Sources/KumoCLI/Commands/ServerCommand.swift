@@ -1,0 +1,99 @@
+import ArgumentParser
+import Foundation
+import KumoModel
+import KumoServer
+import Logging
+
+struct ServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "server",
+        abstract: "Run the control plane: store, API server, retention.",
+        discussion: """
+            On first start the data directory gets the store (kumo.db, SQLite in WAL mode) and an admin token \
+            (admin.token, mode 0600). Log in with: kumo login --server http://HOST:PORT --token-file DATA/admin.token
+            Stops gracefully on SIGTERM/SIGINT.
+            """)
+
+    @Option(help: "Data directory (store, admin token). Default: /var/lib/kumo as root, else ~/.kumo/server.")
+    var dataDir: String?
+
+    @Option(help: "Address to listen on, HOST:PORT.")
+    var listen = "127.0.0.1:7480"
+
+    @Option(help: "Start from a backup file (`kumo backup create`); the data directory must not hold a store yet.")
+    var restore: String?
+
+    @Flag(help: "fsync the write-ahead log on every commit (survives power loss; fewer writes/s). Default survives process crashes.")
+    var synchronousFull = false
+
+    @Option(help: "Keep history records this many hours.")
+    var historyMaxAgeHours: Int = 24 * 7
+
+    @Option(help: "Keep at most this many history records per object.")
+    var historyMaxPerObject: Int = 100
+
+    @Option(help: "Remove events this many hours after they last happened.")
+    var eventTTLHours: Int = 24
+
+    @Option(help: "Keep at least this many store revisions for watch replay (older `since` → 410).")
+    var compactKeepRevisions: Int64 = 100_000
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        guard historyMaxPerObject > 0, historyMaxAgeHours > 0, eventTTLHours > 0, compactKeepRevisions > 0 else {
+            throw ValidationError("retention settings must be positive")
+        }
+        _ = try parseListen()
+    }
+
+    func parseListen() throws -> (String, Int) {
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
+            (0...65535).contains(port)
+        else {
+            throw ValidationError("--listen must be HOST:PORT, e.g. 127.0.0.1:7480 or 0.0.0.0:7480")
+        }
+        return (String(listen[..<colon]), port)
+    }
+
+    static func defaultDataDir() -> String {
+        if getuid() == 0 { return "/var/lib/kumo" }
+        return (ProcessInfo.processInfo.environment["HOME"] ?? ".") + "/.kumo/server"
+    }
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = {
+            var l = Logger(label: "kumo.server")
+            l.logLevel = level
+            return l
+        }()
+        let (host, port) = try parseListen()
+        let dir = dataDir ?? Self.defaultDataDir()
+        try await runReporting {
+            if let restore {
+                try KumoServer.restore(from: restore, into: dir)
+                logger.notice("restored store from backup", metadata: ["backup": "\(restore)", "dataDir": "\(dir)"])
+            }
+            let config = ServerConfiguration(
+                dataDir: dir, host: host, port: port, synchronousFull: synchronousFull,
+                historyMaxAge: .seconds(historyMaxAgeHours * 3600), historyMaxPerObject: historyMaxPerObject,
+                eventTTL: .seconds(eventTTLHours * 3600), compactKeepRevisions: compactKeepRevisions)
+            let server = try KumoServer(config: config, logger: logger) { port in
+                logger.notice(
+                    "kumo server ready",
+                    metadata: ["url": "http://\(host):\(port)", "adminToken": "\(config.adminTokenPath)"])
+            }
+            try await server.run()
+        }
+    }
+}

@@ -1,0 +1,138 @@
+import ArgumentParser
+import Foundation
+import KumoAPI
+import KumoModel
+
+struct TokenCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "token",
+        abstract: "Manage project tokens (admin).",
+        subcommands: [Create.self, List.self, Remove.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a project token; its secret is printed once.",
+            discussion: "Example: kumo token create --project shop --role edit --name ci")
+        @OptionGroup var client: ClientOptions
+        @Option(help: "Project the token may use.") var project: String
+        @Option(help: "view (read, no secret values) or edit (read and write).") var role: String
+        @Option(help: "Token name (its identity becomes token/NAME).") var name: String?
+        @Flag(help: "Print only the secret (for scripts).") var quiet = false
+
+        func validate() throws {
+            guard TokenRole(rawValue: role) != nil else { throw ValidationError("--role must be view or edit") }
+        }
+
+        func run() async throws {
+            try await runReporting {
+                let api = try client.client()
+                let body = try JSONEncoder().encode(TokenRequest(name: name, project: project, role: TokenRole(rawValue: role)!))
+                let info = try await api.send(.POST, "/api/v1/tokens", body: Array(body)).decode(TokenInfo.self)
+                if quiet {
+                    printOut(info.token ?? "")
+                } else {
+                    printOut(
+                        "token \(info.name) (identity \(info.identity), role \(info.role.rawValue) in project \(info.project)):\n"
+                            + "\(info.token ?? "")\nStore it now: it cannot be shown again.")
+                }
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "ls", abstract: "List project tokens (without secrets).")
+        @OptionGroup var client: ClientOptions
+
+        func run() async throws {
+            try await runReporting {
+                let api = try client.client()
+                let list = try await api.send(.GET, "/api/v1/tokens").decode(TokenList.self)
+                var t = Table(headers: ["NAME", "PROJECT", "ROLE", "IDENTITY", "CREATED", "BY"])
+                t.rows = list.items.map { [$0.name, $0.project, $0.role.rawValue, $0.identity, $0.createdAt, $0.createdBy] }
+                printOut(t.render())
+            }
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "rm", abstract: "Revoke a project token.")
+        @OptionGroup var client: ClientOptions
+        @Argument(help: "Token name.") var name: String
+
+        func run() async throws {
+            try await runReporting {
+                try await client.client().send(.DELETE, "/api/v1/tokens/" + APIPaths.encode(name))
+                printOut("token \(name) revoked")
+            }
+        }
+    }
+}
+
+struct BackupCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backup", abstract: "Online backups of the store.", subcommands: [Create.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a consistent copy of the store to FILE while the server keeps serving.",
+            discussion: "Restore with: kumo server --restore FILE --data-dir NEW_DIR")
+        @OptionGroup var client: ClientOptions
+        @Argument(help: "Where to write the backup.") var file: String
+
+        func run() async throws {
+            try await runReporting {
+                let api = try client.client()
+                let response = try await api.send(.GET, "/api/v1/backup", maxResponseBytes: 64 << 30)
+                try SecureFile.write(Data(response.body), to: file)
+                printOut("backup written to \(file) (\(response.body.count) bytes)")
+            }
+        }
+    }
+}
+
+struct StateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "state",
+        abstract: "A component's internal state as JSON (admin).",
+        discussion: "Components: server. (Agents join with the node agent.)")
+    @OptionGroup var client: ClientOptions
+    @Argument(help: "Component.") var component: String = "server"
+
+    func run() async throws {
+        try await runReporting {
+            guard component == "server" else {
+                throw KumoError(.notFound, "unknown component \"\(component)\": expected server")
+            }
+            let state = try await client.client().send(.GET, "/debug/state").json()
+            printOut(JSONPretty.format(state))
+        }
+    }
+}
+
+struct VersionCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "version", abstract: "Client and server versions.")
+    @OptionGroup var client: ClientOptions
+
+    func run() async throws {
+        printOut("client: kumo \(KumoVersion.current) (API \(Kind.apiVersion))")
+        do {
+            let v = try await client.client().send(.GET, "/version").decode(VersionInfo.self)
+            printOut("server: kumo \(v.version) (API \(v.apiVersion))")
+        } catch {
+            printOut("server: unknown (\(error.message))")
+        }
+    }
+}
+
+struct CompletionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "completion",
+        abstract: "Print a shell completion script.",
+        discussion: "bash: source <(kumo completion bash)   zsh: kumo completion zsh > \"${fpath[1]}/_kumo\"   fish: kumo completion fish | source")
+    @Argument(help: "bash, zsh or fish.") var shell: String
+
+    func run() throws {
+        guard let s = CompletionShell(rawValue: shell) else { throw ValidationError("shell must be bash, zsh or fish") }
+        printOut(Kumo.completionScript(for: s))
+    }
+}

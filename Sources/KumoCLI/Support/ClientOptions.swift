@@ -1,0 +1,81 @@
+import ArgumentParser
+import Foundation
+import KumoAPI
+import KumoModel
+
+/// Options every command that talks to the server shares.
+struct ClientOptions: ParsableArguments {
+    @Option(name: .customLong("config"), help: "Client configuration file (default: $KUMO_CONFIG or ~/.kumo/config).")
+    var configPath: String?
+
+    @Option(name: .customLong("server"), help: "Server URL, overriding the configuration (e.g. http://127.0.0.1:7480).")
+    var server: String?
+
+    func config() throws(KumoError) -> ClientConfig {
+        var config = try ClientConfig.load(from: configPath ?? ClientConfig.defaultPath)
+        if let server { config.server = server }
+        return config
+    }
+
+    func client() throws(KumoError) -> KumoClient { KumoClient(config: try config()) }
+}
+
+/// Project selection for project-scoped kinds.
+struct ProjectOptions: ParsableArguments {
+    @Option(name: [.short, .customLong("project")], help: "Project (default: the configuration's project).")
+    var project: String?
+
+    @Flag(name: [.short, .customLong("all-projects")], help: "List across all projects (admin).")
+    var allProjects = false
+
+    func resolve(_ kind: Kind, config: ClientConfig) throws(KumoError) -> String? {
+        switch kind.scope {
+        case .cluster: return nil
+        case .either, .project:
+            if allProjects { return nil }
+            if let p = project ?? config.project { return p }
+            if kind.scope == .either { return nil }
+            throw KumoError(
+                .invalid, "\(kind.plural) live in a project: pass -p PROJECT (or --all-projects to list all)",
+                field: "project")
+        }
+    }
+}
+
+/// Runs a command body, printing `error: …` and exiting 1 on failure instead of a stack of Swift types.
+func runReporting(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let e as KumoError {
+        var message = "error: \(e.message)"
+        if let field = e.field, !field.isEmpty, !e.message.contains(field) { message += " (field \(field))" }
+        FileHandle.standardError.write(Data((message + "\n").utf8))
+        throw ExitCode(e.code == .unauthorized ? 2 : 1)
+    }
+}
+
+func parseKind(_ s: String) throws(KumoError) -> Kind {
+    guard let k = Kind(userInput: s) else {
+        throw KumoError(
+            .invalid,
+            "unknown kind \"\(s)\": expected one of \(Kind.allCases.map { $0.rawValue.lowercased() }.joined(separator: ", "))",
+            field: "kind")
+    }
+    return k
+}
+
+/// `node/n1`, `workload/web` → (kind, name).
+func parseKindSlashName(_ s: String) throws(KumoError) -> (Kind, String) {
+    guard let slash = s.firstIndex(of: "/") else {
+        throw KumoError(.invalid, "expected KIND/NAME like node/n1, got \"\(s)\"")
+    }
+    return (try parseKind(String(s[..<slash])), String(s[s.index(after: slash)...]))
+}
+
+func printOut(_ s: String) {
+    FileHandle.standardOutput.write(Data((s.hasSuffix("\n") ? s : s + "\n").utf8))
+}
+
+func printErr(_ s: String) {
+    FileHandle.standardError.write(Data((s.hasSuffix("\n") ? s : s + "\n").utf8))
+}

@@ -1,0 +1,42 @@
+/// Decodes a typed value (usually an `Object<Spec>`) from a JSON value. Only types and required fields are
+/// checked here; semantic validation is `Kind.canonicalize(_:)`. A failure is a 422 naming the field:
+/// `spec.ports[0].port: expected integer, got string`.
+public func decode<T: Decodable>(_ json: JSONValue, as type: T.Type) throws(KumoError) -> T {
+    do {
+        return try ValueTreeDecoder().decode(type, from: json)
+    } catch {
+        throw KumoError(decoding: error, kind: (T.self as? any KindedObject.Type)?.kindName)
+    }
+}
+
+/// Encodes a typed value as a JSON value; nil optionals are omitted.
+public func encode(_ object: some Encodable) -> JSONValue {
+    do {
+        return try ValueTreeEncoder().encode(object)
+    } catch {
+        // The tree encoder itself never throws; only a custom `encode(to:)` that throws can get here.
+        preconditionFailure("encoding \(type(of: object)) failed: \(error)")
+    }
+}
+
+extension KumoError {
+    /// A 422 from a decoding failure, with the dotted path of the offending field.
+    init(decoding error: any Error, kind: String?) {
+        if let kumo = error as? KumoError {
+            self = kumo
+        } else if let decoding = error as? DecodingError {
+            self = .invalid([decoding.fieldError], kind: kind)
+        } else {
+            self = .invalid([FieldError("", "\(error)")], kind: kind)
+        }
+    }
+}
+
+/// Lets `decode(_:as:)` name the kind in its error message.
+protocol KindedObject {
+    static var kindName: String { get }
+}
+
+extension Object: KindedObject {
+    static var kindName: String { Spec.kind.rawValue }
+}

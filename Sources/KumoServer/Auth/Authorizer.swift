@@ -1,0 +1,60 @@
+import KumoAPI
+import KumoModel
+
+/// Who may do what. Pure rules, no I/O.
+///
+/// - admin: everything.
+/// - project token (P, view|edit): objects of project-scoped kinds and events in P (view: read, edit: read and
+///   write); read its own Project object; read Images. Nothing cluster-wide (Nodes, other projects, tokens,
+///   backups, metrics, state).
+/// - Node tokens arrive with the agent.
+public enum Authorizer {
+    public enum Verb: String, Sendable {
+        case get, list, watch, create, update, patch, delete
+
+        public var isRead: Bool { self == .get || self == .list || self == .watch }
+    }
+
+    public static func authorize(_ identity: Identity, _ verb: Verb, _ kind: Kind, project: String?, name: String?)
+        throws(KumoError)
+    {
+        switch identity.role {
+        case .admin, .system:
+            return
+        case .project(let own, let role):
+            let what = "\(verb.rawValue) \(kind.plural)"
+            if kind == .project {
+                if verb == .get || verb == .watch, name == own { return }
+                throw denied(identity, what + (name.map { " \"\($0)\"" } ?? ""), own)
+            }
+            if kind == .image {
+                if verb.isRead { return }
+                throw denied(identity, what, own)
+            }
+            guard kind.scope != .cluster else { throw denied(identity, what, own) }
+            guard let project, project == own else {
+                throw denied(identity, what + (project.map { " in project \"\($0)\"" } ?? " across all projects"), own)
+            }
+            if verb.isRead || role == .edit { return }
+            throw KumoError(.forbidden, "\(identity.name) has role view in project \"\(own)\": it cannot \(what)")
+        }
+    }
+
+    /// Admin-only endpoints (tokens, backup, metrics, debug state).
+    public static func requireAdmin(_ identity: Identity, _ what: String) throws(KumoError) {
+        switch identity.role {
+        case .admin, .system: return
+        case .project(let p, _): throw denied(identity, what, p)
+        }
+    }
+
+    /// Whether the caller may see secret values (view tokens get them redacted).
+    public static func maySeeSecretValues(_ identity: Identity) -> Bool {
+        if case .project(_, .view) = identity.role { return false }
+        return true
+    }
+
+    static func denied(_ identity: Identity, _ what: String, _ project: String) -> KumoError {
+        KumoError(.forbidden, "\(identity.name) (a token of project \"\(project)\") may not \(what)")
+    }
+}

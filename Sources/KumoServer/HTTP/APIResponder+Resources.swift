@@ -1,0 +1,109 @@
+import HTTPTypes
+import Hummingbird
+import KumoAPI
+import KumoModel
+
+extension APIResponder {
+    func collection(_ request: Request, _ path: ResolvedPath, query: Query, identity: Identity) async throws(KumoError)
+        -> Response
+    {
+        let kind = path.kind!
+        let project = path.project
+        if request.method == .get {
+            let filter = try listFilter(query)
+            if try query.bool("watch") {
+                try Authorizer.authorize(identity, .watch, kind, project: project, name: nil)
+                return try await watch(kind, project: project, filter: filter, since: try query.revision("since"), identity: identity)
+            }
+            try Authorizer.authorize(identity, .list, kind, project: project, name: nil)
+            let page = try await core.resources.list(
+                kind, project: project, filter: filter, limit: try query.int("limit"), continueToken: query.string("continue"))
+            var meta: [String: JSONValue] = ["revision": .string(String(page.revision))]
+            if let token = page.continueToken { meta["continue"] = .string(token) }
+            let items = page.items.map { redacted($0, for: identity) }
+            return Self.json(
+                .object([
+                    "apiVersion": .string(Kind.apiVersion), "kind": .string("List"), "metadata": .object(meta),
+                    "items": .array(items),
+                ]))
+        }
+        // POST
+        try Authorizer.authorize(identity, .create, kind, project: project, name: nil)
+        let body = try await readJSON(request)
+        let options = WriteOptions(manager: try identity.manager(requested: query.string("manager")))
+        let created = try await core.resources.create(kind, project: project, body: body, options: options)
+        return Self.json(redacted(created.object, for: identity), status: 201)
+    }
+
+    func object(_ request: Request, _ path: ResolvedPath, query: Query, identity: Identity) async throws(KumoError)
+        -> Response
+    {
+        let ref = ObjectRef(path.kind!, project: path.project, name: path.name ?? "")
+        switch request.method {
+        case .get:
+            try Authorizer.authorize(identity, .get, ref.kind, project: ref.project, name: ref.name)
+            return Self.json(redacted(try await core.resources.get(ref).object, for: identity))
+        case .put:
+            try Authorizer.authorize(identity, .update, ref.kind, project: ref.project, name: ref.name)
+            let body = try await readJSON(request)
+            let options = try writeOptions(identity, query)
+            return Self.json(redacted(try await core.resources.update(ref, body: body, options: options).object, for: identity))
+        case .patch:
+            try Authorizer.authorize(identity, .patch, ref.kind, project: ref.project, name: ref.name)
+            let body = try await readJSON(request)
+            let options = try writeOptions(identity, query)
+            let contentType = request.headers[.contentType]?.lowercased() ?? mergePatchContentType
+            if contentType.hasPrefix(applyPatchContentType) {
+                let (result, created) = try await core.resources.apply(ref, body: body, options: options)
+                var response = Self.json(redacted(result.object, for: identity), status: created ? 201 : 200)
+                response.headers[Self.resultHeader] = created ? "created" : result.changed ? "configured" : "unchanged"
+                return response
+            }
+            guard contentType.hasPrefix(mergePatchContentType) || contentType.hasPrefix("application/json") else {
+                throw KumoError(
+                    .badRequest,
+                    "unsupported patch content type \"\(contentType)\": use \(mergePatchContentType) or \(applyPatchContentType)")
+            }
+            return Self.json(redacted(try await core.resources.patch(ref, patch: body, options: options).object, for: identity))
+        case .delete:
+            try Authorizer.authorize(identity, .delete, ref.kind, project: ref.project, name: ref.name)
+            let options = WriteOptions(manager: try identity.manager(requested: query.string("manager")))
+            let deleted = try await core.resources.delete(
+                ref, precondition: try query.revision("resourceVersion"), cascade: try query.bool("cascade"),
+                options: options)
+            return Self.json(redacted(deleted.object, for: identity))
+        default:
+            throw KumoError(.methodNotAllowed, "\(request.method) is not allowed here")
+        }
+    }
+
+    static let resultHeader = HTTPField.Name("Kumo-Result")!
+
+    func writeOptions(_ identity: Identity, _ query: Query) throws(KumoError) -> WriteOptions {
+        WriteOptions(manager: try identity.manager(requested: query.string("manager")), force: try query.bool("force"))
+    }
+
+    func listFilter(_ query: Query) throws(KumoError) -> ListFilter {
+        ListFilter(
+            labelSelector: try query.string("labelSelector").map { s throws(KumoError) in try LabelSelector(parsing: s) },
+            fieldSelector: try query.string("fieldSelector").map { s throws(KumoError) in try FieldSelector(parsing: s) })
+    }
+
+    /// `view` tokens see secrets' keys but not their values.
+    func redacted(_ object: JSONValue, for identity: Identity) -> JSONValue {
+        guard object["kind"]?.stringValue == Kind.secret.rawValue, !Authorizer.maySeeSecretValues(identity),
+            let data = object["spec"]?["data"]?.objectValue
+        else { return object }
+        var copy = object
+        var spec = copy["spec"]?.objectValue ?? [:]
+        spec["data"] = .object(data.mapValues { _ in .string("") })
+        copy["spec"] = .object(spec)
+        if var meta = copy["metadata"]?.objectValue {
+            var annotations = meta["annotations"]?.objectValue ?? [:]
+            annotations["kumo.dev/redacted"] = "values hidden from view tokens"
+            meta["annotations"] = .object(annotations)
+            copy["metadata"] = .object(meta)
+        }
+        return copy
+    }
+}

@@ -1,0 +1,216 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import KumoAPI
+import KumoModel
+import Logging
+import NIOCore
+
+/// The API server's one responder: resolve the path to an `APIRoute`, authenticate, authorize, dispatch, and turn
+/// every error into `{"error":{code,message,field}}` with the right status. Records metrics per route template.
+public struct APIResponder: HTTPResponder {
+    public typealias Context = BasicRequestContext
+    let core: ServerCore
+
+    public init(core: ServerCore) { self.core = core }
+
+    public func respond(to request: Request, context: Context) async throws -> Response {
+        let start = ContinuousClock.now
+        var routeLabel = "unmatched"
+        let response: Response
+        do {
+            response = try await handle(request, routeLabel: &routeLabel)
+        } catch let error as KumoError {
+            if error.code.httpStatus >= 500 {
+                core.logger.error(
+                    "request failed",
+                    metadata: ["path": "\(request.uri.path)", "method": "\(request.method)", "error": "\(error)"])
+            }
+            response = Self.error(error)
+        } catch {
+            core.logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
+            response = Self.error(KumoError(.internal, "internal error: \(error)", cause: error))
+        }
+        core.metrics.recordRequest(
+            route: routeLabel, method: request.method.rawValue, status: response.status.code,
+            duration: ContinuousClock.now - start)
+        return response
+    }
+
+    func handle(_ request: Request, routeLabel: inout String) async throws(KumoError) -> Response {
+        guard let resolved = try ResolvedPath.resolve(request.uri.path) else {
+            throw KumoError(.notFound, "no route for \(request.uri.path)")
+        }
+        routeLabel = resolved.route.template
+        let method = request.method.rawValue
+        guard resolved.route.methods.contains(method) else {
+            throw KumoError(
+                .methodNotAllowed,
+                "\(method) is not allowed on \(resolved.route.template): use \(resolved.route.methods.joined(separator: ", "))")
+        }
+        let query = Query(request.uri.queryParameters)
+        switch resolved.route {
+        case .healthz:
+            return Self.text("ok\n")
+        case .readyz:
+            do {
+                _ = try await core.store.currentRevision()
+            } catch {
+                throw KumoError(.unavailable, "store not ready: \(error)", cause: error)
+            }
+            return Self.text("ok\n")
+        default:
+            break
+        }
+        let identity = try await core.tokens.authenticate(authorization: request.headers[.authorization])
+        switch resolved.route {
+        case .healthz, .readyz:
+            return Self.text("ok\n")
+        case .version:
+            return try Self.json(VersionInfo(version: KumoVersion.current, apiVersion: Kind.apiVersion))
+        case .openapi:
+            return Self.json(OpenAPIDocument.document())
+        case .metrics:
+            try Authorizer.requireAdmin(identity, "read metrics")
+            await refreshStoreGauges()
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            return Response(
+                status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: core.metrics.registry.emitToBuffer())))
+        case .debugState:
+            try Authorizer.requireAdmin(identity, "read server state")
+            return Self.json(try await DebugState.server(core))
+        case .tokens:
+            try Authorizer.requireAdmin(identity, "manage tokens")
+            if method == "GET" { return try Self.json(TokenList(items: try await core.tokens.list())) }
+            let body = try await readBody(request)
+            let tokenRequest: TokenRequest
+            do {
+                tokenRequest = try JSONDecoder().decode(TokenRequest.self, from: Data(body))
+            } catch {
+                throw KumoError(.invalid, "expected {\"project\": P, \"role\": \"view\"|\"edit\", \"name\"?: N}: \(error)")
+            }
+            return try Self.json(try await core.tokens.create(tokenRequest, by: identity), status: 201)
+        case .token:
+            try Authorizer.requireAdmin(identity, "manage tokens")
+            try await core.tokens.delete(name: resolved.name ?? "")
+            return Self.json(JSONValue.object(["status": "deleted"]))
+        case .backup:
+            try Authorizer.requireAdmin(identity, "take backups")
+            return try await backup()
+        case .clusterCollection, .projectCollection:
+            return try await collection(request, resolved, query: query, identity: identity)
+        case .clusterObject, .projectObject:
+            return try await object(request, resolved, query: query, identity: identity)
+        case .clusterObjectHistory, .projectObjectHistory:
+            let ref = ObjectRef(resolved.kind!, project: resolved.project, name: resolved.name ?? "")
+            try Authorizer.authorize(identity, .get, ref.kind, project: ref.project, name: ref.name)
+            return try Self.json(try await core.resources.history(ref, limit: try query.int("limit")))
+        }
+    }
+
+    func refreshStoreGauges() async {
+        guard let status = try? await core.store.status() else { return }
+        core.metrics.storeRevision.set(Double(status.revision))
+        core.metrics.storeCompactedRevision.set(Double(status.compactedRevision))
+        core.metrics.storeDatabaseBytes.set(Double(status.databaseBytes))
+        core.metrics.storeWALBytes.set(Double(status.walBytes))
+    }
+
+    /// Reads the request body, refusing more than the configured limit with 413.
+    func readBody(_ request: Request) async throws(KumoError) -> [UInt8] {
+        let limit = core.config.maxBodyBytes
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
+            throw KumoError(.payloadTooLarge, "request body of \(length) bytes is over the limit of \(limit) bytes")
+        }
+        do {
+            let buffer = try await request.body.collect(upTo: limit)
+            return Array(buffer.readableBytesView)
+        } catch {
+            throw KumoError(.payloadTooLarge, "request body is over the limit of \(limit) bytes", cause: error)
+        }
+    }
+
+    func readJSON(_ request: Request) async throws(KumoError) -> JSONValue {
+        let body = try await readBody(request)
+        if body.isEmpty { throw KumoError(.badRequest, "request body is empty: expected a JSON object") }
+        return try JSONValue(parsing: body)
+    }
+
+    // MARK: Responses
+
+    static func error(_ error: KumoError) -> Response {
+        var detail: [String: JSONValue] = ["code": .string(error.code.rawValue), "message": .string(error.message)]
+        if let field = error.field { detail["field"] = .string(field) }
+        return json(.object(["error": .object(detail)]), status: error.code.httpStatus)
+    }
+
+    static func json(_ value: JSONValue, status: Int = 200) -> Response {
+        var bytes = value.serialized()
+        bytes.append(UInt8(ascii: "\n"))
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    static func json<T: Encodable>(_ value: T, status: Int = 200) throws(KumoError) -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        do {
+            var data = try encoder.encode(value)
+            data.append(UInt8(ascii: "\n"))
+            var headers = HTTPFields()
+            headers[.contentType] = "application/json"
+            return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        } catch {
+            throw KumoError(.internal, "failed to encode response: \(error)", cause: error)
+        }
+    }
+
+    static func text(_ s: String) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/plain; charset=utf-8"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: s)))
+    }
+}
+
+/// Typed access to query parameters, with 400s that name the parameter.
+struct Query {
+    let params: [String: String]
+
+    init<S: Sequence>(_ flat: S) where S.Element == (key: Substring, value: Substring) {
+        var p: [String: String] = [:]
+        for (k, v) in flat { p[String(k)] = String(v) }
+        params = p
+    }
+
+    func string(_ name: String) -> String? {
+        guard let v = params[name], !v.isEmpty else { return nil }
+        return v
+    }
+
+    func bool(_ name: String) throws(KumoError) -> Bool {
+        guard let v = params[name] else { return false }
+        switch v.lowercased() {
+        case "", "true", "1", "yes": return true
+        case "false", "0", "no": return false
+        default: throw KumoError(.badRequest, "query parameter \(name) must be true or false, not \"\(v)\"", field: name)
+        }
+    }
+
+    func int(_ name: String) throws(KumoError) -> Int? {
+        guard let v = string(name) else { return nil }
+        guard let n = Int(v), n > 0 else {
+            throw KumoError(.badRequest, "query parameter \(name) must be a positive integer, not \"\(v)\"", field: name)
+        }
+        return n
+    }
+
+    func revision(_ name: String) throws(KumoError) -> Int64? {
+        guard let v = string(name) else { return nil }
+        guard let n = Int64(v), n >= 0 else {
+            throw KumoError(.badRequest, "query parameter \(name) must be a revision number, not \"\(v)\"", field: name)
+        }
+        return n
+    }
+}

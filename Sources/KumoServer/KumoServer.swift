@@ -1,0 +1,114 @@
+import Foundation
+import Hummingbird
+import KumoModel
+import KumoStore
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+import UnixSignals
+
+/// The API server process: the store, the HTTP API and the background services, in one ServiceGroup with
+/// graceful shutdown (SIGTERM/SIGINT): stop accepting, end watch streams, finish in-flight writes, close the store.
+public final class KumoServer: Sendable {
+    public let core: ServerCore
+    public let application: Application<APIResponder>
+    private let group = Mutex<ServiceGroup?>(nil)
+
+    /// Opens (or creates) the data directory and store. `onListening` gets the bound port (useful with port 0).
+    public init(
+        config: ServerConfiguration, logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) throws(KumoError) {
+        try Self.prepareDataDir(config.dataDir)
+        let store: SQLiteStore
+        do {
+            store = try SQLiteStore(
+                path: config.databasePath,
+                options: SQLiteStore.Options(synchronous: config.synchronousFull ? .full : .normal),
+                logger: logger.with(label: "kumo.store"))
+        } catch let e as KumoError {
+            throw e
+        } catch {
+            throw KumoError(.unavailable, "failed to open store \(config.databasePath): \(error)", cause: error)
+        }
+        let core = try ServerCore(config: config, store: store, metrics: ServerMetrics(), logger: logger)
+        self.core = core
+        self.application = Application(
+            responder: APIResponder(core: core),
+            configuration: .init(address: .hostname(config.host, port: config.port), serverName: "kumo"),
+            services: [RetentionService(core: core)],
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? config.port) },
+            logger: logger)
+    }
+
+    /// Runs until one of `signals` arrives or `shutdown()` is called, then shuts down gracefully and closes the
+    /// store.
+    public func run(signals: [UnixSignal] = [.sigterm, .sigint]) async throws {
+        core.logger.notice(
+            "kumo server starting",
+            metadata: ["listen": "\(core.config.host):\(core.config.port)", "dataDir": "\(core.config.dataDir)"])
+        defer { core.logger.notice("kumo server stopped") }
+        let serviceGroup = ServiceGroup(
+            configuration: .init(
+                services: [application, WatchCloser(registry: core.watches)], gracefulShutdownSignals: signals,
+                logger: core.logger))
+        group.withLock { $0 = serviceGroup }
+        do {
+            try await serviceGroup.run()
+        } catch {
+            await core.store.close()
+            throw error
+        }
+        await core.store.close()
+    }
+
+    /// Begins a graceful shutdown of a running server (what SIGTERM does).
+    public func shutdown() async {
+        guard let g = group.withLock({ $0 }) else { return }
+        await g.triggerGracefulShutdown()
+    }
+
+    /// Copies a backup file into an empty data directory as its store (`kumo server --restore`).
+    public static func restore(from backup: String, into dataDir: String) throws(KumoError) {
+        try prepareDataDir(dataDir)
+        let target = dataDir + "/kumo.db"
+        let fm = FileManager.default
+        if fm.fileExists(atPath: target) {
+            throw KumoError(
+                .conflict, "refusing to restore: \(target) already exists; restore into a new, empty --data-dir",
+                field: "data-dir")
+        }
+        guard fm.fileExists(atPath: backup) else {
+            throw KumoError(.notFound, "backup file \(backup) not found", field: "restore")
+        }
+        guard let head = FileHandle(forReadingAtPath: backup)?.readData(ofLength: 16),
+            head == Data("SQLite format 3\0".utf8)
+        else {
+            throw KumoError(.invalid, "\(backup) is not a Kumo backup (not an SQLite database)", field: "restore")
+        }
+        do {
+            try fm.copyItem(atPath: backup, toPath: target)
+            chmod(target, 0o600)
+        } catch {
+            throw KumoError(.internal, "failed to restore \(backup) into \(target): \(error)", cause: error)
+        }
+    }
+
+    static func prepareDataDir(_ dir: String) throws(KumoError) {
+        do {
+            try FileManager.default.createDirectory(
+                atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw KumoError(.internal, "failed to create data directory \(dir): \(error)", cause: error)
+        }
+    }
+}
+
+extension Logger {
+    /// A copy of this logger tagged with the component it is handed to.
+    public func with(label: String) -> Logger {
+        var l = self
+        l[metadataKey: "component"] = .string(label)
+        return l
+    }
+}

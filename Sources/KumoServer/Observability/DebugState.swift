@@ -1,0 +1,40 @@
+import Foundation
+import KumoAPI
+import KumoModel
+
+/// `GET /debug/state` (`kumo state server`): the server's internal state as JSON.
+enum DebugState {
+    static func server(_ core: ServerCore) async throws(KumoError) -> JSONValue {
+        let status: JSONValue
+        do {
+            let s = try await core.store.status()
+            status = .object([
+                "revision": .number(Double(s.revision)), "compactedRevision": .number(Double(s.compactedRevision)),
+                "storeWatchers": .number(Double(s.watchers)), "databaseBytes": .number(Double(s.databaseBytes)),
+                "walBytes": .number(Double(s.walBytes)), "pendingWrites": .number(Double(s.pendingWrites)),
+                "synchronous": .string(core.config.synchronousFull ? "FULL" : "NORMAL"),
+                "path": .string(core.config.databasePath),
+            ])
+        } catch {
+            throw KumoError(.unavailable, "failed to read store status: \(error)", cause: error)
+        }
+        let c = core.config
+        return .object([
+            "component": "server",
+            "version": .string(KumoVersion.current),
+            "startedAt": .string(ISO8601DateFormatter().string(from: core.startedAt)),
+            "uptimeSeconds": .number(Date().timeIntervalSince(core.startedAt).rounded()),
+            "store": status,
+            "api": .object(["openWatchStreams": .number(Double(core.metrics.openWatchers))]),
+            "config": .object([
+                "dataDir": .string(c.dataDir), "listen": .string("\(c.host):\(c.port)"),
+                "maxBodyBytes": .number(Double(c.maxBodyBytes)),
+                "historyMaxAgeSeconds": .number(Double(c.historyMaxAge.components.seconds)),
+                "historyMaxPerObject": .number(Double(c.historyMaxPerObject)),
+                "eventTTLSeconds": .number(Double(c.eventTTL.components.seconds)),
+                "compactKeepRevisions": .number(Double(c.compactKeepRevisions)),
+            ]),
+            "retention": core.retentionState.snapshot(),
+        ])
+    }
+}

@@ -1,0 +1,40 @@
+import KumoModel
+import KumoStore
+
+/// A `Store` that times and counts commits, for `/metrics`. Everything else passes through.
+public struct InstrumentedStore: Store {
+    public let base: any Store
+    public let metrics: ServerMetrics
+
+    public init(_ base: any Store, metrics: ServerMetrics) {
+        self.base = base
+        self.metrics = metrics
+    }
+
+    public func currentRevision() async throws -> Int64 { try await base.currentRevision() }
+    public func get(_ key: String) async throws -> KeyValue? { try await base.get(key) }
+    public func list(prefix: String, startAfter: String?, limit: Int?) async throws -> ListResult {
+        try await base.list(prefix: prefix, startAfter: startAfter, limit: limit)
+    }
+
+    public func commit(_ txn: Txn) async throws -> Int64 {
+        let start = ContinuousClock.now
+        do {
+            let revision = try await base.commit(txn)
+            metrics.storeCommitDuration.record(ContinuousClock.now - start)
+            metrics.storeCommits.increment()
+            return revision
+        } catch {
+            metrics.storeCommitFailures.increment()
+            throw error
+        }
+    }
+
+    public func watch(prefix: String, since: Int64) async throws -> AsyncThrowingStream<WatchEvent, any Error> {
+        try await base.watch(prefix: prefix, since: since)
+    }
+    public func compact(through revision: Int64) async throws { try await base.compact(through: revision) }
+    public func status() async throws -> StoreStatus { try await base.status() }
+    public func backup(to path: String) async throws { try await base.backup(to: path) }
+    public func close() async { await base.close() }
+}

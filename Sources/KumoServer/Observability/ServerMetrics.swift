@@ -1,0 +1,78 @@
+import Prometheus
+import Synchronization
+
+/// The API server's Prometheus metrics, on a registry passed in (never the global metrics system, so tests can
+/// run several servers in one process).
+public final class ServerMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    private let requestCounters = Mutex<[String: Counter]>([:])
+    private let requestHistograms = Mutex<[String: DurationHistogram]>([:])
+    public let storeCommitDuration: DurationHistogram
+    public let storeCommits: Counter
+    public let storeCommitFailures: Counter
+    public let storeRevision: Gauge
+    public let storeCompactedRevision: Gauge
+    public let storeDatabaseBytes: Gauge
+    public let storeWALBytes: Gauge
+    public let watchers: Gauge
+    public let watchEventsSent: Counter
+    private let watcherCount = Mutex<Int>(0)
+
+    static let latencyBuckets: [Duration] = [
+        .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
+        .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
+        .milliseconds(500), .seconds(1), .seconds(5),
+    ]
+
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+        storeCommitDuration = registry.makeDurationHistogram(
+            name: "kumo_store_commit_duration_seconds", buckets: Self.latencyBuckets,
+            help: "Store transaction latency, from submit to durable commit (group commit included)")
+        storeCommits = registry.makeCounter(name: "kumo_store_commits_total", help: "Store transactions committed")
+        storeCommitFailures = registry.makeCounter(
+            name: "kumo_store_commit_failures_total", help: "Store transactions refused (failed compare) or failed")
+        storeRevision = registry.makeGauge(name: "kumo_store_revision", help: "Current store revision")
+        storeCompactedRevision = registry.makeGauge(
+            name: "kumo_store_compacted_revision", help: "Watches from at or below this revision get 410")
+        storeDatabaseBytes = registry.makeGauge(name: "kumo_store_database_bytes", help: "SQLite database file size")
+        storeWALBytes = registry.makeGauge(name: "kumo_store_wal_bytes", help: "SQLite write-ahead log size")
+        watchers = registry.makeGauge(name: "kumo_api_watchers", help: "Open watch streams")
+        watchEventsSent = registry.makeCounter(name: "kumo_api_watch_events_sent_total", help: "Watch events written to clients")
+    }
+
+    public func recordRequest(route: String, method: String, status: Int, duration: Duration) {
+        let key = "\(route) \(method) \(status)"
+        let counter = requestCounters.withLock { counters in
+            if let c = counters[key] { return c }
+            let c = registry.makeCounter(
+                name: "kumo_api_requests_total", labels: [("route", route), ("method", method), ("code", String(status))],
+                help: "API requests by route template, method and status code")
+            counters[key] = c
+            return c
+        }
+        counter.increment()
+        let hkey = "\(route) \(method)"
+        let histogram = requestHistograms.withLock { hs in
+            if let h = hs[hkey] { return h }
+            let h = registry.makeDurationHistogram(
+                name: "kumo_api_request_duration_seconds", labels: [("route", route), ("method", method)],
+                buckets: Self.latencyBuckets, help: "API request latency by route template and method")
+            hs[hkey] = h
+            return h
+        }
+        histogram.record(duration)
+    }
+
+    public func watcherOpened() {
+        let n = watcherCount.withLock { $0 += 1; return $0 }
+        watchers.set(Double(n))
+    }
+
+    public func watcherClosed() {
+        let n = watcherCount.withLock { $0 -= 1; return $0 }
+        watchers.set(Double(n))
+    }
+
+    public var openWatchers: Int { watcherCount.withLock { $0 } }
+}

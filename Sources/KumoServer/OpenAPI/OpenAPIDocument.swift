@@ -1,0 +1,256 @@
+import KumoAPI
+import KumoModel
+
+/// The OpenAPI 3 document served at `/openapi.json`. Written by hand, operation by operation; a test checks that
+/// every `APIRoute` and each of its methods is described here.
+public enum OpenAPIDocument {
+    static func ref(_ name: String) -> JSONValue { ["$ref": .string("#/components/schemas/\(name)")] }
+
+    static func response(_ description: String, _ schema: String? = nil, contentType: String = "application/json")
+        -> JSONValue
+    {
+        guard let schema else { return ["description": .string(description)] }
+        return [
+            "description": .string(description),
+            "content": .object([contentType: ["schema": ref(schema)]]),
+        ]
+    }
+
+    static let errors: [String: JSONValue] = [
+        "400": response("malformed request (JSON, query parameter)", "Error"),
+        "401": response("missing or unknown token", "Error"),
+        "403": response("the token may not do this", "Error"),
+        "404": response("not found", "Error"),
+        "409": response("already exists, stale resourceVersion, or a field owned by another manager", "Error"),
+        "413": response("request body over 3 MiB", "Error"),
+        "422": response("semantically invalid object (field names the problem)", "Error"),
+    ]
+
+    static func param(_ name: String, _ location: String = "query", _ description: String, type: String = "string")
+        -> JSONValue
+    {
+        [
+            "name": .string(name), "in": .string(location), "required": .bool(location == "path"),
+            "description": .string(description), "schema": ["type": .string(type)],
+        ]
+    }
+
+    static let kindParam = param(
+        "kind", "path", "plural kind: " + Kind.allCases.map(\.plural).joined(separator: ", "))
+    static let nameParam = param("name", "path", "object name (percent-encode `/` in image names)")
+    static let projectParam = param("project", "path", "project name")
+    static let managerParam = param("manager", "query", "field manager: the token's identity or a sub-name of it (`admin/tool`)")
+    static let forceParam = param("force", "query", "take ownership of fields owned by other managers", type: "boolean")
+
+    static func op(
+        _ summary: String, params: [JSONValue] = [], body: String? = nil, bodyType: String = "application/json",
+        ok: (String, JSONValue), auth: Bool = true
+    ) -> JSONValue {
+        var responses = errors
+        responses[ok.0] = ok.1
+        var o: [String: JSONValue] = [
+            "summary": .string(summary), "parameters": .array(params), "responses": .object(responses),
+        ]
+        if let body {
+            var content: [String: JSONValue] = [bodyType: ["schema": ref(body)]]
+            if body == "Object" && bodyType == "application/merge-patch+json" {
+                content[applyPatchContentType] = ["schema": ref("Object")]
+            }
+            o["requestBody"] = ["required": true, "content": .object(content)]
+        }
+        if !auth { o["security"] = [] }
+        return .object(o)
+    }
+
+    static func collectionOps(scoped: Bool) -> JSONValue {
+        let base: [JSONValue] = scoped ? [projectParam, kindParam] : [kindParam]
+        let listParams =
+            base + [
+                param("labelSelector", "query", "e.g. `app=web,tier!=db,env in (a,b)`"),
+                param("fieldSelector", "query", "e.g. `spec.nodeName=n1`"),
+                param("limit", "query", "page size", type: "integer"),
+                param("continue", "query", "token from the previous page's metadata.continue"),
+                param("watch", "query", "stream changes as newline-delimited JSON", type: "boolean"),
+                param("since", "query", "with watch: replay changes after this revision (410 if compacted)"),
+            ]
+        return [
+            "get": op(
+                scoped ? "List or watch a kind in a project" : "List or watch a kind (project kinds: across all projects)",
+                params: listParams, ok: ("200", response("a List, or with watch=true a stream of WatchEvent lines", "List"))),
+            "post": op(
+                "Create an object", params: base + [managerParam], body: "Object",
+                ok: ("201", response("created", "Object"))),
+        ]
+    }
+
+    static func objectOps(scoped: Bool) -> JSONValue {
+        let base: [JSONValue] = (scoped ? [projectParam, kindParam] : [kindParam]) + [nameParam]
+        return [
+            "get": op("Read an object", params: base, ok: ("200", response("the object", "Object"))),
+            "put": op(
+                "Replace an object (a body without status keeps the stored status; metadata.resourceVersion is a precondition)",
+                params: base + [managerParam, forceParam], body: "Object", ok: ("200", response("updated", "Object"))),
+            "patch": op(
+                "JSON merge patch (RFC 7386), or server-side apply with Content-Type application/apply-patch+json",
+                params: base + [managerParam, forceParam], body: "Object", bodyType: "application/merge-patch+json",
+                ok: ("200", response("patched", "Object"))),
+            "delete": op(
+                "Delete an object (a Project that holds objects needs cascade=true)",
+                params: base + [
+                    managerParam, param("cascade", "query", "delete a project with everything in it", type: "boolean"),
+                    param("resourceVersion", "query", "precondition"),
+                ],
+                ok: ("200", response("the deleted object", "Object"))),
+        ]
+    }
+
+    static func historyOps(scoped: Bool) -> JSONValue {
+        let base: [JSONValue] = (scoped ? [projectParam, kindParam] : [kindParam]) + [nameParam]
+        return [
+            "get": op(
+                "Every recorded change of an object: revision, time, manager, RFC 6902 patch",
+                params: base + [param("limit", "query", "newest N", type: "integer")],
+                ok: ("200", response("history", "History")))
+        ]
+    }
+
+    /// Operations by route; `document()` renders them.
+    static func operations(_ route: APIRoute) -> JSONValue {
+        switch route {
+        case .healthz:
+            ["get": op("Liveness (no token needed)", ok: ("200", response("ok")), auth: false)]
+        case .readyz:
+            ["get": op("Readiness: the store answers (no token needed)", ok: ("200", response("ok")), auth: false)]
+        case .metrics:
+            ["get": op("Prometheus metrics (admin)", ok: ("200", response("text exposition format")))]
+        case .debugState:
+            ["get": op("Internal state as JSON (admin): revisions, watchers, DB/WAL size, retention", ok: ("200", response("state", "AnyObject")))]
+        case .openapi:
+            ["get": op("This document", ok: ("200", response("OpenAPI 3 document", "AnyObject")))]
+        case .version:
+            ["get": op("Server version", ok: ("200", response("version", "Version")))]
+        case .clusterCollection: collectionOps(scoped: false)
+        case .clusterObject: objectOps(scoped: false)
+        case .clusterObjectHistory: historyOps(scoped: false)
+        case .projectCollection: collectionOps(scoped: true)
+        case .projectObject: objectOps(scoped: true)
+        case .projectObjectHistory: historyOps(scoped: true)
+        case .tokens:
+            [
+                "get": op("List project tokens, without secrets (admin)", ok: ("200", response("tokens", "TokenList"))),
+                "post": op(
+                    "Create a project token (admin); the secret is in the response only", body: "TokenRequest",
+                    ok: ("201", response("the token with its secret", "Token"))),
+            ]
+        case .token:
+            ["delete": op("Revoke a project token (admin)", params: [nameParam], ok: ("200", response("deleted")))]
+        case .backup:
+            [
+                "get": op(
+                    "Online consistent copy of the store (admin); restore with `kumo server --restore FILE`",
+                    ok: ("200", response("SQLite database", "Binary", contentType: "application/vnd.sqlite3")))
+            ]
+        }
+    }
+
+    static let schemas: JSONValue = [
+        "AnyObject": ["type": "object", "additionalProperties": true],
+        "Binary": ["type": "string", "format": "binary"],
+        "Error": [
+            "type": "object", "required": ["error"],
+            "properties": [
+                "error": [
+                    "type": "object", "required": ["code", "message"],
+                    "properties": ["code": ["type": "string"], "message": ["type": "string"], "field": ["type": "string"]],
+                ]
+            ],
+        ],
+        "Metadata": [
+            "type": "object", "required": ["name"],
+            "properties": [
+                "name": ["type": "string"], "project": ["type": "string"],
+                "labels": ["type": "object", "additionalProperties": ["type": "string"]],
+                "annotations": ["type": "object", "additionalProperties": ["type": "string"]],
+                "uid": ["type": "string", "readOnly": true], "resourceVersion": ["type": "string"],
+                "createdAt": ["type": "string", "readOnly": true],
+                "managedFields": ["type": "object", "readOnly": true, "additionalProperties": ["type": "string"]],
+            ],
+        ],
+        "Object": [
+            "type": "object", "required": ["metadata"],
+            "properties": [
+                "apiVersion": ["type": "string", "enum": ["kumo/v1"]],
+                "kind": ["type": "string", "enum": .array(Kind.allCases.map { .string($0.rawValue) })],
+                "metadata": ["$ref": "#/components/schemas/Metadata"],
+                "spec": ["type": "object"], "status": ["type": "object"],
+            ],
+        ],
+        "List": [
+            "type": "object",
+            "properties": [
+                "apiVersion": ["type": "string"], "kind": ["type": "string"],
+                "metadata": ["type": "object", "properties": ["revision": ["type": "string"], "continue": ["type": "string"]]],
+                "items": ["type": "array", "items": ["$ref": "#/components/schemas/Object"]],
+            ],
+        ],
+        "WatchEvent": [
+            "type": "object",
+            "properties": [
+                "type": ["type": "string", "enum": ["ADDED", "MODIFIED", "DELETED", "ERROR"]],
+                "object": ["$ref": "#/components/schemas/Object"],
+            ],
+        ],
+        "History": [
+            "type": "object",
+            "properties": [
+                "kind": ["type": "string"], "project": ["type": "string"], "name": ["type": "string"],
+                "items": [
+                    "type": "array",
+                    "items": [
+                        "type": "object",
+                        "properties": [
+                            "revision": ["type": "integer"], "time": ["type": "string"], "manager": ["type": "string"],
+                            "operation": ["type": "string"], "patch": ["type": "array", "items": ["type": "object"]],
+                            "forced": ["type": "array", "items": ["type": "object"]],
+                        ],
+                    ],
+                ],
+            ],
+        ],
+        "TokenRequest": [
+            "type": "object", "required": ["project", "role"],
+            "properties": [
+                "name": ["type": "string"], "project": ["type": "string"],
+                "role": ["type": "string", "enum": ["view", "edit"]],
+            ],
+        ],
+        "Token": [
+            "type": "object",
+            "properties": [
+                "name": ["type": "string"], "project": ["type": "string"], "role": ["type": "string"],
+                "identity": ["type": "string"], "createdAt": ["type": "string"], "createdBy": ["type": "string"],
+                "token": ["type": "string"],
+            ],
+        ],
+        "TokenList": ["type": "object", "properties": ["items": ["type": "array", "items": ["$ref": "#/components/schemas/Token"]]]],
+        "Version": ["type": "object", "properties": ["version": ["type": "string"], "apiVersion": ["type": "string"]]],
+    ]
+
+    public static func document() -> JSONValue {
+        var paths: [String: JSONValue] = [:]
+        for route in APIRoute.allCases { paths[route.template] = operations(route) }
+        return [
+            "openapi": "3.0.3",
+            "info": [
+                "title": "Kumo API", "version": .string(KumoVersion.current),
+                "description": "Kumo's control plane. Every request needs `Authorization: Bearer <token>` except /healthz and /readyz.",
+            ],
+            "paths": .object(paths),
+            "components": [
+                "schemas": schemas,
+                "securitySchemes": ["bearer": ["type": "http", "scheme": "bearer"]],
+            ],
+            "security": [["bearer": []]],
+        ]
+    }
+}

@@ -1,0 +1,382 @@
+import Foundation
+import KumoAPI
+import KumoModel
+import KumoStore
+import Logging
+
+/// Create, read, update, patch, apply and delete objects: validation, optimistic concurrency, field ownership
+/// and history, each write one atomic store transaction (object + history record [+ event]).
+///
+/// Used by the HTTP layer and by in-process components (controllers, scheduler) alike.
+public struct ResourceService: Sendable {
+    public let store: any Store
+    public let logger: Logger
+    /// How often a write without a client precondition re-reads and retries after losing a race.
+    static let maxAttempts = 16
+
+    public init(store: any Store, logger: Logger) {
+        self.store = store
+        self.logger = logger
+    }
+
+    // MARK: Read
+
+    public func get(_ ref: ObjectRef) async throws(KumoError) -> StoredObject {
+        guard let kv = try await kumo({ try await store.get(ref.storeKey) }) else {
+            throw KumoError(.notFound, "\(ref.kind.rawValue.lowercased()) \"\(ref.name)\" not found\(inProject(ref))")
+        }
+        let stored = try ObjectCodec.decodeStored(kv.value, key: kv.key)
+        return StoredObject(object: ObjectCodec.served(stored, revision: kv.modRevision), revision: kv.modRevision)
+    }
+
+    public func list(
+        _ kind: Kind, project: String?, filter: ListFilter = ListFilter(), limit: Int? = nil,
+        continueToken: String? = nil
+    ) async throws(KumoError) -> ListPage {
+        let prefix = StoreKeys.collectionPrefix(kind, project: project)
+        var cursor: String? = nil
+        if let continueToken {
+            guard let data = Data(base64Encoded: continueToken), let key = String(data: data, encoding: .utf8),
+                key.hasPrefix(prefix)
+            else {
+                throw KumoError(.badRequest, "invalid continue token", field: "continue")
+            }
+            cursor = key
+        }
+        var items: [JSONValue] = []
+        var revision: Int64? = nil
+        let batch = min(max(limit ?? 500, 1), 500)
+        while true {
+            let page = try await kumo { try await store.list(prefix: prefix, startAfter: cursor, limit: batch) }
+            if revision == nil { revision = page.revision }
+            for kv in page.items {
+                cursor = kv.key
+                let object = ObjectCodec.served(try ObjectCodec.decodeStored(kv.value, key: kv.key), revision: kv.modRevision)
+                guard filter.matches(object) else { continue }
+                items.append(object)
+                if let limit, items.count >= limit {
+                    // More may follow; hand out the cursor only if the store has anything after it.
+                    let more = try await kumo { try await store.list(prefix: prefix, startAfter: kv.key, limit: 1) }
+                    let token = more.items.isEmpty ? nil : Data(kv.key.utf8).base64EncodedString()
+                    return ListPage(items: items, revision: revision ?? page.revision, continueToken: token)
+                }
+            }
+            if !page.more { break }
+        }
+        return ListPage(items: items, revision: revision ?? 0, continueToken: nil)
+    }
+
+    // MARK: Write
+
+    public func create(_ kind: Kind, project: String?, body: JSONValue, options: WriteOptions) async throws(KumoError)
+        -> StoredObject
+    {
+        guard body.objectValue != nil else {
+            throw KumoError(.invalid, "expected a JSON object with metadata and spec", field: "")
+        }
+        guard let name = body["metadata"]?["name"]?.stringValue, !name.isEmpty else {
+            throw KumoError(.invalid, "metadata.name is required", field: "metadata.name")
+        }
+        let ref = ObjectRef(kind, project: try checkedProject(kind, project, body: body), name: name)
+        var input = ObjectCodec.strippingServerFields(body)
+        setProject(ref.project, in: &input)
+        var object = try kind.canonicalize(input)
+        let ownership = FieldOwnership(old: nil, new: object, owners: [:], manager: options.manager, force: false)
+        let now = ObjectCodec.now()
+        setServerFields(&object, uid: UUID().uuidString.lowercased(), createdAt: now, owners: ownership.owners)
+
+        let entry = HistoryEntry(
+            time: now, manager: options.manager, operation: "create",
+            patch: JSONPatch.diff(from: .null, to: ObjectCodec.withoutManagedFields(object)))
+        var compares: [Compare] = [.absent(ref.storeKey)]
+        if let p = ref.project { compares.append(.exists(ObjectRef(.project, name: p).storeKey)) }
+        let ops: [KumoStore.Operation] = [
+            .put(ref.storeKey, object.serialized()),
+            .put(HistoryStore.key(for: ref), HistoryStore.encode(entry)),
+        ]
+        do {
+            let revision = try await store.commit(Txn(compares: compares, operations: ops))
+            return StoredObject(object: ObjectCodec.served(object, revision: revision), revision: revision)
+        } catch let e as KumoError where e.code == .conflict {
+            if e.field == ref.storeKey {
+                throw KumoError(
+                    .alreadyExists, "\(kind.rawValue.lowercased()) \"\(name)\" already exists\(inProject(ref))",
+                    field: "metadata.name")
+            }
+            throw KumoError(.notFound, "project \"\(ref.project ?? "")\" not found", field: "metadata.project")
+        } catch {
+            throw storeError(error, "create \(ref)")
+        }
+    }
+
+    /// PUT: replace the object. A body without `status` keeps the stored status.
+    public func update(_ ref: ObjectRef, body: JSONValue, options: WriteOptions) async throws(KumoError) -> StoredObject {
+        guard body.objectValue != nil else {
+            throw KumoError(.invalid, "expected a JSON object with metadata and spec", field: "")
+        }
+        if let n = body["metadata"]?["name"]?.stringValue, n != ref.name {
+            throw KumoError(.invalid, "metadata.name \"\(n)\" does not match the URL (\"\(ref.name)\")", field: "metadata.name")
+        }
+        _ = try checkedProject(ref.kind, ref.project, body: body)
+        let precondition = try ObjectCodec.resourceVersionPrecondition(body)
+        return try await modify(ref, operation: "update", precondition: precondition, options: options) { current in
+            var desired = ObjectCodec.strippingServerFields(body)
+            if desired["status"] == nil, let status = current["status"] { desired["status"] = status }
+            return desired
+        }
+    }
+
+    /// PATCH (RFC 7386 JSON merge patch).
+    public func patch(_ ref: ObjectRef, patch: JSONValue, options: WriteOptions) async throws(KumoError) -> StoredObject {
+        guard patch.objectValue != nil else {
+            throw KumoError(.invalid, "a merge patch must be a JSON object", field: "")
+        }
+        let precondition = try ObjectCodec.resourceVersionPrecondition(patch)
+        let cleaned = ObjectCodec.strippingServerFields(patch)
+        return try await modify(ref, operation: "patch", precondition: precondition, options: options) { current in
+            JSONMergePatch.apply(cleaned, to: current)
+        }
+    }
+
+    /// Server-side apply: create if absent; otherwise lay the applied fields over the object and drop the fields
+    /// this manager applied before but no longer does. Other managers' fields stay.
+    public func apply(_ ref: ObjectRef, body: JSONValue, options: WriteOptions) async throws(KumoError) -> (
+        StoredObject, created: Bool
+    ) {
+        for _ in 0..<Self.maxAttempts {
+            let exists = try await kumo { try await store.get(ref.storeKey) } != nil
+            if !exists {
+                do {
+                    return (try await create(ref.kind, project: ref.project, body: body, options: options), true)
+                } catch let e where e.code == .alreadyExists {
+                    continue  // created concurrently: apply over it
+                }
+            }
+            let precondition = try ObjectCodec.resourceVersionPrecondition(body)
+            let applied = ObjectCodec.strippingServerFields(body)
+            do {
+                let result = try await modify(ref, operation: "apply", precondition: precondition, options: options) {
+                    current in
+                    let owners = ownersOf(current)
+                    return FieldOwnership.applied(applied, over: current, owners: owners, manager: options.manager)
+                }
+                return (result, false)
+            } catch let e where e.code == .notFound {
+                continue  // deleted concurrently: create it
+            }
+        }
+        throw KumoError(.conflict, "failed to apply \(ref): the object keeps changing; retry")
+    }
+
+    /// Deletes an object. A Project that still holds objects → 409 unless `cascade`.
+    public func delete(_ ref: ObjectRef, precondition: Int64?, cascade: Bool, options: WriteOptions) async throws(
+        KumoError
+    ) -> StoredObject {
+        if ref.kind == .project {
+            try await deleteProjectContents(ref.name, cascade: cascade, options: options)
+        }
+        for _ in 0..<Self.maxAttempts {
+            guard let kv = try await kumo({ try await store.get(ref.storeKey) }) else {
+                throw KumoError(.notFound, "\(ref.kind.rawValue.lowercased()) \"\(ref.name)\" not found\(inProject(ref))")
+            }
+            if let precondition, precondition != kv.modRevision {
+                throw staleError(ref, sent: precondition, actual: kv.modRevision)
+            }
+            let stored = try ObjectCodec.decodeStored(kv.value, key: kv.key)
+            let entry = HistoryEntry(
+                time: ObjectCodec.now(), manager: options.manager, operation: "delete",
+                patch: [JSONPatchOperation(op: .remove, path: "")])
+            let txn = Txn(
+                compares: [.modRevision(ref.storeKey, equals: kv.modRevision)],
+                operations: [.delete(ref.storeKey), .put(HistoryStore.key(for: ref), HistoryStore.encode(entry))])
+            do {
+                let revision = try await store.commit(txn)
+                return StoredObject(object: ObjectCodec.served(stored, revision: revision), revision: revision)
+            } catch let e as KumoError where e.code == .conflict && precondition == nil {
+                continue
+            } catch let e as KumoError where e.code == .conflict {
+                throw KumoError(.conflict, "\(ref) changed while deleting it: \(e.message)")
+            } catch {
+                throw storeError(error, "delete \(ref)")
+            }
+        }
+        throw KumoError(.conflict, "failed to delete \(ref): the object keeps changing; retry")
+    }
+
+    public func history(_ ref: ObjectRef, limit: Int? = nil) async throws(KumoError) -> HistoryList {
+        let page = try await kumo { try await store.list(prefix: ref.historyPrefix, startAfter: nil, limit: nil) }
+        var items = page.items.compactMap { kv -> HistoryEntry? in
+            guard var entry = HistoryStore.decode(kv.value) else { return nil }
+            entry.revision = kv.modRevision
+            return entry
+        }
+        items.sort { ($0.revision ?? 0) < ($1.revision ?? 0) }
+        if let limit, items.count > limit { items = Array(items.suffix(limit)) }
+        if items.isEmpty {
+            throw KumoError(.notFound, "no history for \(ref.kind.rawValue.lowercased()) \"\(ref.name)\"\(inProject(ref))")
+        }
+        return HistoryList(kind: ref.kind.rawValue, project: ref.project, name: ref.name, items: items)
+    }
+
+    // MARK: The write loop
+
+    /// Read → transform → validate → ownership → diff → compare-and-swap, retried when another writer won the
+    /// race and the client gave no precondition.
+    func modify(
+        _ ref: ObjectRef, operation: String, precondition: Int64?, options: WriteOptions,
+        transform: (JSONValue) throws(KumoError) -> JSONValue
+    ) async throws(KumoError) -> StoredObject {
+        for _ in 0..<Self.maxAttempts {
+            guard let kv = try await kumo({ try await store.get(ref.storeKey) }) else {
+                throw KumoError(.notFound, "\(ref.kind.rawValue.lowercased()) \"\(ref.name)\" not found\(inProject(ref))")
+            }
+            if let precondition, precondition != kv.modRevision {
+                throw staleError(ref, sent: precondition, actual: kv.modRevision)
+            }
+            let current = try ObjectCodec.decodeStored(kv.value, key: kv.key)
+            var desired = try transform(current)
+            guard desired.objectValue != nil else { throw KumoError(.invalid, "the result is not an object", field: "") }
+            try keepIdentity(&desired, of: current, ref: ref)
+            var object = try ref.kind.canonicalize(ObjectCodec.strippingServerFields(desired))
+            let owners = ownersOf(current)
+            let ownership = FieldOwnership(
+                old: current, new: object, owners: owners, manager: options.manager, force: options.force)
+            if let first = ownership.conflicts.first {
+                let list = ownership.conflicts.map(\.description).joined(separator: ", ")
+                throw KumoError(
+                    .ownershipConflict,
+                    "failed to \(operation) \(ref): would change fields owned by another manager: \(list); "
+                        + "leave them out (merge patch), or take them over with ?force=true",
+                    field: first.field)
+            }
+            setServerFields(
+                &object, uid: current["metadata"]?["uid"]?.stringValue,
+                createdAt: current["metadata"]?["createdAt"]?.stringValue, owners: ownership.owners)
+            if object == current {
+                return StoredObject(
+                    object: ObjectCodec.served(current, revision: kv.modRevision), revision: kv.modRevision, changed: false)
+            }
+            let now = ObjectCodec.now()
+            let entry = HistoryEntry(
+                time: now, manager: options.manager, operation: operation,
+                patch: JSONPatch.diff(
+                    from: ObjectCodec.withoutManagedFields(current), to: ObjectCodec.withoutManagedFields(object)),
+                forced: ownership.transfers.isEmpty
+                    ? nil : ownership.transfers.map { .init(field: $0.field, previousOwner: $0.previousOwner) })
+            var ops: [KumoStore.Operation] = [
+                .put(ref.storeKey, object.serialized()),
+                .put(HistoryStore.key(for: ref), HistoryStore.encode(entry)),
+            ]
+            if !ownership.transfers.isEmpty {
+                let fields = ownership.transfers.map { "\($0.field) from \($0.previousOwner)" }.joined(separator: ", ")
+                let event = EventFactory.make(
+                    regarding: ref, reason: "OwnershipForced", type: "Warning", source: options.manager,
+                    message: "\(options.manager) took ownership of \(fields) with force")
+                ops.append(.put(event.key, event.bytes))
+            }
+            do {
+                let revision = try await store.commit(
+                    Txn(compares: [.modRevision(ref.storeKey, equals: kv.modRevision)], operations: ops))
+                return StoredObject(object: ObjectCodec.served(object, revision: revision), revision: revision)
+            } catch let e as KumoError where e.code == .conflict {
+                if precondition != nil {
+                    throw KumoError(.conflict, "\(ref) was changed by another writer; re-read and retry", field: "metadata.resourceVersion")
+                }
+                continue
+            } catch {
+                throw storeError(error, "\(operation) \(ref)")
+            }
+        }
+        throw KumoError(.conflict, "failed to \(operation) \(ref): the object keeps changing; retry")
+    }
+
+    // MARK: Helpers
+
+    func ownersOf(_ object: JSONValue) -> [String: String] {
+        var owners: [String: String] = [:]
+        for (k, v) in object["metadata"]?["managedFields"]?.objectValue ?? [:] { owners[k] = v.stringValue }
+        return owners
+    }
+
+    private func setServerFields(_ object: inout JSONValue, uid: String?, createdAt: String?, owners: [String: String]) {
+        guard var meta = object["metadata"]?.objectValue else { return }
+        meta["uid"] = uid.map { .string($0) }
+        meta["createdAt"] = createdAt.map { .string($0) }
+        meta["managedFields"] = owners.isEmpty ? nil : .object(owners.mapValues { .string($0) })
+        meta["resourceVersion"] = nil
+        object["metadata"] = .object(meta)
+    }
+
+    private func keepIdentity(_ desired: inout JSONValue, of current: JSONValue, ref: ObjectRef) throws(KumoError) {
+        guard var meta = desired["metadata"]?.objectValue else {
+            throw KumoError(.invalid, "metadata is required", field: "metadata")
+        }
+        if let n = meta["name"], n != .string(ref.name) {
+            throw KumoError(.invalid, "metadata.name cannot be changed", field: "metadata.name")
+        }
+        meta["name"] = .string(ref.name)
+        if let p = meta["project"], !p.isNull, p != current["metadata"]?["project"] {
+            throw KumoError(.invalid, "metadata.project cannot be changed", field: "metadata.project")
+        }
+        meta["project"] = current["metadata"]?["project"]
+        desired["metadata"] = .object(meta)
+    }
+
+    private func checkedProject(_ kind: Kind, _ project: String?, body: JSONValue) throws(KumoError) -> String? {
+        let bodyProject = body["metadata"]?["project"]?.stringValue
+        switch kind.scope {
+        case .cluster:
+            if let bodyProject {
+                throw KumoError(
+                    .invalid, "\(kind.plural) are cluster-scoped: metadata.project \"\(bodyProject)\" is not allowed",
+                    field: "metadata.project")
+            }
+            return nil
+        case .project, .either:
+            if let bodyProject, let project, bodyProject != project {
+                throw KumoError(
+                    .invalid, "metadata.project \"\(bodyProject)\" does not match the URL's project \"\(project)\"",
+                    field: "metadata.project")
+            }
+            if kind.scope == .project && project == nil {
+                throw KumoError(
+                    .invalid, "\(kind.plural) live in a project: use /api/v1/projects/{project}/\(kind.plural)",
+                    field: "metadata.project")
+            }
+            return project
+        }
+    }
+
+    private func setProject(_ project: String?, in object: inout JSONValue) {
+        guard var meta = object["metadata"]?.objectValue else { return }
+        meta["project"] = project.map { .string($0) }
+        object["metadata"] = .object(meta)
+    }
+
+    func inProject(_ ref: ObjectRef) -> String {
+        ref.project.map { " in project \"\($0)\"" } ?? ""
+    }
+
+    func staleError(_ ref: ObjectRef, sent: Int64, actual: Int64) -> KumoError {
+        KumoError(
+            .conflict,
+            "\(ref) has changed: resourceVersion \(sent) is stale (now \(actual)); re-read the object and retry",
+            field: "metadata.resourceVersion")
+    }
+
+    func storeError(_ error: any Error, _ op: String) -> KumoError {
+        if let e = error as? KumoError { return e }
+        return KumoError(.unavailable, "failed to \(op): store error: \(error)", cause: error)
+    }
+
+    /// Runs a store call, turning any error into a `KumoError`.
+    func kumo<T>(_ body: () async throws -> T) async throws(KumoError) -> T {
+        do {
+            return try await body()
+        } catch let e as KumoError {
+            throw e
+        } catch {
+            throw KumoError(.unavailable, "store error: \(error)", cause: error)
+        }
+    }
+}

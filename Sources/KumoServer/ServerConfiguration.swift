@@ -1,0 +1,44 @@
+/// Settings of `kumo server`.
+public struct ServerConfiguration: Sendable {
+    /// Holds `kumo.db` (+ WAL), `admin.token` (0600).
+    public var dataDir: String
+    public var host: String
+    /// 0 picks a free port (tests); see `KumoServer.onListening`.
+    public var port: Int
+    /// `synchronous=FULL`: every commit fsyncs the WAL (survives power loss, costs write throughput).
+    /// The default (NORMAL) survives a crash of the process (`kill -9`) with every acknowledged write.
+    public var synchronousFull: Bool
+    /// Request bodies over this → 413.
+    public var maxBodyBytes: Int
+    /// History records older than this are removed …
+    public var historyMaxAge: Duration
+    /// … and only the newest this many are kept per object.
+    public var historyMaxPerObject: Int
+    /// Events are removed this long after their last occurrence.
+    public var eventTTL: Duration
+    /// The store's change log keeps at least this many revisions for watches; older → 410.
+    public var compactKeepRevisions: Int64
+    /// How often retention (history, events, compaction) runs.
+    public var retentionInterval: Duration
+
+    public init(
+        dataDir: String, host: String = "127.0.0.1", port: Int = 7480, synchronousFull: Bool = false,
+        maxBodyBytes: Int = 3 << 20, historyMaxAge: Duration = .seconds(7 * 24 * 3600), historyMaxPerObject: Int = 100,
+        eventTTL: Duration = .seconds(24 * 3600), compactKeepRevisions: Int64 = 100_000,
+        retentionInterval: Duration = .seconds(60)
+    ) {
+        self.dataDir = dataDir
+        self.host = host
+        self.port = port
+        self.synchronousFull = synchronousFull
+        self.maxBodyBytes = maxBodyBytes
+        self.historyMaxAge = historyMaxAge
+        self.historyMaxPerObject = historyMaxPerObject
+        self.eventTTL = eventTTL
+        self.compactKeepRevisions = compactKeepRevisions
+        self.retentionInterval = retentionInterval
+    }
+
+    public var databasePath: String { dataDir + "/kumo.db" }
+    public var adminTokenPath: String { dataDir + "/admin.token" }
+}

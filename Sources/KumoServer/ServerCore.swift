@@ -1,0 +1,28 @@
+import Foundation
+import KumoModel
+import KumoStore
+import Logging
+
+/// Everything a request handler needs, built once per server.
+public final class ServerCore: Sendable {
+    public let config: ServerConfiguration
+    public let store: any Store
+    public let resources: ResourceService
+    public let tokens: TokenService
+    public let metrics: ServerMetrics
+    public let logger: Logger
+    public let startedAt: Date
+    public let watchCache = WatchRenderCache()
+    public let retentionState = RetentionState()
+    public let watches = WatchRegistry()
+
+    public init(config: ServerConfiguration, store: any Store, metrics: ServerMetrics, logger: Logger) throws(KumoError) {
+        self.config = config
+        self.metrics = metrics
+        self.store = InstrumentedStore(store, metrics: metrics)
+        self.logger = logger
+        self.resources = ResourceService(store: self.store, logger: logger)
+        self.tokens = try TokenService(store: self.store, adminTokenPath: config.adminTokenPath, logger: logger)
+        self.startedAt = Date()
+    }
+}

@@ -1,0 +1,115 @@
+import AsyncHTTPClient
+import Foundation
+import KumoAPI
+import KumoModel
+import NIOCore
+import Synchronization
+
+/// `api`: mutating latency at a fixed rate (target p99 ≤ 10 ms at 1,000 writes/s), then sustained throughput with
+/// N concurrent clients (target ≥ 5,000 writes/s). Writes are Node creates and label merge patches over HTTP.
+enum APIBench {
+    static func run(seconds: Double, rate: Double, concurrency: Int, synchronousFull: Bool) async throws -> BenchResult {
+        let server = try await BenchServer.start(synchronousFull: synchronousFull)
+        let http = BenchServer.httpClient(connections: max(concurrency, 256))
+        let client = KumoClient(baseURL: server.url, token: server.token, http: http)
+        var result = BenchResult(scenario: "api")
+        do {
+            // warm up: a pool of objects to update, connections opened
+            let pool = 200
+            try await withThrowingTaskGroup(of: Void.self) { g in
+                for i in 0..<pool {
+                    g.addTask { try await create(client, "pool-\(i)") }
+                }
+                try await g.waitForAll()
+            }
+
+            // Phase 1: open loop at `rate` writes/s, half creates and half updates.
+            let total = Int(rate * seconds)
+            let creates = SharedSamples()
+            let updates = SharedSamples()
+            let failures = SharedCounter()
+            let start = ContinuousClock.now
+            await withTaskGroup(of: Void.self) { g in
+                for i in 0..<total {
+                    let due = start + .nanoseconds(Int64(Double(i) / rate * 1e9))
+                    try? await Task.sleep(until: due, clock: .continuous)
+                    g.addTask {
+                        let t0 = ContinuousClock.now
+                        do {
+                            if i % 2 == 0 {
+                                try await create(client, "rate-\(i)")
+                                creates.add(milliseconds(ContinuousClock.now - t0))
+                            } else {
+                                try await update(client, "pool-\(i % pool)", value: i)
+                                updates.add(milliseconds(ContinuousClock.now - t0))
+                            }
+                        } catch {
+                            failures.add()
+                        }
+                    }
+                }
+            }
+            let achievedRate = Double(total) / milliseconds(ContinuousClock.now - start) * 1000
+            let c = creates.snapshot
+            let u = updates.snapshot
+            var all = c
+            all.add(contentsOf: u.values)
+            result.add("rate_writes_per_s", achievedRate.rounded())
+            result.add("create_p50_ms", c.percentile(50))
+            result.add("create_p99_ms", c.percentile(99))
+            result.add("update_p50_ms", u.percentile(50))
+            result.add("update_p99_ms", u.percentile(99))
+            result.add("mutating_p99_ms", all.percentile(99))
+
+            // Phase 2: closed loop, `concurrency` clients as fast as they go.
+            let done = SharedCounter()
+            let tStart = ContinuousClock.now
+            let deadline = tStart + .nanoseconds(Int64(seconds * 1e9))
+            await withTaskGroup(of: Void.self) { g in
+                for w in 0..<concurrency {
+                    g.addTask {
+                        var i = 0
+                        while ContinuousClock.now < deadline {
+                            i += 1
+                            do {
+                                if i % 2 == 0 {
+                                    try await create(client, "tp-\(w)-\(i)")
+                                } else {
+                                    try await update(client, "pool-\((w * 7 + i) % pool)", value: i)
+                                }
+                                done.add()
+                            } catch {
+                                failures.add()
+                            }
+                        }
+                    }
+                }
+            }
+            let elapsed = milliseconds(ContinuousClock.now - tStart) / 1000
+            result.add("writes_per_s", (Double(done.current) / elapsed).rounded())
+            result.add("failed_requests", Double(failures.current))
+            result.add("concurrency", Double(concurrency))
+            result.target("mutating_p99_ms", 10, higherIsBetter: false)
+            result.target("writes_per_s", 5000, higherIsBetter: true)
+            result.target("failed_requests", 0, higherIsBetter: false)
+            result.notes.append("client and server share this machine's cores (in one process, over loopback HTTP)")
+        } catch {
+            try? await http.shutdown()
+            await server.stop()
+            throw error
+        }
+        try? await http.shutdown()
+        await server.stop()
+        return result
+    }
+
+    static func create(_ client: KumoClient, _ name: String) async throws {
+        let body = #"{"apiVersion":"kumo/v1","kind":"Node","metadata":{"name":"\#(name)","labels":{"bench":"api"}},"spec":{"unschedulable":false}}"#
+        _ = try await client.send(.POST, "/api/v1/nodes", body: Array(body.utf8))
+    }
+
+    static func update(_ client: KumoClient, _ name: String, value: Int) async throws {
+        let body = #"{"metadata":{"labels":{"v":"\#(value)"}}}"#
+        _ = try await client.send(.PATCH, "/api/v1/nodes/\(name)", body: Array(body.utf8), contentType: mergePatchContentType)
+    }
+}

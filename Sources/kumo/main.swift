@@ -1,0 +1,3 @@
+import KumoCLI
+
+await Kumo.start()

@@ -1,0 +1,107 @@
+import Foundation
+import KumoAPI
+import KumoModel
+import Testing
+
+@Suite("E2E: the kumo CLI against a real server", .serialized)
+struct CLITests {
+    @Test("login, apply, get, describe, history, events, delete, backup; clear errors for bad input")
+    func cliFlow() async throws {
+        let dir = tempDir("cli")
+        let server = try ServerProcess(dataDir: dir + "/data")
+        defer {
+            _ = server.terminate()
+            try? FileManager.default.removeItem(atPath: dir)
+            try? FileManager.default.removeItem(atPath: dir + "/data.log")
+        }
+        try await server.waitReady()
+        let env = ["KUMO_CONFIG": dir + "/config"]
+        func kumo(_ args: String..., stdin: String? = nil) throws -> (status: Int32, out: String, err: String) {
+            try KumoBinary.run(args, env: env, stdin: stdin)
+        }
+
+        // before login: a clear hint
+        let noConfig = try kumo("get", "nodes")
+        #expect(noConfig.status != 0)
+        #expect(noConfig.err.contains("kumo login"))
+
+        let login = try kumo("login", "--server", server.url, "--token-file", server.dataDir + "/admin.token")
+        #expect(login.status == 0, "\(login.err)")
+        let mode = try FileManager.default.attributesOfItem(atPath: dir + "/config")[.posixPermissions] as? NSNumber
+        #expect(mode?.intValue == 0o600)
+
+        let manifest = """
+            apiVersion: kumo/v1
+            kind: Workload
+            metadata:
+              name: web
+              project: shop
+              labels: {tier: front}
+            spec:
+              replicas: 3
+              template:
+                labels: {app: web}
+                spec:
+                  image: busybox:1.36
+                  resources: {cpu: 250m, memory: 64Mi}
+            ---
+            apiVersion: kumo/v1
+            kind: Project
+            metadata:
+              name: shop
+            spec: {}
+            """
+        let apply = try kumo("apply", "-f", "-", stdin: manifest)
+        #expect(apply.status == 0, "\(apply.err)")
+        #expect(apply.out.contains("project/shop created"))
+        #expect(apply.out.contains("workload/web created (project shop)"))
+        let again = try kumo("apply", "-f", "-", stdin: manifest)
+        #expect(again.out.contains("workload/web unchanged"), "\(again.out)")
+
+        let get = try kumo("get", "workloads", "-p", "shop")
+        #expect(get.status == 0)
+        #expect(get.out.contains("NAME") && get.out.contains("web") && get.out.contains("0/3"), "\(get.out)")
+        let yaml = try kumo("get", "wl", "web", "-p", "shop", "-o", "yaml")
+        #expect(yaml.out.contains("replicas: 3") && yaml.out.contains("cpu: 250m"), "\(yaml.out)")
+        let json = try kumo("get", "wl", "web", "-p", "shop", "-o", "json")
+        #expect((try? JSONValue(parsing: json.out))?["spec"]?["replicas"] == 3)
+        let describe = try kumo("describe", "workload/web", "-p", "shop")
+        #expect(describe.out.contains("Field owners:") && describe.out.contains("admin:"), "\(describe.out)")
+        let history = try kumo("history", "workload/web", "-p", "shop")
+        #expect(history.out.contains("create"), "\(history.out)")
+
+        // bad input: invalid YAML with its line, unknown kind, invalid object
+        let badYAML = try kumo("apply", "-f", "-", stdin: "kind: Node\nmetadata:\n  name: [unclosed\n")
+        #expect(badYAML.status != 0)
+        #expect(badYAML.err.contains("line"), "\(badYAML.err)")
+        let unknown = try kumo("get", "widgets")
+        #expect(unknown.status != 0 && unknown.err.contains("unknown kind"), "\(unknown.err)")
+        let invalid = try kumo("apply", "-f", "-", stdin: "apiVersion: kumo/v1\nkind: Node\nmetadata: {name: Bad_Name}\nspec: {}\n")
+        #expect(invalid.status != 0 && invalid.err.contains("metadata.name"), "\(invalid.err)")
+        let wrongToken = try KumoBinary.run(["get", "nodes", "--server", server.url], env: env)
+        #expect(wrongToken.status == 0)  // sanity: --server override works with the saved token
+
+        let backupFile = dir + "/backup.db"
+        let backup = try kumo("backup", "create", backupFile)
+        #expect(backup.status == 0, "\(backup.err)")
+        #expect(FileManager.default.fileExists(atPath: backupFile))
+
+        let refused = try kumo("delete", "project", "shop")
+        #expect(refused.status != 0 && refused.err.contains("cascade"), "\(refused.err)")
+        let deleted = try kumo("delete", "project", "shop", "--cascade")
+        #expect(deleted.status == 0 && deleted.out.contains("project/shop deleted"), "\(deleted.err)")
+
+        let completion = try kumo("completion", "bash")
+        #expect(completion.out.contains("kumo"))
+    }
+
+    @Test("an unreachable server gets a message saying so")
+    func unreachable() throws {
+        let dir = tempDir("unreach")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try ClientConfig(server: "http://127.0.0.1:\(try ServerProcess.freePort())", token: "x").save(to: dir + "/config")
+        let r = try KumoBinary.run(["get", "nodes"], env: ["KUMO_CONFIG": dir + "/config"])
+        #expect(r.status != 0)
+        #expect(r.err.contains("failed to reach the Kumo server"), "\(r.err)")
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+import KumoAPI
+import KumoModel
+
+/// The real `kumo` binary (built next to the test bundle), run as a child process with argv arrays.
+enum KumoBinary {
+    static var path: String {
+        let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for candidate in [dir, dir.deletingLastPathComponent()] {
+            let p = candidate.appendingPathComponent("kumo").path
+            if FileManager.default.isExecutableFile(atPath: p) { return p }
+        }
+        return FileManager.default.currentDirectoryPath + "/.build/debug/kumo"
+    }
+
+    /// Runs `kumo ARGS…` to completion: exit status, stdout, stderr.
+    static func run(_ args: [String], env: [String: String] = [:], stdin: String? = nil) throws -> (
+        status: Int32, out: String, err: String
+    ) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = args
+        p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
+        let out = Pipe()
+        let err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        let input = Pipe()
+        p.standardInput = input
+        try p.run()
+        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try input.fileHandleForWriting.close()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+}
+
+/// A `kumo server` child process on a free loopback port.
+final class ServerProcess: @unchecked Sendable {
+    let dataDir: String
+    let port: Int
+    let process: Process
+    let log: String
+
+    var url: String { "http://127.0.0.1:\(port)" }
+
+    init(dataDir: String, port: Int? = nil) throws {
+        self.dataDir = dataDir
+        self.port = try port ?? Self.freePort()
+        self.log = dataDir + ".log"
+        FileManager.default.createFile(atPath: log, contents: nil)
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: KumoBinary.path)
+        process.arguments = ["server", "--data-dir", dataDir, "--listen", "127.0.0.1:\(self.port)", "--log-level", "warning"]
+        let handle = FileHandle(forWritingAtPath: log)
+        handle?.seekToEndOfFile()
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+    }
+
+    /// Waits until `/readyz` answers.
+    func waitReady(timeout: Duration = .seconds(30)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if !process.isRunning {
+                throw KumoError(.unavailable, "kumo server exited: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+            }
+            let client = KumoClient(baseURL: url, token: "")
+            if (try? await client.send(.GET, "/readyz")) != nil { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw KumoError(.unavailable, "kumo server not ready after \(timeout)")
+    }
+
+    var adminToken: String {
+        ((try? String(contentsOfFile: dataDir + "/admin.token", encoding: .utf8)) ?? "")
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    var admin: KumoClient { KumoClient(baseURL: url, token: adminToken) }
+
+    func kill9() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    func terminate() -> Int32 {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGTERM)
+        }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { p in
+                bind(fd, p, len) == 0 && getsockname(fd, p, &len) == 0
+            }
+        }
+        guard ok else { throw KumoError(.internal, "failed to find a free port") }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+}
+
+func tempDir(_ name: String) -> String {
+    NSTemporaryDirectory() + "kumo-e2e-\(name)-\(UUID().uuidString.prefix(8))"
+}
