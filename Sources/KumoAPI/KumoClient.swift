@@ -13,7 +13,16 @@ public struct KumoClient: Sendable {
     public let http: HTTPClient
     public var timeout: TimeAmount = .seconds(30)
 
-    public init(baseURL: String, token: String, http: HTTPClient = .shared) {
+    /// The default HTTP client: a refused connection fails at once instead of being retried until the timeout,
+    /// so "server not running" is reported immediately.
+    public static let defaultHTTP: HTTPClient = {
+        var config = HTTPClient.Configuration()
+        config.connectionPool.retryConnectionEstablishment = false
+        config.timeout = .init(connect: .seconds(5))
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
+    }()
+
+    public init(baseURL: String, token: String, http: HTTPClient = KumoClient.defaultHTTP) {
         var url = baseURL
         while url.hasSuffix("/") { url.removeLast() }
         self.baseURL = url
@@ -21,7 +30,7 @@ public struct KumoClient: Sendable {
         self.http = http
     }
 
-    public init(config: ClientConfig, http: HTTPClient = .shared) {
+    public init(config: ClientConfig, http: HTTPClient = KumoClient.defaultHTTP) {
         self.init(baseURL: config.server, token: config.token, http: http)
     }
 

@@ -8,10 +8,13 @@ enum YAMLCodec {
     static func documents(_ text: String, source: String) throws(KumoError) -> [JSONValue] {
         var out: [JSONValue] = []
         do {
-            for node in try Yams.compose_all(yaml: text) {
+            var documents = try Yams.compose_all(yaml: text)
+            while let node = documents.next() {
                 let value = try json(node, source: source)
                 if !value.isNull { out.append(value) }
             }
+            // the sequence stops at a parse error and keeps it instead of throwing
+            if let error = documents.error { throw error }
         } catch let e as KumoError {
             throw e
         } catch let e as YamlError {
@@ -39,11 +42,12 @@ enum YAMLCodec {
     static func json(_ node: Yams.Node, source: String) throws(KumoError) -> JSONValue {
         switch node {
         case .scalar(let scalar):
-            switch scalar.tag.rawValue {
-            case Tag.Name.null.rawValue: return .null
-            case Tag.Name.bool.rawValue: return node.bool.map(JSONValue.bool) ?? .string(scalar.string)
-            case Tag.Name.int.rawValue: return node.int.map { JSONValue.number(Double($0)) } ?? .string(scalar.string)
-            case Tag.Name.float.rawValue: return node.float.map { JSONValue.number($0) } ?? .string(scalar.string)
+            // Plain scalars get their type from YAML 1.1's rules (3 → int, true → bool); quoted ones stay strings.
+            switch Resolver.default.resolveTag(of: node) {
+            case .null: return .null
+            case .bool: return node.bool.map(JSONValue.bool) ?? .string(scalar.string)
+            case .int: return node.int.map { JSONValue.number(Double($0)) } ?? .string(scalar.string)
+            case .float: return node.float.map { JSONValue.number($0) } ?? .string(scalar.string)
             default: return .string(scalar.string)
             }
         case .sequence(let seq):
