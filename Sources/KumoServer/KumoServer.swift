@@ -50,7 +50,7 @@ public final class KumoServer: Sendable {
         defer { core.logger.notice("kumo server stopped") }
         let serviceGroup = ServiceGroup(
             configuration: .init(
-                services: [application, WatchCloser(registry: core.watches)], gracefulShutdownSignals: signals,
+                services: [application, core.broadcaster, WatchCloser(registry: core.watches)], gracefulShutdownSignals: signals,
                 logger: core.logger))
         group.withLock { $0 = serviceGroup }
         do {

@@ -15,6 +15,7 @@ public final class ServerCore: Sendable {
     public let watchCache = WatchRenderCache()
     public let retentionState = RetentionState()
     public let watches = WatchRegistry()
+    public let broadcaster: WatchBroadcaster
 
     public init(config: ServerConfiguration, store: any Store, metrics: ServerMetrics, logger: Logger) throws(KumoError) {
         self.config = config
@@ -24,5 +25,6 @@ public final class ServerCore: Sendable {
         self.resources = ResourceService(store: self.store, logger: logger)
         self.tokens = try TokenService(store: self.store, adminTokenPath: config.adminTokenPath, logger: logger)
         self.startedAt = Date()
+        self.broadcaster = WatchBroadcaster(store: self.store, logger: logger)
     }
 }

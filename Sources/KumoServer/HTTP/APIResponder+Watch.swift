@@ -10,8 +10,8 @@ extension APIResponder {
     /// live ones; a compacted REV → 410 before the stream starts; a watcher that falls too far behind gets an
     /// ERROR line (code `gone`) and the stream ends — re-list and watch again.
     ///
-    /// A pump task reads the store's stream, filters and renders (shared per event across watchers) and hands
-    /// lines to the HTTP writer; the registry can stop the pump on graceful shutdown.
+    /// The response body reads the store's stream itself; events are rendered once for all watchers
+    /// (`WatchRenderCache`) and the shared buffer is written. Graceful shutdown cancels the reading task.
     func watch(_ kind: Kind, project: String?, filter: ListFilter, since: Int64?, identity: Identity) async throws(
         KumoError
     ) -> Response {
@@ -20,10 +20,27 @@ extension APIResponder {
         let start: Int64
         if let since {
             start = since
+            // etcd semantics: history at or below the compacted revision is gone, even if a cache still has it
+            let compacted: Int64
+            do {
+                compacted = try await core.store.status().compactedRevision
+            } catch {
+                throw KumoError(.unavailable, "failed to start watch: \(error)", cause: error)
+            }
+            if since < compacted {
+                throw KumoError(
+                    .gone, "revision \(since) has been compacted (history kept from \(compacted)); list again and watch from its revision",
+                    field: "since")
+            }
         } else {
             let page = try await core.resources.list(kind, project: project, filter: filter)
             initial = page.items
             start = page.revision
+        }
+        if let fast = try await broadcast(
+            prefix: prefix, filter: filter, since: start, initial: initial, kind: kind, identity: identity)
+        {
+            return fast
         }
         let stream: AsyncThrowingStream<WatchEvent, any Error>
         do {
@@ -38,27 +55,30 @@ extension APIResponder {
         let redact = !Authorizer.maySeeSecretValues(identity) && kind == .secret
         let responder = self
         let initialItems = initial
-        let (lines, continuation) = AsyncStream<ByteBuffer>.makeStream(bufferingPolicy: .bufferingOldest(10_000))
-        let pump = Task {
-            func send(_ bytes: [UInt8]) -> Bool {
-                if case .dropped = continuation.yield(ByteBuffer(bytes: bytes)) { return false }
-                return true
-            }
-            for object in initialItems {
-                let shown = redact ? responder.redacted(object, for: identity) : object
-                _ = send(WatchRenderCache.line(type: "ADDED", object: shown))
+        var headers = HTTPFields()
+        headers[.contentType] = "application/x-ndjson"
+        let body = ResponseBody { writer in
+            let handle = withUnsafeCurrentTask { WatchTaskHandle($0) }
+            let id = core.watches.add { handle.cancel() }
+            core.metrics.watcherOpened()
+            defer {
+                handle.finish()
+                core.watches.remove(id)
+                core.metrics.watcherClosed()
             }
             do {
+                for object in initialItems {
+                    let shown = redact ? responder.redacted(object, for: identity) : object
+                    try await writer.write(ByteBuffer(bytes: WatchRenderCache.line(type: "ADDED", object: shown)))
+                }
                 for try await event in stream {
                     let rendered = try cache.render(event)
                     guard filter.matches(rendered.object) else { continue }
-                    let line =
-                        redact
-                        ? WatchRenderCache.line(
-                            type: rendered.type, object: responder.redacted(rendered.object, for: identity))
-                        : rendered.line
-                    guard send(line) else {
-                        throw KumoError(.gone, "watch fell behind: the client reads too slowly; re-list and watch again")
+                    if redact {
+                        let shown = responder.redacted(rendered.object, for: identity)
+                        try await writer.write(ByteBuffer(bytes: WatchRenderCache.line(type: rendered.type, object: shown)))
+                    } else {
+                        try await writer.write(rendered.line)
                     }
                     core.metrics.watchEventsSent.increment()
                 }
@@ -69,25 +89,49 @@ extension APIResponder {
                 ])
                 var line = error.serialized()
                 line.append(UInt8(ascii: "\n"))
-                continuation.yield(ByteBuffer(bytes: line))
+                try? await writer.write(ByteBuffer(bytes: line))
             } catch {
-                // cancelled: client gone or server shutting down
+                // cancelled (shutdown) or the client went away
+                handle.finish()
+                try? await writer.finish(nil)
+                return
             }
-            continuation.finish()
+            handle.finish()
+            try await writer.finish(nil)
         }
-        continuation.onTermination = { _ in pump.cancel() }
-        let id = core.watches.add { pump.cancel() }
+        return Response(status: .ok, headers: headers, body: body)
+    }
+
+    /// The common case: served by the broadcaster (recent `since`), several events per write under load.
+    func broadcast(
+        prefix: String, filter: ListFilter, since: Int64, initial: [JSONValue], kind: Kind, identity: Identity
+    ) async throws(KumoError) -> Response? {
+        let redact = !Authorizer.maySeeSecretValues(identity) && kind == .secret
+        let responder = self
+        var redactor: (@Sendable (JSONValue, String) -> ByteBuffer)? = nil
+        if redact {
+            redactor = { @Sendable object, type in
+                ByteBuffer(bytes: WatchRenderCache.line(type: type, object: responder.redacted(object, for: identity)))
+            }
+        }
+        guard let subscription = core.broadcaster.subscribe(prefix: prefix, filter: filter, since: since, redact: redactor)
+        else { return nil }
+        let core = self.core
         var headers = HTTPFields()
         headers[.contentType] = "application/x-ndjson"
         let body = ResponseBody { writer in
             core.metrics.watcherOpened()
             defer {
+                subscription.cancel()
                 core.metrics.watcherClosed()
-                core.watches.remove(id)
-                pump.cancel()
             }
-            for await line in lines {
-                try await writer.write(line)
+            for object in initial {
+                let shown = redact ? responder.redacted(object, for: identity) : object
+                try await writer.write(ByteBuffer(bytes: WatchRenderCache.line(type: "ADDED", object: shown)))
+            }
+            while let chunk = await subscription.next() {
+                try await writer.write(chunk)
+                core.metrics.watchWrites.increment()
             }
             try await writer.finish(nil)
         }

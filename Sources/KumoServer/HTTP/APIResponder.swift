@@ -20,16 +20,13 @@ public struct APIResponder: HTTPResponder {
         let response: Response
         do {
             response = try await handle(request, routeLabel: &routeLabel)
-        } catch let error as KumoError {
+        } catch {
             if error.code.httpStatus >= 500 {
                 core.logger.error(
                     "request failed",
                     metadata: ["path": "\(request.uri.path)", "method": "\(request.method)", "error": "\(error)"])
             }
             response = Self.error(error)
-        } catch {
-            core.logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
-            response = Self.error(KumoError(.internal, "internal error: \(error)", cause: error))
         }
         core.metrics.recordRequest(
             route: routeLabel, method: request.method.rawValue, status: response.status.code,

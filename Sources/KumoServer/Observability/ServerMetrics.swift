@@ -16,6 +16,7 @@ public final class ServerMetrics: Sendable {
     public let storeWALBytes: Gauge
     public let watchers: Gauge
     public let watchEventsSent: Counter
+    public let watchWrites: Counter
     private let watcherCount = Mutex<Int>(0)
 
     static let latencyBuckets: [Duration] = [
@@ -24,21 +25,28 @@ public final class ServerMetrics: Sendable {
         .milliseconds(500), .seconds(1), .seconds(5),
     ]
 
+    static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: metric, unitName: unit, helpText: help)
+    }
+
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
         storeCommitDuration = registry.makeDurationHistogram(
-            name: "kumo_store_commit_duration_seconds", buckets: Self.latencyBuckets,
-            help: "Store transaction latency, from submit to durable commit (group commit included)")
-        storeCommits = registry.makeCounter(name: "kumo_store_commits_total", help: "Store transactions committed")
+            descriptor: Self.name("kumo_store_commit_duration", "seconds", "Store transaction latency, from submit to durable commit (group commit included)"),
+            buckets: Self.latencyBuckets)
+        storeCommits = registry.makeCounter(descriptor: Self.name("kumo_store_commits", "total", "Store transactions committed"))
         storeCommitFailures = registry.makeCounter(
-            name: "kumo_store_commit_failures_total", help: "Store transactions refused (failed compare) or failed")
-        storeRevision = registry.makeGauge(name: "kumo_store_revision", help: "Current store revision")
+            descriptor: Self.name("kumo_store_commit_failures", "total", "Store transactions refused (failed compare) or failed"))
+        storeRevision = registry.makeGauge(descriptor: Self.name("kumo_store_revision", "", "Current store revision"))
         storeCompactedRevision = registry.makeGauge(
-            name: "kumo_store_compacted_revision", help: "Watches from at or below this revision get 410")
-        storeDatabaseBytes = registry.makeGauge(name: "kumo_store_database_bytes", help: "SQLite database file size")
-        storeWALBytes = registry.makeGauge(name: "kumo_store_wal_bytes", help: "SQLite write-ahead log size")
-        watchers = registry.makeGauge(name: "kumo_api_watchers", help: "Open watch streams")
-        watchEventsSent = registry.makeCounter(name: "kumo_api_watch_events_sent_total", help: "Watch events written to clients")
+            descriptor: Self.name("kumo_store_compacted_revision", "", "Watches from below this revision get 410"))
+        storeDatabaseBytes = registry.makeGauge(descriptor: Self.name("kumo_store_database", "bytes", "SQLite database file size"))
+        storeWALBytes = registry.makeGauge(descriptor: Self.name("kumo_store_wal", "bytes", "SQLite write-ahead log size"))
+        watchers = registry.makeGauge(descriptor: Self.name("kumo_api_watchers", "", "Open watch streams"))
+        watchEventsSent = registry.makeCounter(
+            descriptor: Self.name("kumo_api_watch_events_sent", "total", "Watch events written to clients by the store-backed path (old since)"))
+        watchWrites = registry.makeCounter(
+            descriptor: Self.name("kumo_api_watch_writes", "total", "Writes to watch streams (each may carry several coalesced events)"))
     }
 
     public func recordRequest(route: String, method: String, status: Int, duration: Duration) {
@@ -46,8 +54,8 @@ public final class ServerMetrics: Sendable {
         let counter = requestCounters.withLock { counters in
             if let c = counters[key] { return c }
             let c = registry.makeCounter(
-                name: "kumo_api_requests_total", labels: [("route", route), ("method", method), ("code", String(status))],
-                help: "API requests by route template, method and status code")
+                descriptor: Self.name("kumo_api_requests", "total", "API requests by route template, method and status code"),
+                labels: [("route", route), ("method", method), ("code", String(status))])
             counters[key] = c
             return c
         }
@@ -56,8 +64,8 @@ public final class ServerMetrics: Sendable {
         let histogram = requestHistograms.withLock { hs in
             if let h = hs[hkey] { return h }
             let h = registry.makeDurationHistogram(
-                name: "kumo_api_request_duration_seconds", labels: [("route", route), ("method", method)],
-                buckets: Self.latencyBuckets, help: "API request latency by route template and method")
+                descriptor: Self.name("kumo_api_request_duration", "seconds", "API request latency by route template and method"),
+                labels: [("route", route), ("method", method)], buckets: Self.latencyBuckets)
             hs[hkey] = h
             return h
         }

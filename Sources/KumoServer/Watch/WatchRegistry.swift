@@ -33,6 +33,26 @@ public final class WatchRegistry: Sendable {
     }
 }
 
+/// Lets another task cancel the task running a watch stream, only while that stream is still running.
+///
+/// The writer of an HTTP response body cannot leave its task, so the stream is read right there (no extra task
+/// and hop per event); to end it on shutdown we cancel that task. `finish()` is called before the task leaves
+/// the stream, under the same lock `cancel()` takes, so a cancel never reaches a task that moved on.
+final class WatchTaskHandle: @unchecked Sendable {
+    private let lock = Mutex<Bool>(false)  // finished
+    private let task: UnsafeCurrentTask?
+
+    init(_ task: UnsafeCurrentTask?) { self.task = task }
+
+    func cancel() {
+        lock.withLock { finished in
+            if !finished { task?.cancel() }
+        }
+    }
+
+    func finish() { lock.withLock { $0 = true } }
+}
+
 /// Listed after the HTTP server in the ServiceGroup, so it is shut down first: ends the watch streams, then the
 /// server can finish its in-flight requests and stop.
 struct WatchCloser: Service {

@@ -1,40 +1,50 @@
 import KumoModel
 import KumoStore
+import NIOCore
 import Synchronization
 
-/// Renders each watch event once for all watchers: 1,000 watchers of one kind share one parse and one
-/// serialization per event instead of doing 1,000.
+/// Renders each watch event once for all watchers: 1,000 watchers of one kind share one parse, one serialization
+/// and one buffer per event instead of doing 1,000.
 public final class WatchRenderCache: Sendable {
     public struct Rendered: Sendable {
+        public var key: String
         /// The object as served (resourceVersion = the event's revision).
         public var object: JSONValue
         /// ADDED, MODIFIED or DELETED
         public var type: String
-        /// `{"type":…,"object":…}\n`
-        public var line: [UInt8]
+        /// `{"object":…,"type":…}\n`, shared (copy-on-write) by every watcher that sends it.
+        public var line: ByteBuffer
     }
 
-    private let entries = Mutex<[String: Rendered]>([:])
+    /// Rendered events by revision (a revision holds few events of one watch prefix).
+    private let entries = Mutex<[Int64: [Rendered]]>([:])
     private let capacity: Int
 
     public init(capacity: Int = 4096) { self.capacity = capacity }
 
     public func render(_ event: WatchEvent) throws(KumoError) -> Rendered {
-        let cacheKey = "\(event.kv.modRevision)|\(event.kv.key)"
-        if let hit = entries.withLock({ $0[cacheKey] }) { return hit }
+        let revision = event.kv.modRevision
+        if let hit = entries.withLock({ $0[revision]?.first { $0.key == event.kv.key } }) { return hit }
+        let rendered = try renderUncached(event)
+        entries.withLock { e in
+            if e.count >= capacity { e.removeAll(keepingCapacity: true) }
+            e[revision, default: []].append(rendered)
+        }
+        return rendered
+    }
+
+    /// Renders without looking in or filling the cache.
+    public func renderUncached(_ event: WatchEvent) throws(KumoError) -> Rendered {
+        let revision = event.kv.modRevision
         let stored = try ObjectCodec.decodeStored(event.kv.value, key: event.kv.key)
-        let object = ObjectCodec.served(stored, revision: event.kv.modRevision)
+        let object = ObjectCodec.served(stored, revision: revision)
         let type: String =
             switch event.type {
             case .delete: "DELETED"
             case .put: event.isCreate ? "ADDED" : "MODIFIED"
             }
-        let rendered = Rendered(object: object, type: type, line: Self.line(type: type, object: object))
-        entries.withLock { e in
-            if e.count >= capacity { e.removeAll(keepingCapacity: true) }
-            e[cacheKey] = rendered
-        }
-        return rendered
+        return Rendered(
+            key: event.kv.key, object: object, type: type, line: ByteBuffer(bytes: Self.line(type: type, object: object)))
     }
 
     public static func line(type: String, object: JSONValue) -> [UInt8] {

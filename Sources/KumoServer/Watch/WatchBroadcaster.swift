@@ -1,0 +1,261 @@
+import DequeModule
+import Foundation
+import KumoModel
+import KumoStore
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+
+/// Fans out changes to HTTP watch streams. One store watch over `/registry/` feeds it; each event is rendered once
+/// and appended, as bytes, to the pending buffer of every subscriber it concerns; a subscriber's writer takes
+/// everything pending in one write. Under load several events leave in one write instead of one write each —
+/// that is what keeps 1,000 watchers cheap.
+///
+/// The last `ringCapacity` events stay in memory, so a watch from a recent revision replays from here without a
+/// gap (under the same lock as live delivery). Older `since` values are served by the store directly
+/// (`subscribe` returns nil).
+public final class WatchBroadcaster: ServiceLifecycle.Service, Sendable {
+    struct Entry {
+        var revision: Int64
+        var key: String
+        var rendered: WatchRenderCache.Rendered
+    }
+
+    /// Mutated only under the broadcaster's lock (a class so that updating one does not copy the dictionary).
+    final class Subscriber: @unchecked Sendable {
+        let prefix: String
+        let filter: ListFilter
+        let redact: (@Sendable (JSONValue, String) -> ByteBuffer)?
+        var pending: ByteBuffer?
+        var waiter: CheckedContinuation<ByteBuffer?, Never>?
+        var closed = false
+        /// When the writer last took bytes (uptime nanoseconds).
+        var lastTake: UInt64 = 0
+
+        init(prefix: String, filter: ListFilter, redact: (@Sendable (JSONValue, String) -> ByteBuffer)?) {
+            self.prefix = prefix
+            self.filter = filter
+            self.redact = redact
+        }
+
+        func append(_ line: ByteBuffer) {
+            if pending == nil {
+                pending = line
+            } else {
+                var line = line
+                pending!.writeBuffer(&line)
+            }
+        }
+    }
+
+    struct State {
+        var running = false
+        var ring = Deque<Entry>()
+        /// Every event with a revision above this is in `ring` (when running).
+        var ringStart: Int64 = .max
+        var subscribers: [Int: Subscriber] = [:]
+        var nextID = 0
+    }
+
+    private let state = Mutex(State())
+    private let store: any Store
+    private let ringCapacity: Int
+    private let logger: Logger
+    /// Bytes pending for one subscriber beyond which it is cut off (it reads too slowly).
+    private let maxPendingBytes: Int
+    /// A subscriber written to less than this long ago gets its next events at the next flush tick, coalesced
+    /// into one write; a quiet subscriber gets an event at once. Bounds the added latency; divides the writes
+    /// (and syscalls) of a busy stream.
+    private let flushInterval: Duration
+    private let flushNanos: UInt64
+
+    public init(
+        store: any Store, logger: Logger, ringCapacity: Int = 10_000, maxPendingBytes: Int = 16 << 20,
+        flushInterval: Duration = .milliseconds(40)
+    ) {
+        self.store = store
+        self.logger = logger
+        self.ringCapacity = ringCapacity
+        self.maxPendingBytes = maxPendingBytes
+        self.flushInterval = flushInterval
+        self.flushNanos = UInt64(flushInterval.components.attoseconds / 1_000_000_000) + UInt64(flushInterval.components.seconds) * 1_000_000_000
+    }
+
+    static func uptimeNanos() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+
+    public var subscriberCount: Int { state.withLock { $0.subscribers.count } }
+
+    // MARK: Pump
+
+    public func run() async throws {
+        let flusher = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: flushInterval)
+                flushDue()
+            }
+        }
+        defer { flusher.cancel() }
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                try await cancelWhenGracefulShutdown { try await self.pump() }
+            } catch {
+                if Task.isCancelled || Task.isShuttingDownGracefully { break }
+                logger.warning("watch broadcaster restarting", metadata: ["error": "\(error)"])
+                closeAll(error: KumoError(.gone, "watch interrupted (\(error)); list again and re-watch"))
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        closeAll(error: nil)
+    }
+
+    private func pump() async throws {
+        let start = try await store.currentRevision()
+        let stream = try await store.watch(prefix: StoreKeys.registry, since: start)
+        state.withLock {
+            $0.running = true
+            $0.ring.removeAll()
+            $0.ringStart = start
+        }
+        defer { state.withLock { $0.running = false } }
+        let renderer = WatchRenderCache(capacity: 1)
+        for try await event in stream {
+            let rendered = try renderer.renderUncached(event)
+            publish(Entry(revision: event.kv.modRevision, key: event.kv.key, rendered: rendered))
+        }
+    }
+
+    private func publish(_ entry: Entry) {
+        let now = Self.uptimeNanos()
+        var wake: [(CheckedContinuation<ByteBuffer?, Never>, ByteBuffer?)] = []
+        state.withLock { s in
+            s.ring.append(entry)
+            if s.ring.count > ringCapacity {
+                // drop whole revisions from the front
+                let dropped = s.ring.removeFirst()
+                s.ringStart = dropped.revision
+                while let first = s.ring.first, first.revision == dropped.revision { s.ring.removeFirst() }
+            }
+            for sub in s.subscribers.values where !sub.closed && entry.key.hasPrefix(sub.prefix) {
+                guard sub.filter.matches(entry.rendered.object) else { continue }
+                sub.append(sub.redact.map { $0(entry.rendered.object, entry.rendered.type) } ?? entry.rendered.line)
+                if sub.pending!.readableBytes > maxPendingBytes {
+                    sub.pending = Self.errorLine(KumoError(.gone, "watch fell behind: the client reads too slowly; list again and re-watch"))
+                    sub.closed = true
+                }
+                if let waiter = sub.waiter, sub.closed || now &- sub.lastTake >= flushNanos {
+                    wake.append((waiter, sub.pending))
+                    sub.waiter = nil
+                    sub.pending = nil
+                    sub.lastTake = now
+                }
+            }
+        }
+        for (waiter, bytes) in wake { waiter.resume(returning: bytes) }
+    }
+
+    /// Hands coalesced bytes to waiting subscribers whose interval has passed.
+    private func flushDue() {
+        let now = Self.uptimeNanos()
+        var wake: [(CheckedContinuation<ByteBuffer?, Never>, ByteBuffer?)] = []
+        state.withLock { s in
+            for sub in s.subscribers.values where sub.pending != nil {
+                if let waiter = sub.waiter, now &- sub.lastTake >= flushNanos {
+                    wake.append((waiter, sub.pending))
+                    sub.waiter = nil
+                    sub.pending = nil
+                    sub.lastTake = now
+                }
+            }
+        }
+        for (waiter, bytes) in wake { waiter.resume(returning: bytes) }
+    }
+
+    // MARK: Subscribers
+
+    /// Subscribes to keys under `prefix` changed after `since`; nil when `since` is older than the ring (use the
+    /// store's own watch then). `redact` renders a line differently for this subscriber (view tokens on secrets).
+    func subscribe(
+        prefix: String, filter: ListFilter, since: Int64,
+        redact: (@Sendable (JSONValue, String) -> ByteBuffer)? = nil
+    ) -> Subscription? {
+        state.withLock { s in
+            guard s.running, since >= s.ringStart else { return nil }
+            let sub = Subscriber(prefix: prefix, filter: filter, redact: redact)
+            for entry in s.ring where entry.revision > since && entry.key.hasPrefix(prefix) {
+                guard filter.matches(entry.rendered.object) else { continue }
+                sub.append(redact.map { $0(entry.rendered.object, entry.rendered.type) } ?? entry.rendered.line)
+            }
+            s.nextID += 1
+            s.subscribers[s.nextID] = sub
+            return Subscription(id: s.nextID, broadcaster: self)
+        }
+    }
+
+    /// Everything pending for `id`, waiting if there is nothing yet; nil when the subscription is over.
+    func next(_ id: Int) async -> ByteBuffer? {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<ByteBuffer?, Never>) in
+                let ready: ByteBuffer?? = state.withLock { s in
+                    guard let sub = s.subscribers[id] else { return .some(nil) }
+                    if let pending = sub.pending, sub.closed || Self.uptimeNanos() &- sub.lastTake >= flushNanos {
+                        sub.pending = nil
+                        sub.lastTake = Self.uptimeNanos()
+                        return .some(pending)
+                    }
+                    if sub.closed { return .some(nil) }
+                    sub.waiter = continuation
+                    return .none
+                }
+                if case .some(let value) = ready { continuation.resume(returning: value) }
+            }
+        } onCancel: {
+            self.unsubscribe(id)
+        }
+    }
+
+    func unsubscribe(_ id: Int) {
+        let waiter = state.withLock { s in s.subscribers.removeValue(forKey: id)?.waiter }
+        waiter?.resume(returning: nil)
+    }
+
+    /// Ends every subscription; with `error`, each gets an ERROR line first.
+    func closeAll(error: KumoError?) {
+        var wake: [(CheckedContinuation<ByteBuffer?, Never>, ByteBuffer?)] = []
+        state.withLock { s in
+            for sub in s.subscribers.values {
+                sub.closed = true
+                if let error { sub.pending = Self.errorLine(error) }
+                if let waiter = sub.waiter {
+                    wake.append((waiter, sub.pending))
+                    sub.waiter = nil
+                    sub.pending = nil
+                }
+            }
+        }
+        for (waiter, bytes) in wake { waiter.resume(returning: bytes) }
+    }
+
+    static func errorLine(_ e: KumoError) -> ByteBuffer {
+        let error = JSONValue.object([
+            "type": "ERROR",
+            "object": .object(["error": .object(["code": .string(e.code.rawValue), "message": .string(e.message)])]),
+        ])
+        var line = error.serialized()
+        line.append(UInt8(ascii: "\n"))
+        return ByteBuffer(bytes: line)
+    }
+
+    /// One HTTP watch's handle.
+    struct Subscription: Sendable {
+        let id: Int
+        let broadcaster: WatchBroadcaster
+
+        func next() async -> ByteBuffer? { await broadcaster.next(id) }
+        func cancel() { broadcaster.unsubscribe(id) }
+    }
+}
