@@ -14,9 +14,15 @@ public enum HistoryStore {
     }
 
     public static func encode(_ entry: HistoryEntry) -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? Array(encoder.encode(entry))) ?? Array("{}".utf8)
+        var o: [String: JSONValue] = [
+            "time": .string(entry.time), "manager": .string(entry.manager), "operation": .string(entry.operation),
+            "patch": .array(entry.patch.map(\.json)),
+        ]
+        if let forced = entry.forced {
+            o["forced"] = .array(
+                forced.map { .object(["field": .string($0.field), "previousOwner": .string($0.previousOwner)]) })
+        }
+        return JSONValue.object(o).serialized()
     }
 
     public static func decode(_ bytes: [UInt8]) -> HistoryEntry? {

@@ -16,10 +16,32 @@ import Synchronization
 /// gap (under the same lock as live delivery). Older `since` values are served by the store directly
 /// (`subscribe` returns nil).
 public final class WatchBroadcaster: ServiceLifecycle.Service, Sendable {
-    struct Entry {
-        var revision: Int64
-        var key: String
-        var rendered: WatchRenderCache.Rendered
+    /// One event in the ring, rendered the first time a subscriber needs it (so writes cost nothing extra while
+    /// nobody watches). Mutated only under the broadcaster's lock.
+    final class Entry: @unchecked Sendable {
+        let revision: Int64
+        let key: String
+        let event: WatchEvent
+        private var cached: WatchRenderCache.Rendered?
+        private var failed = false
+
+        init(_ event: WatchEvent) {
+            self.revision = event.kv.modRevision
+            self.key = event.kv.key
+            self.event = event
+        }
+
+        /// nil if the stored bytes cannot be read (logged by the caller once).
+        func rendered(_ renderer: WatchRenderCache) -> WatchRenderCache.Rendered? {
+            if let cached { return cached }
+            if failed { return nil }
+            do {
+                cached = try renderer.renderUncached(event)
+            } catch {
+                failed = true
+            }
+            return cached
+        }
     }
 
     /// Mutated only under the broadcaster's lock (a class so that updating one does not copy the dictionary).
@@ -59,6 +81,7 @@ public final class WatchBroadcaster: ServiceLifecycle.Service, Sendable {
     }
 
     private let state = Mutex(State())
+    private let renderer = WatchRenderCache(capacity: 1)
     private let store: any Store
     private let ringCapacity: Int
     private let logger: Logger
@@ -122,10 +145,8 @@ public final class WatchBroadcaster: ServiceLifecycle.Service, Sendable {
             $0.ringStart = start
         }
         defer { state.withLock { $0.running = false } }
-        let renderer = WatchRenderCache(capacity: 1)
         for try await event in stream {
-            let rendered = try renderer.renderUncached(event)
-            publish(Entry(revision: event.kv.modRevision, key: event.kv.key, rendered: rendered))
+            publish(Entry(event))
         }
     }
 
@@ -141,8 +162,8 @@ public final class WatchBroadcaster: ServiceLifecycle.Service, Sendable {
                 while let first = s.ring.first, first.revision == dropped.revision { s.ring.removeFirst() }
             }
             for sub in s.subscribers.values where !sub.closed && entry.key.hasPrefix(sub.prefix) {
-                guard sub.filter.matches(entry.rendered.object) else { continue }
-                sub.append(sub.redact.map { $0(entry.rendered.object, entry.rendered.type) } ?? entry.rendered.line)
+                guard let rendered = entry.rendered(renderer), sub.filter.matches(rendered.object) else { continue }
+                sub.append(sub.redact.map { $0(rendered.object, rendered.type) } ?? rendered.line)
                 if sub.pending!.readableBytes > maxPendingBytes {
                     sub.pending = Self.errorLine(KumoError(.gone, "watch fell behind: the client reads too slowly; list again and re-watch"))
                     sub.closed = true
@@ -187,8 +208,8 @@ public final class WatchBroadcaster: ServiceLifecycle.Service, Sendable {
             guard s.running, since >= s.ringStart else { return nil }
             let sub = Subscriber(prefix: prefix, filter: filter, redact: redact)
             for entry in s.ring where entry.revision > since && entry.key.hasPrefix(prefix) {
-                guard filter.matches(entry.rendered.object) else { continue }
-                sub.append(redact.map { $0(entry.rendered.object, entry.rendered.type) } ?? entry.rendered.line)
+                guard let rendered = entry.rendered(renderer), filter.matches(rendered.object) else { continue }
+                sub.append(redact.map { $0(rendered.object, rendered.type) } ?? rendered.line)
             }
             s.nextID += 1
             s.subscribers[s.nextID] = sub
