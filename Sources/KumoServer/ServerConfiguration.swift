@@ -20,12 +20,14 @@ public struct ServerConfiguration: Sendable {
     public var compactKeepRevisions: Int64
     /// How often retention (history, events, compaction) runs.
     public var retentionInterval: Duration
+    /// The pod network, split into one /24 per node (`Node.spec.podCIDR`, owned by `ipam`).
+    public var clusterCIDR: String
 
     public init(
         dataDir: String, host: String = "127.0.0.1", port: Int = 7480, synchronousFull: Bool = false,
         maxBodyBytes: Int = 3 << 20, historyMaxAge: Duration = .seconds(7 * 24 * 3600), historyMaxPerObject: Int = 100,
         eventTTL: Duration = .seconds(24 * 3600), compactKeepRevisions: Int64 = 100_000,
-        retentionInterval: Duration = .seconds(60)
+        retentionInterval: Duration = .seconds(60), clusterCIDR: String = "10.244.0.0/16"
     ) {
         self.dataDir = dataDir
         self.host = host
@@ -37,6 +39,7 @@ public struct ServerConfiguration: Sendable {
         self.eventTTL = eventTTL
         self.compactKeepRevisions = compactKeepRevisions
         self.retentionInterval = retentionInterval
+        self.clusterCIDR = clusterCIDR
     }
 
     public var databasePath: String { dataDir + "/kumo.db" }

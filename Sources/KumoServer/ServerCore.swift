@@ -22,7 +22,12 @@ public final class ServerCore: Sendable {
         self.metrics = metrics
         self.store = InstrumentedStore(store, metrics: metrics)
         self.logger = logger
-        self.resources = ResourceService(store: self.store, logger: logger)
+        guard let cluster = IPv4Network(config.clusterCIDR), cluster.prefixLength <= 24 else {
+            throw KumoError(
+                .invalid, "cluster CIDR \(config.clusterCIDR) must be an IPv4 network of /24 or larger, like 10.244.0.0/16",
+                field: "cluster-cidr")
+        }
+        self.resources = ResourceService(store: self.store, logger: logger, ipam: IPAM(cluster: cluster))
         self.tokens = try TokenService(store: self.store, adminTokenPath: config.adminTokenPath, logger: logger)
         self.startedAt = Date()
         self.broadcaster = WatchBroadcaster(store: self.store, logger: logger)

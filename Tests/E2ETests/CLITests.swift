@@ -86,6 +86,17 @@ struct CLITests {
         #expect(backup.status == 0, "\(backup.err)")
         #expect(FileManager.default.fileExists(atPath: backupFile))
 
+        // a server started from the backup has the same objects
+        let restored = try ServerProcess(dataDir: dir + "/restored", extraArguments: ["--restore", backupFile])
+        defer { _ = restored.terminate() }
+        try await restored.waitReady()
+        let original = try await server.admin.send(.GET, "/api/v1/projects/shop/workloads").json()["items"]
+        let copy = try await restored.admin.send(.GET, "/api/v1/projects/shop/workloads").json()["items"]
+        #expect(copy == original)
+        #expect(copy?.arrayValue?.count == 1)
+        let again2 = try KumoBinary.run(["server", "--restore", backupFile, "--data-dir", dir + "/restored", "--listen", "127.0.0.1:1"])
+        #expect(again2.status != 0 && again2.err.contains("refusing to restore"), "\(again2.err)")
+
         let refused = try kumo("delete", "project", "shop")
         #expect(refused.status != 0 && refused.err.contains("cascade"), "\(refused.err)")
         let deleted = try kumo("delete", "project", "shop", "--cascade")

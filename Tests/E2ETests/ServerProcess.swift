@@ -46,14 +46,15 @@ final class ServerProcess: @unchecked Sendable {
 
     var url: String { "http://127.0.0.1:\(port)" }
 
-    init(dataDir: String, port: Int? = nil) throws {
+    init(dataDir: String, port: Int? = nil, extraArguments: [String] = []) throws {
         self.dataDir = dataDir
         self.port = try port ?? Self.freePort()
         self.log = dataDir + ".log"
         FileManager.default.createFile(atPath: log, contents: nil)
         process = Process()
         process.executableURL = URL(fileURLWithPath: KumoBinary.path)
-        process.arguments = ["server", "--data-dir", dataDir, "--listen", "127.0.0.1:\(self.port)", "--log-level", "warning"]
+        process.arguments =
+            ["server", "--data-dir", dataDir, "--listen", "127.0.0.1:\(self.port)", "--log-level", "warning"] + extraArguments
         let handle = FileHandle(forWritingAtPath: log)
         handle?.seekToEndOfFile()
         process.standardOutput = handle

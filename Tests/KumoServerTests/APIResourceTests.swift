@@ -147,3 +147,43 @@ struct APIResourceTests {
         }
     }
 }
+
+@Suite("API: node subnets (IPAM)")
+struct NodeSubnetTests {
+    @Test("each new node gets its own /24 owned by ipam, also under concurrent registration; delete frees it")
+    func subnets() async throws {
+        try await withServer { s in
+            try await withThrowingTaskGroup(of: Void.self) { g in
+                for i in 0..<20 { g.addTask { _ = try await s.admin.create(Sample.node("n\(i)"), kind: .node) } }
+                try await g.waitForAll()
+            }
+            let nodes = try await s.admin.send(.GET, "/api/v1/nodes").json()["items"]!.arrayValue!
+            let cidrs = nodes.compactMap { $0["spec"]?["podCIDR"]?.stringValue }
+            #expect(cidrs.count == 20)
+            #expect(Set(cidrs).count == 20, "no subnet handed out twice")
+            #expect(cidrs.allSatisfy { $0.hasPrefix("10.244.") && $0.hasSuffix(".0/24") })
+            #expect(nodes.allSatisfy { $0["metadata"]?["managedFields"]?["spec.podCIDR"] == "ipam" })
+            // the admin cannot silently move a node's subnet
+            let moved = await kumoError {
+                _ = try await s.admin.mergePatch(.node, "n0", ["spec": ["podCIDR": "10.244.200.0/24"]])
+            }
+            #expect(moved?.code == .ownershipConflict)
+            // a freed subnet is handed out again
+            let n3 = try await s.admin.get(.node, "n3")["spec"]!["podCIDR"]!
+            _ = try await s.admin.send(.DELETE, "/api/v1/nodes/n3")
+            let again = try await s.admin.create(Sample.node("fresh"), kind: .node)
+            #expect(again["spec"]?["podCIDR"] == n3)
+            // asking for a taken or foreign subnet is refused
+            let taken = await kumoError {
+                _ = try await s.admin.create(
+                    ["metadata": ["name": "x"], "spec": ["podCIDR": again["spec"]!["podCIDR"]!]], kind: .node)
+            }
+            #expect(taken?.code == .conflict)
+            let foreign = await kumoError {
+                _ = try await s.admin.create(["metadata": ["name": "y"], "spec": ["podCIDR": "192.168.0.0/24"]], kind: .node)
+            }
+            #expect(foreign?.code == .invalid)
+            #expect(foreign?.field == "spec.podCIDR")
+        }
+    }
+}

@@ -101,3 +101,19 @@ struct AuthorizerTests {
         #expect(throws: KumoError.self) { try Identity.admin.manager(requested: "admin/a b") }
     }
 }
+
+@Suite("Store keys")
+struct StoreKeyTests {
+    @Test("object keys round-trip; image names with slashes keep separate histories")
+    func keys() {
+        let refs = [
+            ObjectRef(.node, name: "n1"), ObjectRef(.workload, project: "p", name: "web"),
+            ObjectRef(.event, name: "n1.abc"), ObjectRef(.event, project: "p", name: "web.x"),
+            ObjectRef(.image, name: "library/busybox"),
+        ]
+        for ref in refs { #expect(ObjectRef.parse(storeKey: ref.storeKey) == ref, "\(ref)") }
+        let a = ObjectRef(.image, name: "library").historyPrefix
+        let b = ObjectRef(.image, name: "library/busybox").historyPrefix
+        #expect(!b.hasPrefix(a))
+    }
+}

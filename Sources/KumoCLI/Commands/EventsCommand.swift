@@ -28,7 +28,7 @@ struct EventsCommand: AsyncParsableCommand {
                 let (k, n) = try parseKindSlashName(regarding)
                 target = (k, n, k.scope == .cluster ? nil : (project ?? config.project))
             }
-            let events = try await Self.fetch(api, regarding: target, project: project ?? (target?.2))
+            let events = try await Self.fetch(api, regarding: target, project: project ?? target?.2 ?? config.project)
             switch output {
             case .json: printOut(JSONPretty.format(.array(events)))
             case .yaml: printOut(events.map { YAMLCodec.yaml($0) }.joined(separator: "---\n"))

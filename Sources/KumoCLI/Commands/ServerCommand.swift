@@ -38,6 +38,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Keep at least this many store revisions for watch replay (older `since` → 410).")
     var compactKeepRevisions: Int64 = 100_000
 
+    @Option(help: "Pod network, split into one /24 per node.")
+    var clusterCIDR = "10.244.0.0/16"
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -87,7 +90,8 @@ struct ServerCommand: AsyncParsableCommand {
             let config = ServerConfiguration(
                 dataDir: dir, host: host, port: port, synchronousFull: synchronousFull,
                 historyMaxAge: .seconds(historyMaxAgeHours * 3600), historyMaxPerObject: historyMaxPerObject,
-                eventTTL: .seconds(eventTTLHours * 3600), compactKeepRevisions: compactKeepRevisions)
+                eventTTL: .seconds(eventTTLHours * 3600), compactKeepRevisions: compactKeepRevisions,
+                clusterCIDR: clusterCIDR)
             let server = try KumoServer(config: config, logger: logger) { port in
                 logger.notice(
                     "kumo server ready",

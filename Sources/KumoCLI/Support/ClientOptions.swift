@@ -49,6 +49,9 @@ func runReporting(_ body: () async throws -> Void) async throws {
     } catch let e as KumoError {
         var message = "error: \(e.message)"
         if let field = e.field, !field.isEmpty, !e.message.contains(field) { message += " (field \(field))" }
+        if e.code == .unauthorized && !e.message.contains("kumo login") {
+            message += "\nhint: log in again with `kumo login --server URL --token-file FILE` (config: \(ClientConfig.defaultPath))"
+        }
         FileHandle.standardError.write(Data((message + "\n").utf8))
         throw ExitCode(e.code == .unauthorized ? 2 : 1)
     }

@@ -26,6 +26,7 @@ enum DebugState {
             "uptimeSeconds": .number(Date().timeIntervalSince(core.startedAt).rounded()),
             "store": status,
             "api": .object(["openWatchStreams": .number(Double(core.metrics.openWatchers))]),
+            "watchBroadcaster": core.broadcaster.snapshot(),
             "config": .object([
                 "dataDir": .string(c.dataDir), "listen": .string("\(c.host):\(c.port)"),
                 "maxBodyBytes": .number(Double(c.maxBodyBytes)),

@@ -1,3 +1,4 @@
+import KumoAPI
 import KumoModel
 
 /// Which object: kind, project (for project-scoped kinds and project events) and name. Knows its store keys.
@@ -20,8 +21,9 @@ public struct ObjectRef: Sendable, Hashable, CustomStringConvertible {
     /// `/registry/nodes/n1`, `/registry/workloads/p1/web`, `/registry/events/_/n1.abc` (cluster-scoped event).
     public var storeKey: String { StoreKeys.collectionPrefix(kind, project: project ?? scopeMarker) + name }
 
-    /// Where this object's history lives: `/history/<plural>/<project or _>/<name>/`.
-    public var historyPrefix: String { "/history/\(kind.plural)/\(project ?? "_")/\(name)/" }
+    /// Where this object's history lives: `/history/<plural>/<project or _>/<name>/`. The name is
+    /// percent-encoded so that image `library`'s history does not include that of `library/busybox`.
+    public var historyPrefix: String { "/history/\(kind.plural)/\(project ?? "_")/\(APIPaths.encode(name))/" }
 
     private var scopeMarker: String? { kind.scope == .either ? "_" : nil }
 

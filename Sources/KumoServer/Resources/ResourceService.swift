@@ -11,12 +11,15 @@ import Logging
 public struct ResourceService: Sendable {
     public let store: any Store
     public let logger: Logger
+    /// Node subnets and addresses.
+    public let ipam: IPAM
     /// How often a write without a client precondition re-reads and retries after losing a race.
     static let maxAttempts = 16
 
-    public init(store: any Store, logger: Logger) {
+    public init(store: any Store, logger: Logger, ipam: IPAM = IPAM(cluster: IPv4Network(IPAM.defaultClusterCIDR)!)) {
         self.store = store
         self.logger = logger
+        self.ipam = ipam
     }
 
     // MARK: Read
@@ -80,33 +83,51 @@ public struct ResourceService: Sendable {
         let ref = ObjectRef(kind, project: try checkedProject(kind, project, body: body), name: name)
         var input = ObjectCodec.strippingServerFields(body)
         setProject(ref.project, in: &input)
-        var object = try kind.canonicalize(input)
-        let ownership = FieldOwnership(old: nil, new: object, owners: [:], manager: options.manager, force: false)
-        let now = ObjectCodec.now()
-        setServerFields(&object, uid: UUID().uuidString.lowercased(), createdAt: now, owners: ownership.owners)
-
-        let entry = HistoryEntry(
-            time: now, manager: options.manager, operation: "create",
-            patch: JSONPatch.diff(from: .null, to: ObjectCodec.withoutManagedFields(object)))
-        var compares: [Compare] = [.absent(ref.storeKey)]
-        if let p = ref.project { compares.append(.exists(ObjectRef(.project, name: p).storeKey)) }
-        let ops: [KumoStore.Operation] = [
-            .put(ref.storeKey, object.serialized()),
-            .put(HistoryStore.key(for: ref), HistoryStore.encode(entry)),
-        ]
-        do {
-            let revision = try await store.commit(Txn(compares: compares, operations: ops))
-            return StoredObject(object: ObjectCodec.served(object, revision: revision), revision: revision)
-        } catch let e as KumoError where e.code == .conflict {
-            if e.field == ref.storeKey {
-                throw KumoError(
-                    .alreadyExists, "\(kind.rawValue.lowercased()) \"\(name)\" already exists\(inProject(ref))",
-                    field: "metadata.name")
+        let canonical = try kind.canonicalize(input)
+        for _ in 0..<Self.maxAttempts {
+            var object = canonical
+            var ownership = FieldOwnership(old: nil, new: object, owners: [:], manager: options.manager, force: false)
+            var compares: [Compare] = [.absent(ref.storeKey)]
+            var ops: [KumoStore.Operation] = []
+            if kind == .node {
+                let reservation = try await reserveNodeSubnet(&object, node: name)
+                if reservation.assigned { ownership.owners["spec.podCIDR"] = IPAMRecords.manager }
+                compares.append(.absent(reservation.key))
+                ops.append(.put(reservation.key, Array(name.utf8)))
             }
-            throw KumoError(.notFound, "project \"\(ref.project ?? "")\" not found", field: "metadata.project")
-        } catch {
-            throw storeError(error, "create \(ref)")
+            let now = ObjectCodec.now()
+            setServerFields(&object, uid: UUID().uuidString.lowercased(), createdAt: now, owners: ownership.owners)
+            let entry = HistoryEntry(
+                time: now, manager: options.manager, operation: "create",
+                patch: JSONPatch.diff(from: .null, to: ObjectCodec.withoutManagedFields(object)))
+            if let p = ref.project { compares.append(.exists(ObjectRef(.project, name: p).storeKey)) }
+            ops += [
+                .put(ref.storeKey, object.serialized()),
+                .put(HistoryStore.key(for: ref), HistoryStore.encode(entry)),
+            ]
+            do {
+                let revision = try await store.commit(Txn(compares: compares, operations: ops))
+                return StoredObject(object: ObjectCodec.served(object, revision: revision), revision: revision)
+            } catch let e as KumoError where e.code == .conflict {
+                if e.field == ref.storeKey {
+                    throw KumoError(
+                        .alreadyExists, "\(kind.rawValue.lowercased()) \"\(name)\" already exists\(inProject(ref))",
+                        field: "metadata.name")
+                }
+                if let field = e.field, field.hasPrefix(IPAMRecords.subnetPrefix) {
+                    if canonical["spec"]?["podCIDR"]?.stringValue != nil {
+                        throw KumoError(
+                            .conflict, "spec.podCIDR \(canonical["spec"]?["podCIDR"]?.stringValue ?? "") is already assigned to another node",
+                            field: "spec.podCIDR")
+                    }
+                    continue  // another node took that subnet just now: pick the next
+                }
+                throw KumoError(.notFound, "project \"\(ref.project ?? "")\" not found", field: "metadata.project")
+            } catch {
+                throw storeError(error, "create \(ref)")
+            }
         }
+        throw KumoError(.conflict, "failed to create \(ref): too many concurrent changes; retry")
     }
 
     /// PUT: replace the object. A body without `status` keeps the stored status.
@@ -186,9 +207,13 @@ public struct ResourceService: Sendable {
             let entry = HistoryEntry(
                 time: ObjectCodec.now(), manager: options.manager, operation: "delete",
                 patch: [JSONPatchOperation(op: .remove, path: "")])
-            let txn = Txn(
-                compares: [.modRevision(ref.storeKey, equals: kv.modRevision)],
-                operations: [.delete(ref.storeKey), .put(HistoryStore.key(for: ref), HistoryStore.encode(entry))])
+            var operations: [KumoStore.Operation] = [
+                .delete(ref.storeKey), .put(HistoryStore.key(for: ref), HistoryStore.encode(entry)),
+            ]
+            if ref.kind == .node, let cidr = stored["spec"]?["podCIDR"]?.stringValue, let net = IPv4Network(cidr) {
+                operations.append(.delete(IPAMRecords.subnetKey(net)))  // the subnet is free again
+            }
+            let txn = Txn(compares: [.modRevision(ref.storeKey, equals: kv.modRevision)], operations: operations)
             do {
                 let revision = try await store.commit(txn)
                 return StoredObject(object: ObjectCodec.served(stored, revision: revision), revision: revision)

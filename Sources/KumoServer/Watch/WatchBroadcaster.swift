@@ -113,6 +113,18 @@ public final class WatchBroadcaster: ServiceLifecycle.Service, Sendable {
 
     public var subscriberCount: Int { state.withLock { $0.subscribers.count } }
 
+    /// For `/debug/state`.
+    public func snapshot() -> JSONValue {
+        state.withLock { s in
+            .object([
+                "running": .bool(s.running), "subscribers": .number(Double(s.subscribers.count)),
+                "ringEvents": .number(Double(s.ring.count)),
+                "ringFromRevision": s.running ? .number(Double(s.ringStart)) : .null,
+                "flushIntervalMs": .number(Double(flushNanos / 1_000_000)),
+            ])
+        }
+    }
+
     // MARK: Pump
 
     public func run() async throws {
