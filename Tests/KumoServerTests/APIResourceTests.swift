@@ -187,3 +187,43 @@ struct NodeSubnetTests {
         }
     }
 }
+
+@Suite("Binding replicas to nodes (IPAM addresses)")
+struct BindingTests {
+    @Test("concurrent binds get distinct addresses in the node's subnet in one write; delete releases them")
+    func concurrentBinds() async throws {
+        try await withServer { s in
+            _ = try await s.admin.create(Sample.project("p"), kind: .project)
+            let node = try await s.admin.create(Sample.node("n1"), kind: .node)
+            let subnet = try #require(IPv4Network(node["spec"]!["podCIDR"]!.stringValue!))
+            for i in 0..<40 { _ = try await s.admin.create(Sample.replica("r\(i)"), kind: .replica, project: "p") }
+            let resources = s.server.core.resources
+            try await withThrowingTaskGroup(of: Void.self) { g in
+                for i in 0..<40 {
+                    g.addTask { _ = try await resources.bind(ObjectRef(.replica, project: "p", name: "r\(i)"), toNode: "n1") }
+                }
+                try await g.waitForAll()
+            }
+            let replicas = try await s.admin.send(.GET, "/api/v1/projects/p/replicas").json()["items"]!.arrayValue!
+            let ips = replicas.compactMap { $0["spec"]?["network"]?["ip"]?.stringValue }
+            #expect(ips.count == 40)
+            #expect(Set(ips).count == 40, "no address handed out twice")
+            #expect(ips.allSatisfy { subnet.contains(IPv4Address($0)!) })
+            #expect(replicas.allSatisfy { $0["spec"]?["nodeName"] == "n1" })
+            let first = replicas[0]
+            #expect(first["spec"]?["network"]?["mac"]?.stringValue == IPv4Address(first["spec"]!["network"]!["ip"]!.stringValue!)!.mac())
+            #expect(first["metadata"]?["managedFields"]?["spec.network"] == "ipam")
+            #expect(first["metadata"]?["managedFields"]?["spec.nodeName"] == "scheduler")
+            let history = try await s.admin.send(.GET, "/api/v1/projects/p/replicas/r0/history").decode(HistoryList.self)
+            #expect(history.items.map(\.operation) == ["create", "bind"])
+            // binding elsewhere is refused; binding again to the same node changes nothing
+            let elsewhere = await kumoError { _ = try await resources.bind(ObjectRef(.replica, project: "p", name: "r0"), toNode: "n2") }
+            #expect(elsewhere?.code == .conflict)
+            // delete releases the address for reuse
+            let freed = try #require(ips.first)
+            let holder = try #require(replicas.first { $0["spec"]?["network"]?["ip"]?.stringValue == freed })
+            _ = try await s.admin.send(.DELETE, "/api/v1/projects/p/replicas/\(holder["metadata"]!["name"]!.stringValue!)")
+            #expect(try await s.server.core.store.get(IPAMRecords.addressKey(IPv4Address(freed)!)) == nil)
+        }
+    }
+}

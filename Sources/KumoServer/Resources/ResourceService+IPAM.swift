@@ -1,4 +1,5 @@
 import Foundation
+import KumoAPI
 import KumoModel
 import KumoStore
 
@@ -47,5 +48,104 @@ extension ResourceService {
         spec["podCIDR"] = .string(net.description)
         object["spec"] = .object(spec)
         return (IPAMRecords.subnetKey(net), true)
+    }
+}
+
+extension IPAMRecords {
+    /// One key per handed-out address: `/ipam/addresses/10.244.1.5` → the object holding it.
+    public static let addressPrefix = "/ipam/addresses/"
+
+    public static func addressKey(_ ip: IPv4Address) -> String { addressPrefix + ip.description }
+
+    /// The list prefix covering a node subnet's address records (exact for /24 and smaller subnets).
+    static func addressListPrefix(_ subnet: IPv4Network) -> String {
+        guard subnet.prefixLength >= 24 else { return addressPrefix }
+        let o = subnet.address.octets
+        return addressPrefix + "\(o[0]).\(o[1]).\(o[2])."
+    }
+}
+
+extension ResourceService {
+    /// Binds a Replica or Instance to a node in one store write: `spec.nodeName` (owned by `manager`, the
+    /// scheduler) and `spec.network {ip, mac}` (owned by `ipam`) with an address from the node's subnet, its
+    /// address record, and a history record. Concurrent binds never share an address: each creates the address
+    /// record only if absent and the loser retries with another address.
+    public func bind(_ ref: ObjectRef, toNode node: String, manager: String = "scheduler") async throws(KumoError)
+        -> StoredObject
+    {
+        guard ref.kind == .replica || ref.kind == .instance else {
+            throw KumoError(.invalid, "only replicas and instances are bound to nodes", field: "kind")
+        }
+        let nodeRef = ObjectRef(.node, name: node)
+        for attempt in 0..<Self.maxAttempts {
+            guard let kv = try await kumo({ try await store.get(ref.storeKey) }) else {
+                throw KumoError(.notFound, "\(ref) not found")
+            }
+            let current = try ObjectCodec.decodeStored(kv.value, key: kv.key)
+            if let bound = current["spec"]?["nodeName"]?.stringValue, current["spec"]?["network"] != nil {
+                guard bound == node else {
+                    throw KumoError(.conflict, "\(ref) is already bound to node \(bound)", field: "spec.nodeName")
+                }
+                return StoredObject(object: ObjectCodec.served(current, revision: kv.modRevision), revision: kv.modRevision, changed: false)
+            }
+            guard let nodeKV = try await kumo({ try await store.get(nodeRef.storeKey) }) else {
+                throw KumoError(.notFound, "node \"\(node)\" not found", field: "spec.nodeName")
+            }
+            let nodeObject = try ObjectCodec.decodeStored(nodeKV.value, key: nodeKV.key)
+            guard let cidr = nodeObject["spec"]?["podCIDR"]?.stringValue, let subnet = IPv4Network(cidr) else {
+                throw KumoError(.unavailable, "node \"\(node)\" has no pod subnet yet", field: "spec.nodeName")
+            }
+            let page = try await kumo {
+                try await store.list(prefix: IPAMRecords.addressListPrefix(subnet), startAfter: nil, limit: nil)
+            }
+            let used = Set(page.items.compactMap { IPv4Address(String($0.key.dropFirst(IPAMRecords.addressPrefix.count))) })
+                .filter { subnet.contains($0) }
+            // start at a different place on each attempt so concurrent binders spread out instead of colliding
+            let range = IPAM.assignable(in: subnet)
+            let start = IPv4Address(range.lowerBound + UInt32.random(in: 0...(range.upperBound - range.lowerBound)))
+            guard let ip = IPAM.nextAddress(in: subnet, used: used, after: attempt == 0 ? nil : start) else {
+                throw KumoError(.unavailable, "node \"\(node)\" has no free address left in \(subnet)", field: "spec.network")
+            }
+            var desired = current
+            var spec = desired["spec"]?.objectValue ?? [:]
+            spec["nodeName"] = .string(node)
+            spec["network"] = .object(["ip": .string(ip.description), "mac": .string(ip.mac())])
+            desired["spec"] = .object(spec)
+            var object = try ref.kind.canonicalize(ObjectCodec.strippingServerFields(desired))
+            var owners = ownersOf(current)
+            owners["spec.nodeName"] = manager
+            owners["spec.network"] = IPAMRecords.manager
+            if var meta = object["metadata"]?.objectValue {
+                meta["uid"] = current["metadata"]?["uid"]
+                meta["createdAt"] = current["metadata"]?["createdAt"]
+                meta["managedFields"] = .object(owners.mapValues { .string($0) })
+                object["metadata"] = .object(meta)
+            }
+            let entry = HistoryEntry(
+                time: ObjectCodec.now(), manager: manager, operation: "bind",
+                patch: JSONPatch.diff(
+                    from: ObjectCodec.withoutManagedFields(current), to: ObjectCodec.withoutManagedFields(object)))
+            let addressKey = IPAMRecords.addressKey(ip)
+            let txn = Txn(
+                compares: [
+                    .modRevision(ref.storeKey, equals: kv.modRevision), .absent(addressKey), .exists(nodeRef.storeKey),
+                ],
+                operations: [
+                    .put(ref.storeKey, object.serialized()), .put(addressKey, Array(ref.storeKey.utf8)),
+                    .put(HistoryStore.key(for: ref), HistoryStore.encode(entry)),
+                ])
+            do {
+                let revision = try await store.commit(txn)
+                return StoredObject(object: ObjectCodec.served(object, revision: revision), revision: revision)
+            } catch let e as KumoError where e.code == .conflict {
+                if e.field == nodeRef.storeKey {
+                    throw KumoError(.notFound, "node \"\(node)\" was deleted", field: "spec.nodeName")
+                }
+                continue  // the replica changed or the address was just taken: try again
+            } catch {
+                throw storeError(error, "bind \(ref)")
+            }
+        }
+        throw KumoError(.conflict, "failed to bind \(ref): too many concurrent changes; retry")
     }
 }

@@ -213,6 +213,11 @@ public struct ResourceService: Sendable {
             if ref.kind == .node, let cidr = stored["spec"]?["podCIDR"]?.stringValue, let net = IPv4Network(cidr) {
                 operations.append(.delete(IPAMRecords.subnetKey(net)))  // the subnet is free again
             }
+            if ref.kind == .replica || ref.kind == .instance, let ip = stored["spec"]?["network"]?["ip"]?.stringValue,
+                let address = IPv4Address(ip)
+            {
+                operations.append(.delete(IPAMRecords.addressKey(address)))  // the address is free again
+            }
             let txn = Txn(compares: [.modRevision(ref.storeKey, equals: kv.modRevision)], operations: operations)
             do {
                 let revision = try await store.commit(txn)
