@@ -19,6 +19,8 @@ public enum APIRoute: String, CaseIterable, Sendable {
     case tokens = "/api/v1/tokens"
     case token = "/api/v1/tokens/{name}"
     case backup = "/api/v1/backup"
+    case join = "/api/v1/join"
+    case nodeLease = "/api/v1/nodes/{name}/lease"
 
     /// The template as written in the OpenAPI document.
     public var template: String { rawValue }
@@ -31,6 +33,8 @@ public enum APIRoute: String, CaseIterable, Sendable {
         case .clusterObject, .projectObject: ["GET", "PUT", "PATCH", "DELETE"]
         case .clusterObjectHistory, .projectObjectHistory: ["GET"]
         case .token: ["DELETE"]
+        case .join: ["POST"]
+        case .nodeLease: ["GET", "PUT"]
         }
     }
 }
@@ -77,6 +81,10 @@ public struct ResolvedPath: Sendable, Equatable {
             return nil
         }
         if rest == ["backup"] { return ResolvedPath(route: .backup) }
+        if rest == ["join"] { return ResolvedPath(route: .join) }
+        if rest.count == 3, rest[0] == "nodes", rest[2] == "lease" {
+            return ResolvedPath(route: .nodeLease, kind: .node, name: rest[1])
+        }
         // /api/v1/projects/{project}/{kind}[/{name}[/history]]
         if rest[0] == "projects", rest.count >= 3 {
             if rest.count == 3, rest[2] == "history" {

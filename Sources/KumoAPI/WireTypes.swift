@@ -89,36 +89,54 @@ public struct HistoryList: Codable, Sendable {
 }
 
 public enum TokenRole: String, Codable, Sendable, CaseIterable {
+    /// Project token: read the project (no secret values).
     case view
+    /// Project token: read and write the project.
     case edit
+    /// Join token: only exchanges itself for a node token (`POST /api/v1/join`); expires.
+    case join
+    /// Node token (identity `node/<name>`): what the node agent may do (DESIGN.md, Authorization).
+    case node
 }
 
-/// `POST /api/v1/tokens` body.
+/// `POST /api/v1/tokens` body: a project token (`project` + view|edit) or a join token (`role: join`).
 public struct TokenRequest: Codable, Sendable {
     public var name: String?
-    public var project: String
+    public var project: String?
     public var role: TokenRole
-    public init(name: String? = nil, project: String, role: TokenRole) {
+    /// Join tokens: lifetime (default 24 h).
+    public var ttlSeconds: Int?
+
+    public init(name: String? = nil, project: String? = nil, role: TokenRole, ttlSeconds: Int? = nil) {
         self.name = name
         self.project = project
         self.role = role
+        self.ttlSeconds = ttlSeconds
     }
+}
+
+/// `POST /api/v1/join` body, sent with a join token: the node that wants a node token.
+public struct JoinRequest: Codable, Sendable {
+    public var node: String
+    public init(node: String) { self.node = node }
 }
 
 /// A token as listed (never with its secret) or as created (with `token` once).
 public struct TokenInfo: Codable, Sendable {
     public var name: String
-    public var project: String
+    public var project: String?
     public var role: TokenRole
     public var identity: String
     public var createdAt: String
     public var createdBy: String
+    /// RFC 3339; join tokens only.
+    public var expiresAt: String?
     /// Only in the response to creation: the bearer secret. It is not stored and cannot be shown again.
     public var token: String?
 
     public init(
-        name: String, project: String, role: TokenRole, identity: String, createdAt: String, createdBy: String,
-        token: String? = nil
+        name: String, project: String?, role: TokenRole, identity: String, createdAt: String, createdBy: String,
+        expiresAt: String? = nil, token: String? = nil
     ) {
         self.name = name
         self.project = project
@@ -126,6 +144,7 @@ public struct TokenInfo: Codable, Sendable {
         self.identity = identity
         self.createdAt = createdAt
         self.createdBy = createdBy
+        self.expiresAt = expiresAt
         self.token = token
     }
 }

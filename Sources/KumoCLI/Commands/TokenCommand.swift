@@ -6,33 +6,54 @@ import KumoModel
 struct TokenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "token",
-        abstract: "Manage project tokens (admin).",
+        abstract: "Manage tokens (admin): project tokens, and join tokens for node agents.",
         subcommands: [Create.self, List.self, Remove.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create a project token; its secret is printed once.",
-            discussion: "Example: kumo token create --project shop --role edit --name ci")
+            abstract: "Create a project token, or a join token for node agents; the secret is printed once.",
+            discussion: """
+                Examples: kumo token create --project shop --role edit --name ci
+                          kumo token create --join --ttl-hours 2   (agents exchange it for their node token)
+                """)
         @OptionGroup var client: ClientOptions
-        @Option(help: "Project the token may use.") var project: String
-        @Option(help: "view (read, no secret values) or edit (read and write).") var role: String
-        @Option(help: "Token name (its identity becomes token/NAME).") var name: String?
+        @Option(help: "Project the token may use (project tokens).") var project: String?
+        @Option(help: "view (read, no secret values) or edit (read and write).") var role: String?
+        @Flag(help: "Make a join token instead: it lets node agents join and get their node token.") var join = false
+        @Option(help: "Join tokens: hours until it expires.") var ttlHours: Int = 24
+        @Option(help: "Token name (a project token's identity becomes token/NAME).") var name: String?
         @Flag(help: "Print only the secret (for scripts).") var quiet = false
 
         func validate() throws {
-            guard TokenRole(rawValue: role) != nil else { throw ValidationError("--role must be view or edit") }
+            if join {
+                if project != nil || role != nil { throw ValidationError("--join takes no --project or --role") }
+                guard ttlHours > 0 else { throw ValidationError("--ttl-hours must be positive") }
+            } else {
+                guard project != nil else { throw ValidationError("pass --project P --role view|edit, or --join") }
+                guard let role, role == "view" || role == "edit" else {
+                    throw ValidationError("--role must be view or edit")
+                }
+            }
         }
 
         func run() async throws {
             try await runReporting {
                 let api = try client.client()
-                let body = try JSONEncoder().encode(TokenRequest(name: name, project: project, role: TokenRole(rawValue: role)!))
+                let request =
+                    join
+                    ? TokenRequest(name: name, role: .join, ttlSeconds: ttlHours * 3600)
+                    : TokenRequest(name: name, project: project, role: TokenRole(rawValue: role ?? "view") ?? .view)
+                let body = try JSONEncoder().encode(request)
                 let info = try await api.send(.POST, "/api/v1/tokens", body: Array(body)).decode(TokenInfo.self)
                 if quiet {
                     printOut(info.token ?? "")
+                } else if join {
+                    printOut(
+                        "join token \(info.name) (expires \(info.expiresAt ?? "?")):\n\(info.token ?? "")\n"
+                            + "Store it now: it cannot be shown again.")
                 } else {
                     printOut(
-                        "token \(info.name) (identity \(info.identity), role \(info.role.rawValue) in project \(info.project)):\n"
+                        "token \(info.name) (identity \(info.identity), role \(info.role.rawValue) in project \(info.project ?? "")):\n"
                             + "\(info.token ?? "")\nStore it now: it cannot be shown again.")
                 }
             }
@@ -40,15 +61,17 @@ struct TokenCommand: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "ls", abstract: "List project tokens (without secrets).")
+        static let configuration = CommandConfiguration(commandName: "ls", abstract: "List tokens (without secrets).")
         @OptionGroup var client: ClientOptions
 
         func run() async throws {
             try await runReporting {
                 let api = try client.client()
                 let list = try await api.send(.GET, "/api/v1/tokens").decode(TokenList.self)
-                var t = Table(headers: ["NAME", "PROJECT", "ROLE", "IDENTITY", "CREATED", "BY"])
-                t.rows = list.items.map { [$0.name, $0.project, $0.role.rawValue, $0.identity, $0.createdAt, $0.createdBy] }
+                var t = Table(headers: ["NAME", "ROLE", "PROJECT", "IDENTITY", "CREATED", "BY", "EXPIRES"])
+                t.rows = list.items.map {
+                    [$0.name, $0.role.rawValue, $0.project ?? "-", $0.identity, $0.createdAt, $0.createdBy, $0.expiresAt ?? "-"]
+                }
                 printOut(t.render())
             }
         }

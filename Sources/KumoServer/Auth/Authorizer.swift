@@ -7,7 +7,10 @@ import KumoModel
 /// - project token (P, view|edit): objects of project-scoped kinds and events in P (view: read, edit: read and
 ///   write); read its own Project object; read Images. Nothing cluster-wide (Nodes, other projects, tokens,
 ///   backups, metrics, state).
-/// - Node tokens arrive with the agent.
+/// - node token (`node/N`): read all Nodes (overlay peers) and Services (load balancers); create and change its
+///   own Node and lease; read and patch the status of the Replicas/Instances bound to it (the HTTP layer checks
+///   the binding and that only `status` changes, and lists need `fieldSelector=spec.nodeName=N`); create Events.
+/// - join token: nothing but `POST /api/v1/join`.
 public enum Authorizer {
     public enum Verb: String, Sendable {
         case get, list, watch, create, update, patch, delete
@@ -21,6 +24,24 @@ public enum Authorizer {
         switch identity.role {
         case .admin, .system:
             return
+        case .join:
+            throw KumoError(.forbidden, "\(identity.name) is a join token: it can only join a node (POST /api/v1/join)")
+        case .node(let node):
+            let what = "\(verb.rawValue) \(kind.plural)"
+            switch kind {
+            case .node:
+                if verb.isRead { return }
+                if (verb == .create || verb == .update || verb == .patch) && name == node { return }
+            case .service:
+                if verb.isRead { return }
+            case .replica, .instance:
+                if verb.isRead || verb == .patch { return }  // bound to this node: checked by the HTTP layer
+            case .event:
+                if verb == .create { return }
+            default:
+                break
+            }
+            throw KumoError(.forbidden, "\(identity.name) (a node token) may not \(what)" + (name.map { " \"\($0)\"" } ?? ""))
         case .project(let own, let role):
             let what = "\(verb.rawValue) \(kind.plural)"
             if kind == .project {
@@ -45,7 +66,14 @@ public enum Authorizer {
         switch identity.role {
         case .admin, .system: return
         case .project(let p, _): throw denied(identity, what, p)
+        case .node, .join: throw KumoError(.forbidden, "\(identity.name) may not \(what)")
         }
+    }
+
+    /// The node a node token speaks for (nil for other identities).
+    public static func node(of identity: Identity) -> String? {
+        if case .node(let n) = identity.role { return n }
+        return nil
     }
 
     /// Whether the caller may see secret values (view tokens get them redacted).

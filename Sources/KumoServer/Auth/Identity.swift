@@ -8,6 +8,10 @@ public struct Identity: Sendable, Equatable, CustomStringConvertible {
         case admin
         /// A project token: `view` reads the project (no secret values), `edit` also writes it.
         case project(String, TokenRole)
+        /// A node agent (identity `node/<name>`): see `Authorizer`.
+        case node(String)
+        /// A join token: may only exchange itself for a node token.
+        case join
         /// Components inside the server process (scheduler, controllers); never from HTTP.
         case system
     }

@@ -70,45 +70,119 @@ public final class TokenService: Sendable {
         guard let kv, let info = try? JSONDecoder().decode(TokenInfo.self, from: Data(kv.value)) else {
             throw KumoError(.unauthorized, "unknown or revoked token")
         }
-        let identity = Identity(name: info.identity, role: .project(info.project, info.role))
+        let identity: Identity
+        switch info.role {
+        case .view, .edit:
+            identity = Identity(name: info.identity, role: .project(info.project ?? "", info.role))
+        case .node:
+            identity = Identity(name: info.identity, role: .node(String(info.identity.dropFirst("node/".count))))
+        case .join:
+            if let expires = info.expiresAt.flatMap(Self.parseTime), expires < Date() {
+                throw KumoError(.unauthorized, "join token \(info.name) expired at \(info.expiresAt ?? "")")
+            }
+            return Identity(name: info.identity, role: .join)  // not cached: it expires
+        }
         cache.withLock { $0[hexHash] = identity }
         return identity
     }
 
+    static func parseTime(_ s: String) -> Date? {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f.date(from: s) ?? ISO8601DateFormatter().date(from: s)
+    }
+
+    /// Creates a project token (view|edit) or a join token.
     public func create(_ request: TokenRequest, by creator: Identity) async throws(KumoError) -> TokenInfo {
-        let name = request.name ?? "\(request.project)-\(request.role.rawValue)-\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
-        if let problem = Names.validateDNSLabel(name) {
-            throw KumoError(.invalid, "invalid token name \"\(name)\": \(problem)", field: "name")
+        switch request.role {
+        case .view, .edit:
+            guard let project = request.project else {
+                throw KumoError(.invalid, "project tokens need a project", field: "project")
+            }
+            if let problem = Names.validateDNSLabel(project) {
+                throw KumoError(.invalid, "invalid project \"\(project)\": \(problem)", field: "project")
+            }
+            let name = request.name ?? "\(project)-\(request.role.rawValue)-\(Self.suffix())"
+            return try await save(
+                TokenInfo(
+                    name: name, project: project, role: request.role, identity: "token/\(name)",
+                    createdAt: ObjectCodec.now(), createdBy: creator.name),
+                requireProject: project)
+        case .join:
+            if request.project != nil {
+                throw KumoError(.invalid, "join tokens are not bound to a project", field: "project")
+            }
+            let ttl = request.ttlSeconds ?? 24 * 3600
+            guard (60...(365 * 24 * 3600)).contains(ttl) else {
+                throw KumoError(.invalid, "ttlSeconds must be between 60 and one year", field: "ttlSeconds")
+            }
+            let name = request.name ?? "join-\(Self.suffix())"
+            let expires = ISO8601DateFormatter().string(from: Date().addingTimeInterval(Double(ttl)))
+            return try await save(
+                TokenInfo(
+                    name: name, project: nil, role: .join, identity: "join/\(name)", createdAt: ObjectCodec.now(),
+                    createdBy: creator.name, expiresAt: expires),
+                requireProject: nil)
+        case .node:
+            throw KumoError(
+                .invalid, "node tokens come from joining with a join token (POST /api/v1/join)", field: "role")
         }
-        if let problem = Names.validateDNSLabel(request.project) {
-            throw KumoError(.invalid, "invalid project \"\(request.project)\": \(problem)", field: "project")
+    }
+
+    /// A join token's exchange: the node token for `node` (replacing an earlier one of that node).
+    public func join(_ request: JoinRequest, by joiner: Identity) async throws(KumoError) -> TokenInfo {
+        guard case .join = joiner.role else {
+            throw KumoError(.forbidden, "only a join token can join a node")
+        }
+        if let problem = Names.validateDNSLabel(request.node) {
+            throw KumoError(.invalid, "invalid node name \"\(request.node)\": \(problem)", field: "node")
+        }
+        let name = "node-\(request.node)"
+        do {
+            try await delete(name: name)  // re-joining rotates the node's token
+        } catch where error.code == .notFound {}
+        logger.notice("node joined", metadata: ["node": "\(request.node)", "joinToken": "\(joiner.name)"])
+        return try await save(
+            TokenInfo(
+                name: name, project: nil, role: .node, identity: "node/\(request.node)", createdAt: ObjectCodec.now(),
+                createdBy: joiner.name),
+            requireProject: nil)
+    }
+
+    static func suffix() -> String { String(UInt32.random(in: 0...UInt32.max), radix: 36) }
+
+    /// Stores a new token record (hash only) and returns it with its secret.
+    private func save(_ info: TokenInfo, requireProject project: String?) async throws(KumoError) -> TokenInfo {
+        if let problem = Names.validateDNSLabel(info.name) {
+            throw KumoError(.invalid, "invalid token name \"\(info.name)\": \(problem)", field: "name")
         }
         let token = Self.generate()
         let hexHash = Self.hex(Self.hash(token))
-        let info = TokenInfo(
-            name: name, project: request.project, role: request.role, identity: "token/\(name)",
-            createdAt: ObjectCodec.now(), createdBy: creator.name)
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let record: [UInt8]
         do { record = Array(try encoder.encode(info)) } catch {
             throw KumoError(.internal, "failed to encode token: \(error)", cause: error)
         }
-        let projectKey = ObjectRef(.project, name: request.project).storeKey
+        var compares: [Compare] = [.absent(Self.namePrefix + info.name)]
+        let projectKey = project.map { ObjectRef(.project, name: $0).storeKey }
+        if let projectKey { compares.append(.exists(projectKey)) }
         do {
             _ = try await store.commit(
                 Txn(
-                    compares: [.absent(Self.namePrefix + name), .exists(projectKey)],
-                    operations: [.put(Self.namePrefix + name, Array(hexHash.utf8)), .put("/auth/tokens/" + hexHash, record)]))
+                    compares: compares,
+                    operations: [
+                        .put(Self.namePrefix + info.name, Array(hexHash.utf8)), .put("/auth/tokens/" + hexHash, record),
+                    ]))
         } catch let e as KumoError where e.code == .conflict {
-            if e.field == projectKey {
-                throw KumoError(.notFound, "project \"\(request.project)\" not found", field: "project")
+            if let projectKey, e.field == projectKey {
+                throw KumoError(.notFound, "project \"\(project ?? "")\" not found", field: "project")
             }
-            throw KumoError(.alreadyExists, "a token named \"\(name)\" already exists", field: "name")
+            throw KumoError(.alreadyExists, "a token named \"\(info.name)\" already exists", field: "name")
         } catch {
             throw KumoError(.unavailable, "failed to store token: \(error)", cause: error)
         }
-        logger.info("token created", metadata: ["token": "\(name)", "project": "\(request.project)", "role": "\(request.role.rawValue)"])
+        logger.info("token created", metadata: ["token": "\(info.name)", "role": "\(info.role.rawValue)"])
         var shown = info
         shown.token = token
         return shown

@@ -11,6 +11,7 @@ extension APIResponder {
         let project = path.project
         if request.method == .get {
             let filter = try listFilter(query)
+            try requireOwnNodeSelector(identity, kind, filter)
             if try query.bool("watch") {
                 try Authorizer.authorize(identity, .watch, kind, project: project, name: nil)
                 return try await watch(kind, project: project, filter: filter, since: try query.revision("since"), identity: identity)
@@ -28,8 +29,8 @@ extension APIResponder {
                 ]))
         }
         // POST
-        try Authorizer.authorize(identity, .create, kind, project: project, name: nil)
         let body = try await readJSON(request)
+        try Authorizer.authorize(identity, .create, kind, project: project, name: body["metadata"]?["name"]?.stringValue)
         let options = WriteOptions(manager: try identity.manager(requested: query.string("manager")))
         let created = try await core.resources.create(kind, project: project, body: body, options: options)
         return Self.json(redacted(created.object, for: identity), status: 201)
@@ -42,7 +43,9 @@ extension APIResponder {
         switch request.method {
         case .get:
             try Authorizer.authorize(identity, .get, ref.kind, project: ref.project, name: ref.name)
-            return Self.json(redacted(try await core.resources.get(ref).object, for: identity))
+            let object = try await core.resources.get(ref).object
+            try requireBoundToOwnNode(identity, object, ref)
+            return Self.json(redacted(object, for: identity))
         case .put:
             try Authorizer.authorize(identity, .update, ref.kind, project: ref.project, name: ref.name)
             let body = try await readJSON(request)
@@ -51,6 +54,10 @@ extension APIResponder {
         case .patch:
             try Authorizer.authorize(identity, .patch, ref.kind, project: ref.project, name: ref.name)
             let body = try await readJSON(request)
+            if let node = Authorizer.node(of: identity), ref.kind == .replica || ref.kind == .instance {
+                try requireStatusOnly(body, node: node)
+                try requireBoundToOwnNode(identity, try await core.resources.get(ref).object, ref)
+            }
             let options = try writeOptions(identity, query)
             let contentType = request.headers[.contentType]?.lowercased() ?? mergePatchContentType
             if contentType.hasPrefix(applyPatchContentType) {
@@ -78,6 +85,39 @@ extension APIResponder {
     }
 
     static let resultHeader = HTTPField.Name("Kumo-Result")!
+
+    /// Node tokens list and watch replicas/instances only with `fieldSelector=spec.nodeName=<own node>`.
+    func requireOwnNodeSelector(_ identity: Identity, _ kind: Kind, _ filter: ListFilter) throws(KumoError) {
+        guard let node = Authorizer.node(of: identity), kind == .replica || kind == .instance else { return }
+        let ok = filter.fieldSelector?.requirements.contains {
+            $0.field == "spec.nodeName" && $0.op == .equals && $0.value == node
+        }
+        guard ok == true else {
+            throw KumoError(
+                .forbidden, "\(identity.name) may list \(kind.plural) only with fieldSelector=spec.nodeName=\(node)",
+                field: "fieldSelector")
+        }
+    }
+
+    /// Node tokens see only the replicas/instances bound to their node.
+    func requireBoundToOwnNode(_ identity: Identity, _ object: JSONValue, _ ref: ObjectRef) throws(KumoError) {
+        guard let node = Authorizer.node(of: identity), ref.kind == .replica || ref.kind == .instance else { return }
+        guard object["spec"]?["nodeName"]?.stringValue == node else {
+            throw KumoError(.forbidden, "\(identity.name) may not access \(ref): it is not bound to node \(node)")
+        }
+    }
+
+    /// Node tokens change only the status of their replicas/instances.
+    func requireStatusOnly(_ patch: JSONValue, node: String) throws(KumoError) {
+        for (key, value) in patch.objectValue ?? [:] {
+            switch key {
+            case "status": continue
+            case "metadata" where (value.objectValue?.keys.allSatisfy { $0 == "resourceVersion" } ?? false): continue
+            default:
+                throw KumoError(.forbidden, "node/\(node) may change only status here, not \(key)", field: key)
+            }
+        }
+    }
 
     func writeOptions(_ identity: Identity, _ query: Query) throws(KumoError) -> WriteOptions {
         WriteOptions(manager: try identity.manager(requested: query.string("manager")), force: try query.bool("force"))

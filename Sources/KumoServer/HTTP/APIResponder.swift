@@ -95,6 +95,25 @@ public struct APIResponder: HTTPResponder {
         case .backup:
             try Authorizer.requireAdmin(identity, "take backups")
             return try await backup()
+        case .join:
+            let body = try await readBody(request)
+            let join: JoinRequest
+            do {
+                join = try JSONDecoder().decode(JoinRequest.self, from: Data(body))
+            } catch {
+                throw KumoError(.invalid, "expected {\"node\": NAME}: \(error)", field: "node")
+            }
+            return try Self.json(try await core.tokens.join(join, by: identity), status: 201)
+        case .nodeLease:
+            let node = resolved.name ?? ""
+            if method == "GET" {
+                try Authorizer.authorize(identity, .get, .node, project: nil, name: node)
+                return Self.json(try await NodeLeases.get(node, store: core.store))
+            }
+            try Authorizer.authorize(identity, .update, .node, project: nil, name: node)
+            let body = try await readBody(request)
+            let duration = body.isEmpty ? nil : try JSONValue(parsing: body)["durationSeconds"]?.numberValue
+            return Self.json(try await NodeLeases.renew(node, durationSeconds: duration.map(Int.init), holder: identity.name, store: core.store))
         case .clusterCollection, .projectCollection:
             return try await collection(request, resolved, query: query, identity: identity)
         case .clusterObject, .projectObject:

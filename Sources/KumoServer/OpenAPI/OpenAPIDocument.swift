@@ -144,6 +144,19 @@ public enum OpenAPIDocument {
             ]
         case .token:
             ["delete": op("Revoke a project token (admin)", params: [nameParam], ok: ("200", response("deleted")))]
+        case .join:
+            [
+                "post": op(
+                    "Exchange a join token (the bearer) for the node token of {node}; re-joining rotates it",
+                    body: "JoinRequest", ok: ("201", response("the node token with its secret", "Token")))
+            ]
+        case .nodeLease:
+            [
+                "get": op("A node's heartbeat lease", params: [nameParam], ok: ("200", response("lease", "Lease"))),
+                "put": op(
+                    "Renew a node's lease (its agent; not a Node write, not in history)", params: [nameParam],
+                    body: "LeaseRequest", ok: ("200", response("lease", "Lease"))),
+            ]
         case .backup:
             [
                 "get": op(
@@ -218,10 +231,20 @@ public enum OpenAPIDocument {
             ],
         ],
         "TokenRequest": [
-            "type": "object", "required": ["project", "role"],
+            "type": "object", "required": ["role"],
             "properties": [
-                "name": ["type": "string"], "project": ["type": "string"],
-                "role": ["type": "string", "enum": ["view", "edit"]],
+                "name": ["type": "string"], "project": ["type": "string", "description": "view and edit tokens"],
+                "role": ["type": "string", "enum": ["view", "edit", "join"]],
+                "ttlSeconds": ["type": "integer", "description": "join tokens (default 86400)"],
+            ],
+        ],
+        "JoinRequest": ["type": "object", "required": ["node"], "properties": ["node": ["type": "string"]]],
+        "LeaseRequest": ["type": "object", "properties": ["durationSeconds": ["type": "integer"]]],
+        "Lease": [
+            "type": "object",
+            "properties": [
+                "node": ["type": "string"], "holder": ["type": "string"], "renewTime": ["type": "string"],
+                "durationSeconds": ["type": "integer"], "revision": ["type": "string"],
             ],
         ],
         "Token": [
@@ -229,7 +252,7 @@ public enum OpenAPIDocument {
             "properties": [
                 "name": ["type": "string"], "project": ["type": "string"], "role": ["type": "string"],
                 "identity": ["type": "string"], "createdAt": ["type": "string"], "createdBy": ["type": "string"],
-                "token": ["type": "string"],
+                "expiresAt": ["type": "string"], "token": ["type": "string"],
             ],
         ],
         "TokenList": ["type": "object", "properties": ["items": ["type": "array", "items": ["$ref": "#/components/schemas/Token"]]]],
