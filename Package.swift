@@ -37,6 +37,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
+        // Pure placement: feasibility checkers → rankers → choice + explanation. No I/O.
+        .target(name: "KumoScheduler", dependencies: ["KumoModel"], swiftSettings: swiftSettings),
+        // Reconcile loops: pure decision cores (Workloads/, Nodes/) and the loops that run them (Runtime/).
+        .target(
+            name: "KumoControllers",
+            dependencies: [
+                "KumoModel", "KumoScheduler",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
         // Wire types, routes and the HTTP client used by the CLI and (later) the agent.
         .target(
             name: "KumoAPI",
@@ -50,7 +60,7 @@ let package = Package(
         .target(
             name: "KumoServer",
             dependencies: [
-                "KumoModel", "KumoStore", "KumoAPI",
+                "KumoModel", "KumoStore", "KumoAPI", "KumoScheduler", "KumoControllers",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -75,7 +85,7 @@ let package = Package(
         .executableTarget(
             name: "kumo-bench",
             dependencies: [
-                "KumoModel", "KumoStore", "KumoAPI", "KumoServer",
+                "KumoModel", "KumoStore", "KumoAPI", "KumoServer", "KumoScheduler",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -84,6 +94,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         .testTarget(name: "KumoModelTests", dependencies: ["KumoModel"], swiftSettings: swiftSettings),
+        .testTarget(name: "KumoSchedulerTests", dependencies: ["KumoScheduler", "KumoModel"], swiftSettings: swiftSettings),
         .testTarget(name: "KumoStoreTests", dependencies: ["KumoStore", "KumoModel"], swiftSettings: swiftSettings),
         .testTarget(
             name: "KumoServerTests",

@@ -13,9 +13,10 @@ struct KumoBench: AsyncParsableCommand {
               store  store writes/s and reads/s (SQLite, group commit), by concurrency
               api    API create/update latency p50/p99 at 1,000 writes/s, and sustained writes/s over HTTP
               watch  1,000 watchers on one kind while 100 writes/s arrive: delivery latency p50/p99
+              schedule  simulated 5,000 nodes and 50,000 replicas through the real scheduler: placements/s, p99
             """)
 
-    @Argument(help: "store, api or watch.")
+    @Argument(help: "store, api, watch or schedule.")
     var scenario: String
 
     @Flag(help: "Print the result as one JSON object on the last line.")
@@ -47,8 +48,15 @@ struct KumoBench: AsyncParsableCommand {
                 seconds: seconds, rate: rate ?? 1000, concurrency: concurrency, synchronousFull: synchronousFull)
         case "watch":
             result = try await WatchBench.run(seconds: seconds, watchers: watchers, rate: rate ?? 100)
+        case "schedule":
+            var r = BenchResult(scenario: "schedule")
+            let figures = ScheduleScenario.run(nodes: 5000, replicas: 50_000, seed: 42)
+            for key in figures.keys.sorted() { r.add(key, figures[key]!) }
+            r.target("placements_per_s", 20_000, higherIsBetter: true)
+            r.notes.append("simulated cluster (SimulatedCluster): 5,000 nodes, 50,000 replicas; each placement = schedule + bind")
+            result = r
         default:
-            throw ValidationError("unknown scenario \"\(scenario)\": expected store, api or watch")
+            throw ValidationError("unknown scenario \"\(scenario)\": expected store, api, watch or schedule")
         }
         result.print(json: json)
         if !result.met { throw ExitCode(3) }

@@ -1,0 +1,88 @@
+import Synchronization
+
+/// Keys waiting to be reconciled: a key queued again while waiting is handled once; a key being reconciled is
+/// not handed to a second worker (queued again, it comes back after). Retries wait `delay` (exponential per key,
+/// capped) so a failing object does not spin.
+public final class WorkQueue: Sendable {
+    private struct State {
+        var queue: [String] = []
+        var queued: Set<String> = []
+        var active: Set<String> = []
+        var dirty: Set<String> = []
+        var waiter: CheckedContinuation<String?, Never>?
+        var failures: [String: Int] = [:]
+        var closed = false
+    }
+    private let state = Mutex(State())
+
+    public init() {}
+
+    public var depth: Int { state.withLock { $0.queue.count } }
+
+    public func add(_ key: String) {
+        let resume = state.withLock { s -> CheckedContinuation<String?, Never>? in
+            if s.closed { return nil }
+            if s.active.contains(key) {
+                s.dirty.insert(key)
+                return nil
+            }
+            guard !s.queued.contains(key) else { return nil }
+            if let waiter = s.waiter {
+                s.waiter = nil
+                s.active.insert(key)
+                return waiter
+            }
+            s.queue.append(key)
+            s.queued.insert(key)
+            return nil
+        }
+        resume?.resume(returning: key)
+    }
+
+    /// The next key (nil once closed); the caller must call `done` after handling it.
+    public func next() async -> String? {
+        await withCheckedContinuation { (c: CheckedContinuation<String?, Never>) in
+            let ready = state.withLock { s -> String?? in
+                if !s.queue.isEmpty {
+                    let key = s.queue.removeFirst()
+                    s.queued.remove(key)
+                    s.active.insert(key)
+                    return .some(key)
+                }
+                if s.closed { return .some(nil) }
+                s.waiter = c
+                return .none
+            }
+            if case .some(let key) = ready { c.resume(returning: key) }
+        }
+    }
+
+    /// Marks a key handled; `failed` schedules a retry with backoff.
+    public func done(_ key: String, failed: Bool = false) {
+        let (again, attempts) = state.withLock { s -> (Bool, Int) in
+            s.active.remove(key)
+            if failed { s.failures[key, default: 0] += 1 } else { s.failures[key] = nil }
+            let dirty = s.dirty.remove(key) != nil
+            return (dirty, s.failures[key] ?? 0)
+        }
+        if failed {
+            let delay = min(5_000, 50 << min(attempts, 7))
+            Task {
+                try? await Task.sleep(for: .milliseconds(delay))
+                self.add(key)
+            }
+        } else if again {
+            add(key)
+        }
+    }
+
+    public func close() {
+        let waiter = state.withLock { s -> CheckedContinuation<String?, Never>? in
+            s.closed = true
+            let w = s.waiter
+            s.waiter = nil
+            return w
+        }
+        waiter?.resume(returning: nil)
+    }
+}
