@@ -45,6 +45,7 @@ let package = Package(
             dependencies: [
                 "KumoModel", "KumoScheduler",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings),
         // Wire types, routes and the HTTP client used by the CLI and (later) the agent.

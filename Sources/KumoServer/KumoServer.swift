@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import KumoControllers
 import KumoModel
 import KumoStore
 import Logging
@@ -13,6 +14,7 @@ import UnixSignals
 public final class KumoServer: Sendable {
     public let core: ServerCore
     public let application: Application<APIResponder>
+    public let scheduling: SchedulingController
     private let group = Mutex<ServiceGroup?>(nil)
 
     /// Opens (or creates) the data directory and store. `onListening` gets the bound port (useful with port 0).
@@ -33,6 +35,10 @@ public final class KumoServer: Sendable {
         }
         let core = try ServerCore(config: config, store: store, metrics: ServerMetrics(), logger: logger)
         self.core = core
+        let plane = InProcessControlPlane(core: core)
+        let scheduling = SchedulingController(plane: plane, logger: logger.with(label: "kumo.scheduler"))
+        self.scheduling = scheduling
+        core.registerState("scheduler") { scheduling.snapshot() }
         self.application = Application(
             responder: APIResponder(core: core),
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "kumo"),
@@ -50,7 +56,8 @@ public final class KumoServer: Sendable {
         defer { core.logger.notice("kumo server stopped") }
         let serviceGroup = ServiceGroup(
             configuration: .init(
-                services: [application, core.broadcaster, WatchCloser(registry: core.watches)], gracefulShutdownSignals: signals,
+                services: [application, core.broadcaster, WatchCloser(registry: core.watches), scheduling],
+                gracefulShutdownSignals: signals,
                 logger: core.logger))
         group.withLock { $0 = serviceGroup }
         do {

@@ -2,6 +2,7 @@ import Foundation
 import KumoModel
 import KumoStore
 import Logging
+import Synchronization
 
 /// Everything a request handler needs, built once per server.
 public final class ServerCore: Sendable {
@@ -16,6 +17,8 @@ public final class ServerCore: Sendable {
     public let retentionState = RetentionState()
     public let watches = WatchRegistry()
     public let broadcaster: WatchBroadcaster
+    /// State dumps of in-process components (controllers), by name, for `/debug/state`.
+    let stateProviders = Mutex<[String: @Sendable () -> JSONValue]>([:])
 
     public init(config: ServerConfiguration, store: any Store, metrics: ServerMetrics, logger: Logger) throws(KumoError) {
         self.config = config
@@ -31,5 +34,14 @@ public final class ServerCore: Sendable {
         self.tokens = try TokenService(store: self.store, adminTokenPath: config.adminTokenPath, logger: logger)
         self.startedAt = Date()
         self.broadcaster = WatchBroadcaster(store: self.store, logger: logger)
+    }
+
+    public func registerState(_ name: String, _ provider: @escaping @Sendable () -> JSONValue) {
+        stateProviders.withLock { $0[name] = provider }
+    }
+
+    func componentStates() -> JSONValue {
+        let providers = stateProviders.withLock { $0 }
+        return .object(providers.mapValues { $0() })
     }
 }

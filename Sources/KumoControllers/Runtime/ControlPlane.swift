@@ -13,9 +13,11 @@ public protocol ControlPlane: Sendable {
     func patch(_ kind: Kind, project: String?, name: String, _ patch: JSONValue, manager: String, force: Bool)
         async throws(KumoError) -> JSONValue
     func delete(_ kind: Kind, project: String?, name: String, manager: String) async throws(KumoError)
-    /// Binds a replica or instance to a node: node + address + MAC in one write.
-    func bind(_ kind: Kind, project: String, name: String, node: String, manager: String) async throws(KumoError)
-        -> JSONValue
+    /// Binds a replica or instance to a node: node + address + MAC (+ annotations, e.g. the placement
+    /// explanation) in one write.
+    func bind(
+        _ kind: Kind, project: String, name: String, node: String, manager: String, annotations: [String: String]
+    ) async throws(KumoError) -> JSONValue
     /// Every node's heartbeat lease: node name → (renew time in seconds since the epoch, duration in seconds).
     func leases() async throws(KumoError) -> [String: (renewed: Double, duration: Double)]
     /// Records an Event about an object (best effort).

@@ -19,6 +19,20 @@ public final class ObjectCache: Sendable {
     }
 
     public var all: [JSONValue] { objects.withLock { Array($0.values) } }
+
+    /// Puts the result of a controller's own write into the cache at once, so its next decision sees it even
+    /// before the watch delivers it (a newer version already here wins).
+    public func remember(_ object: JSONValue) {
+        let key = Self.key(object)
+        objects.withLock { o in
+            if let current = o[key], Self.revision(current) > Self.revision(object) { return }
+            o[key] = object
+        }
+    }
+
+    static func revision(_ object: JSONValue) -> Int64 {
+        Int64(object["metadata"]?["resourceVersion"]?.stringValue ?? "") ?? 0
+    }
     public var count: Int { objects.withLock { $0.count } }
     public var isSynced: Bool { synced.withLock { $0 } }
     public func get(_ key: String) -> JSONValue? { objects.withLock { $0[key] } }
@@ -44,10 +58,13 @@ public final class ObjectCache: Sendable {
                 let stream = try await plane.watch(kind, since: revision)
                 for try await event in stream {
                     let key = Self.key(event.object)
-                    objects.withLock { o in
+                    let applied = objects.withLock { o -> Bool in
+                        // a controller's own write may already be here (`remember`): never go back to an older one
+                        if let current = o[key], Self.revision(current) > event.revision { return false }
                         if event.type == .deleted { o[key] = nil } else { o[key] = event.object }
+                        return true
                     }
-                    await onChange(event)
+                    if applied { await onChange(event) }
                 }
             } catch is CancellationError {
                 return

@@ -27,6 +27,7 @@ enum DebugState {
             "store": status,
             "api": .object(["openWatchStreams": .number(Double(core.metrics.openWatchers))]),
             "watchBroadcaster": core.broadcaster.snapshot(),
+            "controllers": core.componentStates(),
             "config": .object([
                 "dataDir": .string(c.dataDir), "listen": .string("\(c.host):\(c.port)"),
                 "maxBodyBytes": .number(Double(c.maxBodyBytes)),

@@ -70,9 +70,9 @@ extension ResourceService {
     /// scheduler) and `spec.network {ip, mac}` (owned by `ipam`) with an address from the node's subnet, its
     /// address record, and a history record. Concurrent binds never share an address: each creates the address
     /// record only if absent and the loser retries with another address.
-    public func bind(_ ref: ObjectRef, toNode node: String, manager: String = "scheduler") async throws(KumoError)
-        -> StoredObject
-    {
+    public func bind(
+        _ ref: ObjectRef, toNode node: String, manager: String = "scheduler", annotations: [String: String] = [:]
+    ) async throws(KumoError) -> StoredObject {
         guard ref.kind == .replica || ref.kind == .instance else {
             throw KumoError(.invalid, "only replicas and instances are bound to nodes", field: "kind")
         }
@@ -111,10 +111,17 @@ extension ResourceService {
             spec["nodeName"] = .string(node)
             spec["network"] = .object(["ip": .string(ip.description), "mac": .string(ip.mac())])
             desired["spec"] = .object(spec)
+            if !annotations.isEmpty, var meta = desired["metadata"]?.objectValue {
+                var map = meta["annotations"]?.objectValue ?? [:]
+                for (k, v) in annotations { map[k] = .string(v) }
+                meta["annotations"] = .object(map)
+                desired["metadata"] = .object(meta)
+            }
             var object = try ref.kind.canonicalize(ObjectCodec.strippingServerFields(desired))
             var owners = ownersOf(current)
             owners["spec.nodeName"] = manager
             owners["spec.network"] = IPAMRecords.manager
+            for k in annotations.keys { owners["metadata.annotations." + k] = manager }
             if var meta = object["metadata"]?.objectValue {
                 meta["uid"] = current["metadata"]?["uid"]
                 meta["createdAt"] = current["metadata"]?["createdAt"]

@@ -1,0 +1,83 @@
+import Foundation
+import KumoAPI
+import KumoModel
+import Testing
+
+@testable import KumoServer
+
+@Suite("Scheduling controller: replicas placed by the real scheduler over a real server")
+struct SchedulingControllerTests {
+    func readyNode(_ s: TestServer, _ name: String, zone: String, cpu: String = "4", memory: String = "8Gi") async throws {
+        _ = try await s.admin.create(Sample.node(name, labels: ["zone": zone]), kind: .node)
+        _ = try await s.admin.mergePatch(
+            .node, name,
+            [
+                "status": [
+                    "capacity": ["cpu": .string(cpu), "memory": .string(memory), "pods": 110],
+                    "conditions": [["type": "Ready", "status": "True"]],
+                ]
+            ], query: [("manager", "admin/agent")])
+    }
+
+    func replica(_ name: String, workload: String, cpu: String = "500m") -> JSONValue {
+        [
+            "metadata": ["name": .string(name), "labels": ["kumo.dev/workload": .string(workload)]],
+            "spec": ["image": "busybox:1.36", "resources": ["cpu": .string(cpu), "memory": "64Mi"]],
+        ]
+    }
+
+    /// Polls until `check` holds (10 s at most).
+    func eventually(_ what: String, _ check: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            if try await check() { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        Issue.record("timed out waiting for \(what)")
+    }
+
+    @Test("a workload's replicas are spread over nodes and zones, each bound with an address and an explanation")
+    func spread() async throws {
+        try await withServer { s in
+            for (n, z) in [("n1", "a"), ("n2", "b"), ("n3", "c")] { try await readyNode(s, n, zone: z) }
+            _ = try await s.admin.create(Sample.project("p"), kind: .project)
+            for i in 0..<3 { _ = try await s.admin.create(replica("web-\(i)", workload: "web"), kind: .replica, project: "p") }
+            var items: [JSONValue] = []
+            try await eventually("3 bound replicas") {
+                items = try await s.admin.send(.GET, "/api/v1/projects/p/replicas").json()["items"]?.arrayValue ?? []
+                return items.filter { $0["spec"]?["nodeName"] != nil }.count == 3
+            }
+            let nodes = Set(items.compactMap { $0["spec"]?["nodeName"]?.stringValue })
+            #expect(nodes == ["n1", "n2", "n3"], "spread")
+            #expect(items.allSatisfy { $0["spec"]?["network"]?["ip"] != nil })
+            let explanation = try JSONValue(parsing: items[0]["metadata"]!["annotations"]!["kumo.dev/placement"]!.stringValue!)
+            #expect(explanation["nodesTotal"] == 3)
+            #expect(explanation["topScores"]?.arrayValue?.isEmpty == false)
+        }
+    }
+
+    @Test("a replica that fits nowhere stays Pending with the reason and an event, and is placed once a node fits")
+    func unschedulable() async throws {
+        try await withServer { s in
+            try await readyNode(s, "n1", zone: "a", cpu: "1")
+            _ = try await s.admin.create(Sample.project("p"), kind: .project)
+            _ = try await s.admin.create(replica("big", workload: "big", cpu: "8"), kind: .replica, project: "p")
+            var status: JSONValue? = nil
+            try await eventually("Pending status") {
+                status = try await s.admin.get(.replica, "big", project: "p")["status"]
+                return status?["phase"] == "Pending"
+            }
+            #expect(status?["reason"] == "Unschedulable")
+            #expect(status?["message"]?.stringValue?.contains("0/1 nodes available") == true, "\(String(describing: status))")
+            #expect(status?["message"]?.stringValue?.contains("cpu") == true)
+            let events = try await s.admin.send(.GET, "/api/v1/projects/p/events").json()["items"]?.arrayValue ?? []
+            #expect(events.contains { $0["spec"]?["reason"] == "FailedScheduling" })
+            try await readyNode(s, "huge", zone: "b", cpu: "16")
+            try await eventually("placement on the new node") {
+                try await s.admin.get(.replica, "big", project: "p")["spec"]?["nodeName"] == "huge"
+            }
+            let state = try await s.admin.send(.GET, "/debug/state").json()
+            #expect((state["controllers"]?["scheduler"]?["placed"]?.numberValue ?? 0) >= 1)
+        }
+    }
+}
