@@ -56,7 +56,8 @@ public final class KumoServer: Sendable {
         defer { core.logger.notice("kumo server stopped") }
         let serviceGroup = ServiceGroup(
             configuration: .init(
-                services: [application, core.broadcaster, WatchCloser(registry: core.watches), scheduling],
+                services: [application, core.broadcaster, WatchCloser(registry: core.watches)]
+                    + (core.config.runControllers ? [scheduling] : []),
                 gracefulShutdownSignals: signals,
                 logger: core.logger))
         group.withLock { $0 = serviceGroup }

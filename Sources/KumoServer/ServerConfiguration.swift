@@ -22,12 +22,14 @@ public struct ServerConfiguration: Sendable {
     public var retentionInterval: Duration
     /// The pod network, split into one /24 per node (`Node.spec.podCIDR`, owned by `ipam`).
     public var clusterCIDR: String
+    /// Run the in-process controllers (scheduler, …). Off: the API only (API tests, or a standby).
+    public var runControllers: Bool
 
     public init(
         dataDir: String, host: String = "127.0.0.1", port: Int = 7480, synchronousFull: Bool = false,
         maxBodyBytes: Int = 3 << 20, historyMaxAge: Duration = .seconds(7 * 24 * 3600), historyMaxPerObject: Int = 100,
         eventTTL: Duration = .seconds(24 * 3600), compactKeepRevisions: Int64 = 100_000,
-        retentionInterval: Duration = .seconds(60), clusterCIDR: String = "10.244.0.0/16"
+        retentionInterval: Duration = .seconds(60), clusterCIDR: String = "10.244.0.0/16", runControllers: Bool = true
     ) {
         self.dataDir = dataDir
         self.host = host
@@ -40,6 +42,7 @@ public struct ServerConfiguration: Sendable {
         self.compactKeepRevisions = compactKeepRevisions
         self.retentionInterval = retentionInterval
         self.clusterCIDR = clusterCIDR
+        self.runControllers = runControllers
     }
 
     public var databasePath: String { dataDir + "/kumo.db" }

@@ -17,11 +17,13 @@ final class TestServer: Sendable {
 
     var url: String { "http://127.0.0.1:\(port)" }
 
+    /// API tests run without the controllers (so nothing else writes their objects); controller tests turn
+    /// them on with `configure: { $0.runControllers = true }`.
     static func start(dir existing: String? = nil, configure: (inout ServerConfiguration) -> Void = { _ in }) async throws
         -> TestServer
     {
         let dir = existing ?? NSTemporaryDirectory() + "kumo-test-\(UUID().uuidString.prefix(8))"
-        var config = ServerConfiguration(dataDir: dir, host: "127.0.0.1", port: 0)
+        var config = ServerConfiguration(dataDir: dir, host: "127.0.0.1", port: 0, runControllers: false)
         configure(&config)
         var logger = Logger(label: "test.server")
         logger.logLevel = .warning

@@ -107,6 +107,11 @@ extension ResourceService {
                 throw KumoError(.unavailable, "node \"\(node)\" has no free address left in \(subnet)", field: "spec.network")
             }
             var desired = current
+            // the binder's own status fields (e.g. Pending/Unschedulable from the scheduler) end with the binding,
+            // so the agent that runs the replica owns its status from here on
+            for (field, owner) in ownersOf(current) where owner == manager && field.hasPrefix("status.") {
+                FieldOwnership.remove(field, from: &desired)
+            }
             var spec = desired["spec"]?.objectValue ?? [:]
             spec["nodeName"] = .string(node)
             spec["network"] = .object(["ip": .string(ip.description), "mac": .string(ip.mac())])
@@ -118,7 +123,7 @@ extension ResourceService {
                 desired["metadata"] = .object(meta)
             }
             var object = try ref.kind.canonicalize(ObjectCodec.strippingServerFields(desired))
-            var owners = ownersOf(current)
+            var owners = ownersOf(current).filter { !($0.value == manager && $0.key.hasPrefix("status.")) }
             owners["spec.nodeName"] = manager
             owners["spec.network"] = IPAMRecords.manager
             for k in annotations.keys { owners["metadata.annotations." + k] = manager }
