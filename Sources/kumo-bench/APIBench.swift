@@ -6,7 +6,8 @@ import NIOCore
 import Synchronization
 
 /// `api`: mutating latency at a fixed rate (target p99 ≤ 10 ms at 1,000 writes/s), then sustained throughput with
-/// N concurrent clients (target ≥ 5,000 writes/s). Writes are Node creates and label merge patches over HTTP.
+/// N concurrent clients (target ≥ 5,000 writes/s). Writes are Project creates and label merge patches over HTTP
+/// (Projects: no controller reacts to them, and Nodes would each take a /24 from the cluster CIDR).
 enum APIBench {
     static func run(seconds: Double, rate: Double, concurrency: Int, synchronousFull: Bool) async throws -> BenchResult {
         let server = try await BenchServer.start(synchronousFull: synchronousFull)
@@ -104,12 +105,12 @@ enum APIBench {
     }
 
     static func create(_ client: KumoClient, _ name: String) async throws {
-        let body = #"{"apiVersion":"kumo/v1","kind":"Node","metadata":{"name":"\#(name)","labels":{"bench":"api"}},"spec":{"unschedulable":false}}"#
-        _ = try await client.send(.POST, "/api/v1/nodes", body: Array(body.utf8))
+        let body = #"{"apiVersion":"kumo/v1","kind":"Project","metadata":{"name":"\#(name)","labels":{"bench":"api"}},"spec":{"description":"bench"}}"#
+        _ = try await client.send(.POST, "/api/v1/projects", body: Array(body.utf8))
     }
 
     static func update(_ client: KumoClient, _ name: String, value: Int) async throws {
         let body = #"{"metadata":{"labels":{"v":"\#(value)"}}}"#
-        _ = try await client.send(.PATCH, "/api/v1/nodes/\(name)", body: Array(body.utf8), contentType: mergePatchContentType)
+        _ = try await client.send(.PATCH, "/api/v1/projects/\(name)", body: Array(body.utf8), contentType: mergePatchContentType)
     }
 }

@@ -24,7 +24,9 @@ extension ResourceService {
     /// Gives a new Node its subnet: the one it asks for (`spec.podCIDR`, must lie in the cluster CIDR) or the next
     /// free one. Returns the record key to create with the node (the caller adds the compare) and whether IPAM
     /// chose it (then `ipam` owns the field).
-    func reserveNodeSubnet(_ object: inout JSONValue, node: String) async throws(KumoError) -> (key: String, assigned: Bool) {
+    func reserveNodeSubnet(_ object: inout JSONValue, node: String, attempt: Int = 0) async throws(KumoError) -> (
+        key: String, assigned: Bool
+    ) {
         if let requested = object["spec"]?["podCIDR"]?.stringValue {
             guard let net = IPv4Network(requested), net.prefixLength == ipam.nodePrefixLength,
                 ipam.cluster.contains(net.first)
@@ -38,7 +40,16 @@ extension ResourceService {
         }
         let page = try await kumo { try await store.list(prefix: IPAMRecords.subnetPrefix, startAfter: nil, limit: nil) }
         let used = Set(page.items.compactMap { IPAMRecords.network(fromKey: $0.key) })
-        guard let net = ipam.nextNodeSubnet(used: used) else {
+        // the first free subnet; after losing a race, a random free one so concurrent registrations spread out
+        let choice: IPv4Network?
+        if attempt == 0 {
+            choice = ipam.nextNodeSubnet(used: used)
+        } else {
+            let free = (0..<ipam.nodeSubnetCount).lazy.compactMap { ipam.cluster.subnet($0, prefixLength: ipam.nodePrefixLength) }
+                .filter { !used.contains($0) }
+            choice = Array(free.prefix(64)).randomElement()
+        }
+        guard let net = choice else {
             throw KumoError(
                 .unavailable,
                 "no free node subnet left in the cluster CIDR \(ipam.cluster) (\(ipam.nodeSubnetCount) nodes at most)",

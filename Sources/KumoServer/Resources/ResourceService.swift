@@ -84,13 +84,13 @@ public struct ResourceService: Sendable {
         var input = ObjectCodec.strippingServerFields(body)
         setProject(ref.project, in: &input)
         let canonical = try kind.canonicalize(input)
-        for _ in 0..<Self.maxAttempts {
+        for attempt in 0..<Self.maxAttempts {
             var object = canonical
             var ownership = FieldOwnership(old: nil, new: object, owners: [:], manager: options.manager, force: false)
             var compares: [Compare] = [.absent(ref.storeKey)]
             var ops: [KumoStore.Operation] = []
             if kind == .node {
-                let reservation = try await reserveNodeSubnet(&object, node: name)
+                let reservation = try await reserveNodeSubnet(&object, node: name, attempt: attempt)
                 if reservation.assigned { ownership.owners["spec.podCIDR"] = IPAMRecords.manager }
                 compares.append(.absent(reservation.key))
                 ops.append(.put(reservation.key, Array(name.utf8)))
