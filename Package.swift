@@ -95,6 +95,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         .testTarget(name: "KumoModelTests", dependencies: ["KumoModel"], swiftSettings: swiftSettings),
+        .testTarget(name: "KumoControllersTests", dependencies: ["KumoControllers", "KumoModel"], swiftSettings: swiftSettings),
         .testTarget(name: "KumoSchedulerTests", dependencies: ["KumoScheduler", "KumoModel"], swiftSettings: swiftSettings),
         .testTarget(name: "KumoStoreTests", dependencies: ["KumoStore", "KumoModel"], swiftSettings: swiftSettings),
         .testTarget(
