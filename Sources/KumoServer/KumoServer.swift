@@ -15,6 +15,8 @@ public final class KumoServer: Sendable {
     public let core: ServerCore
     public let application: Application<APIResponder>
     public let scheduling: SchedulingController
+    public let workloads: WorkloadController
+    public let nodeLifecycle: NodeLifecycleController
     private let group = Mutex<ServiceGroup?>(nil)
 
     /// Opens (or creates) the data directory and store. `onListening` gets the bound port (useful with port 0).
@@ -39,6 +41,13 @@ public final class KumoServer: Sendable {
         let scheduling = SchedulingController(plane: plane, logger: logger.with(label: "kumo.scheduler"))
         self.scheduling = scheduling
         core.registerState("scheduler") { scheduling.snapshot() }
+        let workloads = WorkloadController(plane: plane, logger: logger.with(label: "kumo.workloads"))
+        self.workloads = workloads
+        core.registerState("workloads") { workloads.snapshot() }
+        let nodeLifecycle = NodeLifecycleController(
+            plane: plane, options: .init(gracePeriod: config.nodeGracePeriod), logger: logger.with(label: "kumo.nodes"))
+        self.nodeLifecycle = nodeLifecycle
+        core.registerState("nodeLifecycle") { nodeLifecycle.snapshot() }
         self.application = Application(
             responder: APIResponder(core: core),
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "kumo"),
@@ -57,7 +66,7 @@ public final class KumoServer: Sendable {
         let serviceGroup = ServiceGroup(
             configuration: .init(
                 services: [application, core.broadcaster, WatchCloser(registry: core.watches)]
-                    + (core.config.runControllers ? [scheduling] : []),
+                    + controllers(core.config),
                 gracefulShutdownSignals: signals,
                 logger: core.logger))
         group.withLock { $0 = serviceGroup }
@@ -68,6 +77,15 @@ public final class KumoServer: Sendable {
             throw error
         }
         await core.store.close()
+    }
+
+    private func controllers(_ config: ServerConfiguration) -> [any ServiceLifecycle.Service] {
+        guard config.runControllers else { return [] }
+        var out: [any ServiceLifecycle.Service] = []
+        if config.controllers.contains("scheduler") { out.append(scheduling) }
+        if config.controllers.contains("workloads") { out.append(workloads) }
+        if config.controllers.contains("node-lifecycle") { out.append(nodeLifecycle) }
+        return out
     }
 
     /// Begins a graceful shutdown of a running server (what SIGTERM does).

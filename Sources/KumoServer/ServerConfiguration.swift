@@ -22,14 +22,20 @@ public struct ServerConfiguration: Sendable {
     public var retentionInterval: Duration
     /// The pod network, split into one /24 per node (`Node.spec.podCIDR`, owned by `ipam`).
     public var clusterCIDR: String
-    /// Run the in-process controllers (scheduler, …). Off: the API only (API tests, or a standby).
+    /// Run the in-process controllers (scheduler, workloads, node lifecycle). Off: the API only.
     public var runControllers: Bool
+    /// Which controllers run when `runControllers` is on (tests run one alone).
+    public var controllers: Set<String>
+    public static let allControllers: Set<String> = ["scheduler", "workloads", "node-lifecycle"]
+    /// A node without a heartbeat for this long is not Ready and its replicas are replaced elsewhere.
+    public var nodeGracePeriod: Duration
 
     public init(
         dataDir: String, host: String = "127.0.0.1", port: Int = 7480, synchronousFull: Bool = false,
         maxBodyBytes: Int = 3 << 20, historyMaxAge: Duration = .seconds(7 * 24 * 3600), historyMaxPerObject: Int = 100,
         eventTTL: Duration = .seconds(24 * 3600), compactKeepRevisions: Int64 = 100_000,
-        retentionInterval: Duration = .seconds(60), clusterCIDR: String = "10.244.0.0/16", runControllers: Bool = true
+        retentionInterval: Duration = .seconds(60), clusterCIDR: String = "10.244.0.0/16", runControllers: Bool = true,
+        nodeGracePeriod: Duration = .seconds(6)
     ) {
         self.dataDir = dataDir
         self.host = host
@@ -43,6 +49,8 @@ public struct ServerConfiguration: Sendable {
         self.retentionInterval = retentionInterval
         self.clusterCIDR = clusterCIDR
         self.runControllers = runControllers
+        self.controllers = Self.allControllers
+        self.nodeGracePeriod = nodeGracePeriod
     }
 
     public var databasePath: String { dataDir + "/kumo.db" }

@@ -90,9 +90,13 @@ struct CLITests {
         let restored = try ServerProcess(dataDir: dir + "/restored", extraArguments: ["--restore", backupFile])
         defer { _ = restored.terminate() }
         try await restored.waitReady()
+        // (controllers keep writing status on both servers: compare what the backup must carry over)
+        func essentials(_ items: JSONValue?) -> [JSONValue] {
+            (items?.arrayValue ?? []).map { ["uid": $0["metadata"]?["uid"] ?? .null, "spec": $0["spec"] ?? .null] }
+        }
         let original = try await server.admin.send(.GET, "/api/v1/projects/shop/workloads").json()["items"]
         let copy = try await restored.admin.send(.GET, "/api/v1/projects/shop/workloads").json()["items"]
-        #expect(copy == original)
+        #expect(essentials(copy) == essentials(original))
         #expect(copy?.arrayValue?.count == 1)
         let again2 = try KumoBinary.run(["server", "--restore", backupFile, "--data-dir", dir + "/restored", "--listen", "127.0.0.1:1"])
         #expect(again2.status != 0 && again2.err.contains("refusing to restore"), "\(again2.err)")

@@ -38,7 +38,7 @@ struct SchedulingControllerTests {
 
     @Test("a workload's replicas are spread over nodes and zones, each bound with an address and an explanation")
     func spread() async throws {
-        try await withServer(configure: { $0.runControllers = true }) { s in
+        try await withServer(configure: { $0.runControllers = true; $0.controllers = ["scheduler"] }) { s in
             for (n, z) in [("n1", "a"), ("n2", "b"), ("n3", "c")] { try await readyNode(s, n, zone: z) }
             _ = try await s.admin.create(Sample.project("p"), kind: .project)
             for i in 0..<3 { _ = try await s.admin.create(replica("web-\(i)", workload: "web"), kind: .replica, project: "p") }
@@ -58,7 +58,7 @@ struct SchedulingControllerTests {
 
     @Test("a replica that fits nowhere stays Pending with the reason and an event, and is placed once a node fits")
     func unschedulable() async throws {
-        try await withServer(configure: { $0.runControllers = true }) { s in
+        try await withServer(configure: { $0.runControllers = true; $0.controllers = ["scheduler"] }) { s in
             try await readyNode(s, "n1", zone: "a", cpu: "1")
             _ = try await s.admin.create(Sample.project("p"), kind: .project)
             _ = try await s.admin.create(replica("big", workload: "big", cpu: "8"), kind: .replica, project: "p")

@@ -18,8 +18,8 @@ public protocol ControlPlane: Sendable {
     func bind(
         _ kind: Kind, project: String, name: String, node: String, manager: String, annotations: [String: String]
     ) async throws(KumoError) -> JSONValue
-    /// Every node's heartbeat lease: node name → (renew time in seconds since the epoch, duration in seconds).
-    func leases() async throws(KumoError) -> [String: (renewed: Double, duration: Double)]
+    /// Every node's heartbeat lease record (`{node, holder, renewTime, durationSeconds}`).
+    func leases() async throws(KumoError) -> [JSONValue]
     /// Records an Event about an object (best effort).
     func event(regarding kind: Kind, project: String?, name: String, reason: String, message: String, type: String, source: String) async
 }

@@ -71,23 +71,14 @@ public struct InProcessControlPlane: ControlPlane {
         ).object
     }
 
-    public func leases() async throws(KumoError) -> [String: (renewed: Double, duration: Double)] {
+    public func leases() async throws(KumoError) -> [JSONValue] {
         let page: ListResult
         do {
             page = try await core.store.list(prefix: NodeLeases.prefix, startAfter: nil, limit: nil)
         } catch {
             throw KumoError(.unavailable, "failed to read leases: \(error)", cause: error)
         }
-        var out: [String: (renewed: Double, duration: Double)] = [:]
-        let parser = ISO8601DateFormatter()
-        parser.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        for kv in page.items {
-            guard let lease = try? JSONValue(parsing: kv.value), let node = lease["node"]?.stringValue,
-                let renewed = lease["renewTime"]?.stringValue.flatMap(parser.date(from:))
-            else { continue }
-            out[node] = (renewed.timeIntervalSince1970, lease["durationSeconds"]?.numberValue ?? 6)
-        }
-        return out
+        return page.items.compactMap { try? JSONValue(parsing: $0.value) }
     }
 
     public func event(

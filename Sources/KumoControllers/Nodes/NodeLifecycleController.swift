@@ -1,0 +1,111 @@
+import Foundation
+import KumoModel
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Runs `NodeLifecycle` every `interval`: reads the nodes, their leases and the bound replicas, writes each
+/// node's `Ready` condition when it changes, and evicts the replicas of nodes that stopped heartbeating (so the
+/// workload controller replaces them and the scheduler places them elsewhere) — unless most nodes are not Ready
+/// at once, which looks like the control plane or the network failing rather than the nodes.
+public final class NodeLifecycleController: ServiceLifecycle.Service, Sendable {
+    public static let manager = "node-lifecycle"
+
+    let plane: any ControlPlane
+    let logger: Logger
+    let options: NodeLifecycle.Options
+    let interval: Duration
+    let nodes = ObjectCache(kind: .node)
+    let replicas = ObjectCache(kind: .replica)
+    private let state = Mutex<(mode: DisruptionMode?, notReady: [String], evicted: Int, held: Int, since: Timestamp?)>(
+        (nil, [], 0, 0, nil))
+
+    public init(
+        plane: any ControlPlane, options: NodeLifecycle.Options = .init(), interval: Duration = .milliseconds(500),
+        logger: Logger
+    ) {
+        self.plane = plane
+        self.options = options
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        state.withLock { $0.since = WorkloadController.now() }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.nodes.run(self.plane, logger: self.logger) { _ in } }
+            group.addTask { await self.replicas.run(self.plane, logger: self.logger) { _ in } }
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: self.interval)
+                    guard self.nodes.isSynced, self.replicas.isSynced else { continue }
+                    do {
+                        try await self.tick()
+                    } catch {
+                        self.logger.warning("node lifecycle pass failed", metadata: ["error": "\(error)"])
+                    }
+                }
+            }
+            try? await gracefulShutdown()
+            group.cancelAll()
+        }
+    }
+
+    public func snapshot() -> JSONValue {
+        let s = state.withLock { $0 }
+        return .object([
+            "mode": .string((s.mode ?? .normal).rawValue), "notReady": .array(s.notReady.map { .string($0) }),
+            "evicted": .number(Double(s.evicted)), "heldEvictions": .number(Double(s.held)),
+            "gracePeriodSeconds": .number(Double(options.gracePeriod.components.seconds)),
+        ])
+    }
+
+    func tick() async throws(KumoError) {
+        let nodeObjects = nodes.all.compactMap { try? decode($0, as: Node.self) }
+        let replicaObjects = replicas.all.compactMap { try? decode($0, as: Replica.self) }
+        var leases: [String: NodeLease] = [:]
+        for record in try await plane.leases() {
+            if let node = record["node"]?.stringValue, let lease = NodeLease(record) { leases[node] = lease }
+        }
+        let (previous, since) = state.withLock { ($0.mode, $0.since) }
+        let result = NodeLifecycle(
+            nodes: nodeObjects.map(NodeSnapshot.init), leases: leases, boundReplicas: NodeLifecycle.bound(replicaObjects),
+            now: WorkloadController.now(), monitoringSince: since, previousMode: previous, options: options
+        ).reconcile()
+        var evicted = 0
+        for action in result.actions {
+            switch action {
+            case .setCondition(let node, let condition):
+                var conditions = (nodes.get(node)?["status"]?["conditions"]?.arrayValue ?? [])
+                    .filter { $0["type"]?.stringValue != condition.type }
+                conditions.append(encode(condition))
+                nodes.remember(
+                    try await plane.patch(
+                        .node, project: nil, name: node, ["status": ["conditions": .array(conditions)]],
+                        manager: Self.manager, force: true))
+                logger.notice(
+                    "node condition", metadata: ["node": "\(node)", "ready": "\(condition.status)", "reason": "\(condition.reason ?? "")"])
+            case .evict(let replica, let node, let reason):
+                do {
+                    try await plane.delete(.replica, project: replica.project, name: replica.name, manager: Self.manager)
+                    evicted += 1
+                    await plane.event(
+                        regarding: .replica, project: replica.project, name: replica.name, reason: "Evicted",
+                        message: "node \(node) is not Ready (\(reason)); the replica is replaced elsewhere",
+                        type: "Warning", source: Self.manager)
+                } catch where error.code == .notFound {}
+            case .event(let regarding, let reason, let message, let type):
+                let kind = Kind(rawValue: regarding.kind) ?? .node
+                await plane.event(
+                    regarding: kind, project: regarding.project, name: regarding.name, reason: reason, message: message,
+                    type: type.rawValue, source: Self.manager)
+            }
+        }
+        state.withLock {
+            $0.mode = result.mode
+            $0.notReady = result.notReady
+            $0.evicted += evicted
+            $0.held = result.heldEvictions
+        }
+    }
+}
