@@ -14,7 +14,8 @@ public struct Kumo: AsyncParsableCommand {
         version: KumoVersion.current,
         subcommands: [
             ServerCommand.self, LoginCommand.self, ApplyCommand.self, GetCommand.self, DescribeCommand.self,
-            DeleteCommand.self, HistoryCommand.self, EventsCommand.self, TokenCommand.self, BackupCommand.self,
+            DeleteCommand.self, HistoryCommand.self, EventsCommand.self, ScaleCommand.self, RolloutCommand.self,
+            CordonCommand.self, DrainCommand.self, TokenCommand.self, BackupCommand.self,
             StateCommand.self, VersionCommand.self, CompletionCommand.self,
         ])
 

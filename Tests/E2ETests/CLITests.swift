@@ -67,6 +67,12 @@ struct CLITests {
         #expect((try? JSONValue(parsing: json.out))?["spec"]?["replicas"] == 3)
         let describe = try kumo("describe", "workload/web", "-p", "shop")
         #expect(describe.out.contains("Field owners:") && describe.out.contains("admin:"), "\(describe.out)")
+        let scale = try kumo("scale", "workload/web", "--replicas", "2", "-p", "shop")
+        #expect(scale.status == 0 && scale.out.contains("scaled to 2"), "\(scale.err)")
+        let rollout = try kumo("rollout", "status", "workload/web", "-p", "shop")
+        #expect(rollout.status == 0 && rollout.out.contains("2 updated") || rollout.out.contains("waiting"), "\(rollout.out)")
+        let undo = try kumo("rollout", "undo", "workload/web", "-p", "shop")
+        #expect(undo.status != 0 && undo.err.contains("no earlier revision"), "\(undo.err)")
         let history = try kumo("history", "workload/web", "-p", "shop")
         #expect(history.out.contains("create"), "\(history.out)")
 
