@@ -1,3 +1,4 @@
+import Logging
 import Synchronization
 
 /// Keys waiting to be reconciled: a key queued again while waiting is handled once; a key being reconciled is
@@ -73,6 +74,21 @@ public final class WorkQueue: Sendable {
             }
         } else if again {
             add(key)
+        }
+    }
+
+    /// Hands keys to `handle` one at a time until the queue is closed; a key whose handling throws is retried
+    /// with backoff (and logged).
+    public func process(logger: Logger, what: String, _ handle: (String) async throws -> Void) async {
+        while let key = await next() {
+            var failed = false
+            do {
+                try await handle(key)
+            } catch {
+                failed = true
+                logger.warning("\(what) failed", metadata: ["key": "\(key)", "error": "\(error)"])
+            }
+            done(key, failed: failed)
         }
     }
 

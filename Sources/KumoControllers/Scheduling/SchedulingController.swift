@@ -75,16 +75,7 @@ public final class SchedulingController: ServiceLifecycle.Service, Sendable {
     }
 
     func work() async {
-        while let key = await queue.next() {
-            var failed = false
-            do {
-                try await place(key)
-            } catch {
-                failed = true
-                logger.warning("scheduling failed", metadata: ["replica": "\(key)", "error": "\(error)"])
-            }
-            queue.done(key, failed: failed)
-        }
+        await queue.process(logger: logger, what: "scheduling") { key in try await self.place(key) }
     }
 
     func place(_ key: String) async throws(KumoError) {

@@ -69,16 +69,7 @@ public final class WorkloadController: ServiceLifecycle.Service, Sendable {
     }
 
     func work() async {
-        while let key = await queue.next() {
-            var failed = false
-            do {
-                try await reconcile(key)
-            } catch {
-                failed = true
-                logger.warning("workload reconcile failed", metadata: ["workload": "\(key)", "error": "\(error)"])
-            }
-            queue.done(key, failed: failed)
-        }
+        await queue.process(logger: logger, what: "workload reconcile") { key in try await self.reconcile(key) }
     }
 
     static func now() -> Timestamp {
