@@ -78,6 +78,13 @@ struct WorkloadControllerTests {
             let alive = AliveSet(["n1", "n2", "n3"])
             let agents = SimulatedAgents(s) { alive.current }
             defer { agents.task.cancel() }
+            // all three nodes Ready first (otherwise the first Ready node rightly takes every replica)
+            try await eventually("3 Ready nodes") {
+                let nodes = try await s.admin.send(.GET, "/api/v1/nodes").json()["items"]?.arrayValue ?? []
+                return nodes.filter {
+                    $0["status"]?["conditions"]?.arrayValue?.first { $0["type"] == "Ready" }?["status"] == "True"
+                }.count == 3
+            }
             _ = try await s.admin.create(Sample.project("p"), kind: .project)
             _ = try await s.admin.create(Sample.workload("web", replicas: 3), kind: .workload, project: "p")
 
