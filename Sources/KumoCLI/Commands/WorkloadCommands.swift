@@ -3,13 +3,27 @@ import Foundation
 import KumoAPI
 import KumoModel
 
+/// `workload/NAME -p PROJECT` and the client to reach it, shared by scale and rollout.
+struct WorkloadTarget: ParsableArguments {
+    @OptionGroup var client: ClientOptions
+    @Option(name: [.short, .customLong("project")], help: "Project.") var project: String?
+    @Argument(help: "workload/NAME") var target: String
+
+    /// The API client and the workload's path.
+    func resolve() throws(KumoError) -> (api: KumoClient, path: String, name: String) {
+        let config = try client.config()
+        let (kind, name) = try parseKindSlashName(target)
+        guard kind == .workload else { throw KumoError(.invalid, "expected workload/NAME, got \(target)") }
+        let p = try requireProject(project ?? config.project)
+        return (KumoClient(config: config), APIPaths.object(.workload, project: p, name: name), name)
+    }
+}
+
 struct ScaleCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scale", abstract: "Set a workload's number of replicas.",
         discussion: "Example: kumo scale workload/web --replicas 5 -p shop")
-    @OptionGroup var client: ClientOptions
-    @Option(name: [.short, .customLong("project")], help: "Project.") var project: String?
-    @Argument(help: "workload/NAME") var target: String
+    @OptionGroup var workload: WorkloadTarget
     @Option(help: "Desired replicas.") var replicas: Int
 
     func validate() throws {
@@ -18,12 +32,9 @@ struct ScaleCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReporting {
-            let config = try client.config()
-            let (kind, name) = try parseKindSlashName(target)
-            guard kind == .workload else { throw KumoError(.invalid, "only workloads scale: workload/NAME") }
-            let p = try requireProject(project ?? config.project)
-            _ = try await KumoClient(config: config).send(
-                .PATCH, APIPaths.object(.workload, project: p, name: name),
+            let (api, path, name) = try workload.resolve()
+            _ = try await api.send(
+                .PATCH, path,
                 body: JSONValue.object(["spec": ["replicas": .number(Double(replicas))]]).serialized(),
                 contentType: mergePatchContentType)
             printOut("workload/\(name) scaled to \(replicas)")
@@ -37,20 +48,15 @@ struct RolloutCommand: AsyncParsableCommand {
 
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show where a rollout stands (--watch: until it ends).")
-        @OptionGroup var client: ClientOptions
-        @Option(name: [.short, .customLong("project")], help: "Project.") var project: String?
-        @Argument(help: "workload/NAME") var target: String
+        @OptionGroup var workload: WorkloadTarget
         @Flag(name: [.short, .customLong("watch")], help: "Keep printing until the rollout completes or fails.") var watch = false
 
         func run() async throws {
             try await runReporting {
-                let config = try client.config()
-                let (_, name) = try parseKindSlashName(target)
-                let p = try requireProject(project ?? config.project)
-                let api = KumoClient(config: config)
+                let (api, path, _) = try workload.resolve()
                 var last = ""
                 while true {
-                    let w = try await api.send(.GET, APIPaths.object(.workload, project: p, name: name)).json()
+                    let w = try await api.send(.GET, path).json()
                     let (done, failed, line) = Self.describe(w)
                     if line != last { printOut(line) }
                     last = line
@@ -79,17 +85,12 @@ struct RolloutCommand: AsyncParsableCommand {
 
     struct Undo: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Go back to the previous template revision.")
-        @OptionGroup var client: ClientOptions
-        @Option(name: [.short, .customLong("project")], help: "Project.") var project: String?
-        @Argument(help: "workload/NAME") var target: String
+        @OptionGroup var workload: WorkloadTarget
 
         func run() async throws {
             try await runReporting {
-                let config = try client.config()
-                let (_, name) = try parseKindSlashName(target)
-                let p = try requireProject(project ?? config.project)
-                let api = KumoClient(config: config)
-                let w = try await api.send(.GET, APIPaths.object(.workload, project: p, name: name)).json()
+                let (api, path, name) = try workload.resolve()
+                let w = try await api.send(.GET, path).json()
                 let revisions = w["status"]?["revisions"]?.arrayValue ?? []
                 let current = w["status"]?["updateRevision"]?.stringValue
                 guard let previous = revisions.last(where: { $0["hash"]?.stringValue != current }),
@@ -98,8 +99,8 @@ struct RolloutCommand: AsyncParsableCommand {
                     throw KumoError(.notFound, "workload/\(name) has no earlier revision to go back to")
                 }
                 _ = try await api.send(
-                    .PATCH, APIPaths.object(.workload, project: p, name: name),
-                    body: JSONValue.object(["spec": ["template": template]]).serialized(), contentType: mergePatchContentType)
+                    .PATCH, path, body: JSONValue.object(["spec": ["template": template]]).serialized(),
+                    contentType: mergePatchContentType)
                 printOut("workload/\(name) rolled back to revision \(previous["hash"]?.stringValue ?? "?")")
             }
         }
@@ -115,9 +116,7 @@ struct CordonCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReporting {
-            _ = try await client.client().send(
-                .PATCH, APIPaths.object(.node, project: nil, name: node),
-                body: JSONValue.object(["spec": ["unschedulable": .bool(!undo)]]).serialized(), contentType: mergePatchContentType)
+            try await setUnschedulable(try client.client(), node: node, !undo)
             printOut("node/\(node) \(undo ? "uncordoned" : "cordoned")")
         }
     }
@@ -133,9 +132,7 @@ struct DrainCommand: AsyncParsableCommand {
     func run() async throws {
         try await runReporting {
             let api = try client.client()
-            _ = try await api.send(
-                .PATCH, APIPaths.object(.node, project: nil, name: node),
-                body: JSONValue.object(["spec": ["unschedulable": true]]).serialized(), contentType: mergePatchContentType)
+            try await setUnschedulable(api, node: node, true)
             let list = try await api.send(.GET, "/api/v1/replicas", query: [("fieldSelector", "spec.nodeName=\(node)")]).json()
             var count = 0
             for r in list["items"]?.arrayValue ?? [] {
@@ -146,6 +143,13 @@ struct DrainCommand: AsyncParsableCommand {
             printOut("node/\(node) cordoned and drained (\(count) replicas deleted)")
         }
     }
+}
+
+/// Cordons (`true`) or uncordons a node.
+func setUnschedulable(_ api: KumoClient, node: String, _ value: Bool) async throws(KumoError) {
+    try await api.send(
+        .PATCH, APIPaths.object(.node, project: nil, name: node),
+        body: JSONValue.object(["spec": ["unschedulable": .bool(value)]]).serialized(), contentType: mergePatchContentType)
 }
 
 func requireProject(_ p: String?) throws(KumoError) -> String {

@@ -98,17 +98,11 @@ enum ObjectColumns {
 
     /// `5s`, `3m`, `2h`, `4d` since an RFC 3339 time.
     static func age(_ stamp: String?, now: Date = Date()) -> String {
-        guard let stamp, let date = parseTime(stamp) else { return "<unknown>" }
-        let secs = max(0, Int(now.timeIntervalSince(date)))
+        guard let stamp, let time = Timestamp(rfc3339: stamp) else { return "<unknown>" }
+        let secs = max(0, Int(now.timeIntervalSince1970) - Int(time.millisecondsSinceEpoch / 1000))
         if secs < 120 { return "\(secs)s" }
         if secs < 7200 { return "\(secs / 60)m" }
         if secs < 172_800 { return "\(secs / 3600)h" }
         return "\(secs / 86400)d"
-    }
-
-    static func parseTime(_ s: String) -> Date? {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f.date(from: s) ?? ISO8601DateFormatter().date(from: s)
     }
 }

@@ -31,7 +31,7 @@ public final class NodeLifecycleController: ServiceLifecycle.Service, Sendable {
     }
 
     public func run() async throws {
-        state.withLock { $0.since = WorkloadController.now() }
+        state.withLock { $0.since = Timestamp.now() }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.nodes.run(self.plane, logger: self.logger) { _ in } }
             group.addTask { await self.replicas.run(self.plane, logger: self.logger) { _ in } }
@@ -70,7 +70,7 @@ public final class NodeLifecycleController: ServiceLifecycle.Service, Sendable {
         let (previous, since) = state.withLock { ($0.mode, $0.since) }
         let result = NodeLifecycle(
             nodes: nodeObjects.map(NodeSnapshot.init), leases: leases, boundReplicas: NodeLifecycle.bound(replicaObjects),
-            now: WorkloadController.now(), monitoringSince: since, previousMode: previous, options: options
+            now: Timestamp.now(), monitoringSince: since, previousMode: previous, options: options
         ).reconcile()
         var evicted = 0
         for action in result.actions {

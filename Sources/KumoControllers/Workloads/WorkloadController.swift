@@ -72,10 +72,6 @@ public final class WorkloadController: ServiceLifecycle.Service, Sendable {
         await queue.process(logger: logger, what: "workload reconcile") { key in try await self.reconcile(key) }
     }
 
-    static func now() -> Timestamp {
-        Timestamp(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000))
-    }
-
     func reconcile(_ key: String) async throws(KumoError) {
         counters.withLock { $0.reconciles += 1 }
         guard let slash = key.firstIndex(of: "/") else { return }
@@ -99,7 +95,7 @@ public final class WorkloadController: ServiceLifecycle.Service, Sendable {
         let workload = try decode(json, as: Workload.self)
         let replicaObjects = mine.compactMap { try? decode($0, as: Replica.self) }
         var suffixes = NameSuffixes(seed: UInt64.random(in: 0...UInt64.max))
-        let plan = WorkloadReconciler(workload: workload, replicas: replicaObjects, now: Self.now(), options: options)
+        let plan = WorkloadReconciler(workload: workload, replicas: replicaObjects, now: Timestamp.now(), options: options)
             .plan(suffixes: &suffixes)
         for action in plan.actions {
             switch action {

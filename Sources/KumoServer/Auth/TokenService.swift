@@ -77,19 +77,13 @@ public final class TokenService: Sendable {
         case .node:
             identity = Identity(name: info.identity, role: .node(String(info.identity.dropFirst("node/".count))))
         case .join:
-            if let expires = info.expiresAt.flatMap(Self.parseTime), expires < Date() {
+            if let expires = info.expiresAt.flatMap(Timestamp.init(rfc3339:)), expires < Timestamp.now() {
                 throw KumoError(.unauthorized, "join token \(info.name) expired at \(info.expiresAt ?? "")")
             }
             return Identity(name: info.identity, role: .join)  // not cached: it expires
         }
         cache.withLock { $0[hexHash] = identity }
         return identity
-    }
-
-    static func parseTime(_ s: String) -> Date? {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f.date(from: s) ?? ISO8601DateFormatter().date(from: s)
     }
 
     /// Creates a project token (view|edit) or a join token.
@@ -117,7 +111,7 @@ public final class TokenService: Sendable {
                 throw KumoError(.invalid, "ttlSeconds must be between 60 and one year", field: "ttlSeconds")
             }
             let name = request.name ?? "join-\(Self.suffix())"
-            let expires = ISO8601DateFormatter().string(from: Date().addingTimeInterval(Double(ttl)))
+            let expires = (Timestamp.now() + .seconds(ttl)).rfc3339
             return try await save(
                 TokenInfo(
                     name: name, project: nil, role: .join, identity: "join/\(name)", createdAt: ObjectCodec.now(),

@@ -111,12 +111,9 @@ public struct RetentionService: ServiceLifecycle.Service {
     }
 
     func expireEvents(now: Date) async throws -> Int {
-        let ttl = Double(core.config.eventTTL.components.seconds)
+        let cutoff = Timestamp(millisecondsSinceEpoch: Int64(now.timeIntervalSince1970 * 1000)) - core.config.eventTTL
         var doomed: [String] = []
         var cursor: String? = nil
-        let parser = ISO8601DateFormatter()
-        parser.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        let plain = ISO8601DateFormatter()
         while true {
             let page = try await core.store.list(
                 prefix: StoreKeys.collectionPrefix(.event, project: nil), startAfter: cursor, limit: 1000)
@@ -124,8 +121,8 @@ public struct RetentionService: ServiceLifecycle.Service {
                 cursor = kv.key
                 guard let event = try? JSONValue(parsing: kv.value) else { continue }
                 let stamp = event["spec"]?["lastTime"]?.stringValue ?? event["metadata"]?["createdAt"]?.stringValue ?? ""
-                guard let date = parser.date(from: stamp) ?? plain.date(from: stamp) else { continue }
-                if now.timeIntervalSince(date) > ttl { doomed.append(kv.key) }
+                guard let time = Timestamp(rfc3339: stamp) else { continue }
+                if time < cutoff { doomed.append(kv.key) }
             }
             if !page.more { break }
         }

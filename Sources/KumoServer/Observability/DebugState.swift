@@ -22,7 +22,7 @@ enum DebugState {
         return .object([
             "component": "server",
             "version": .string(KumoVersion.current),
-            "startedAt": .string(ISO8601DateFormatter().string(from: core.startedAt)),
+            "startedAt": .string(Timestamp(millisecondsSinceEpoch: Int64(core.startedAt.timeIntervalSince1970 * 1000)).rfc3339),
             "uptimeSeconds": .number(Date().timeIntervalSince(core.startedAt).rounded()),
             "store": status,
             "api": .object(["openWatchStreams": .number(Double(core.metrics.openWatchers))]),

@@ -53,20 +53,6 @@ public enum ObjectCodec {
         return object
     }
 
-    /// The current time as RFC 3339 UTC with milliseconds (`2026-11-26T16:12:46.391Z`), formatted by hand
-    /// because it runs on every write.
-    public static func now() -> String {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        var t = ts.tv_sec
-        var tm = tm()
-        gmtime_r(&t, &tm)
-        func pad(_ v: Int32, _ width: Int) -> String {
-            let s = String(v)
-            return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
-        }
-        let ms = Int32(ts.tv_nsec / 1_000_000)
-        return "\(pad(tm.tm_year + 1900, 4))-\(pad(tm.tm_mon + 1, 2))-\(pad(tm.tm_mday, 2))T"
-            + "\(pad(tm.tm_hour, 2)):\(pad(tm.tm_min, 2)):\(pad(tm.tm_sec, 2)).\(pad(ms, 3))Z"
-    }
+    /// The current time as RFC 3339 UTC with milliseconds (`2026-11-26T16:12:46.391Z`).
+    public static func now() -> String { Timestamp.now().rfc3339 }
 }

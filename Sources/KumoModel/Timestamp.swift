@@ -1,4 +1,11 @@
-/// A point in time with millisecond precision (milliseconds since the Unix epoch, UTC).
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A point in time with millisecond precision (milliseconds since the Unix epoch, UTC): the one representation
+/// of the RFC 3339 times objects carry (`createdAt`, history, events, leases, token expiry).
 ///
 /// The reconcile cores never read a clock: the shell passes `now` in. Objects carry times as RFC 3339 strings
 /// (`2026-11-26T16:12:46.391Z`, the server's format); `init?(rfc3339:)` and `rfc3339` convert without Foundation.
@@ -11,6 +18,13 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 
     public init(secondsSinceEpoch: Int64) {
         self.millisecondsSinceEpoch = secondsSinceEpoch * 1000
+    }
+
+    /// The wall clock now. Only shells call it; pure cores get `now` passed in.
+    public static func now() -> Timestamp {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Timestamp(millisecondsSinceEpoch: Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000)
     }
 
     public static func < (a: Timestamp, b: Timestamp) -> Bool { a.millisecondsSinceEpoch < b.millisecondsSinceEpoch }
@@ -139,13 +153,13 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 
 extension Duration {
     /// Whole milliseconds (truncated toward zero).
-    var milliseconds: Int64 {
+    package var milliseconds: Int64 {
         let (seconds, attoseconds) = components
         return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }
 
     /// `6s`, `1.5s`, `120s`: for messages.
-    var shortDescription: String {
+    package var shortDescription: String {
         let ms = milliseconds
         let sign = ms < 0 ? "-" : ""
         let magnitude = abs(ms)
