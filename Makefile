@@ -4,8 +4,8 @@ SWIFT ?= swift
 RUN_DIR := $(CURDIR)/.kumo-run
 KUMO := $(CURDIR)/.build/debug/kumo
 LISTEN ?= 127.0.0.1:7480
-# Debian packages the build and tests need (the agent issue adds runc, qemu, dnsmasq, haproxy…).
-DEB_PACKAGES := libsqlite3-dev curl
+# Debian packages the build, the agent and the tests need (later issues add qemu, dnsmasq, haproxy…).
+DEB_PACKAGES := libsqlite3-dev curl runc busybox-static iproute2 iputils-ping tar gzip
 
 .PHONY: all build release deps run stop test bench clean
 

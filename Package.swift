@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         // Resource types, validation, quantities, selectors, JSON values and patches. No I/O.
@@ -46,6 +48,16 @@ let package = Package(
                 "KumoModel", "KumoScheduler",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings),
+        // Host seams: running programs from argv arrays (never a shell).
+        .target(
+            name: "KumoSystem",
+            dependencies: [
+                "KumoModel",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: swiftSettings),
         // Wire types, routes and the HTTP client used by the CLI and (later) the agent.
@@ -72,11 +84,24 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
             ],
             swiftSettings: swiftSettings),
+        // The node agent: registration, heartbeat, replicas on runc, images, node networking, logs, probes.
+        .target(
+            name: "KumoAgent",
+            dependencies: [
+                "KumoModel", "KumoAPI", "KumoSystem",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings),
         // Command line: parse → KumoAPI → print.
         .target(
             name: "KumoCLI",
             dependencies: [
-                "KumoModel", "KumoAPI", "KumoServer",
+                "KumoModel", "KumoAPI", "KumoServer", "KumoAgent", "KumoSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
@@ -105,6 +130,10 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "KumoAgentTests",
+            dependencies: ["KumoAgent", "KumoSystem", "KumoAPI", "KumoModel", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "E2ETests",
