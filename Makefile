@@ -3,7 +3,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 RUN_DIR := $(CURDIR)/.kumo-run
 KUMO := $(CURDIR)/.build/debug/kumo
-LISTEN ?= 127.0.0.1:7480
+AGENTS ?= 3
 # Debian packages the build, the agent and the tests need (later issues add qemu, dnsmasq, haproxy…).
 DEB_PACKAGES := libsqlite3-dev curl runc busybox-static iproute2 iputils-ping tar gzip
 
@@ -26,12 +26,12 @@ release: deps
 	$(SWIFT) build -c release --product kumo
 	$(SWIFT) build -c release --product kumo-bench
 
-# Start a local control plane in the background and wait until it answers.
+# A local cloud: server + $(AGENTS) agents in network namespaces; returns once every node is Ready.
 run: build
-	@scripts/run-local.sh start "$(KUMO)" "$(RUN_DIR)" "$(LISTEN)"
+	@scripts/run-local.sh start "$(KUMO)" "$(RUN_DIR)" "$(AGENTS)"
 
 stop:
-	@scripts/run-local.sh stop "$(KUMO)" "$(RUN_DIR)" "$(LISTEN)"
+	@scripts/run-local.sh stop "$(KUMO)" "$(RUN_DIR)"
 
 test: deps
 	$(SWIFT) build --build-tests

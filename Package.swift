@@ -73,7 +73,8 @@ let package = Package(
         .target(
             name: "KumoServer",
             dependencies: [
-                "KumoModel", "KumoStore", "KumoAPI", "KumoScheduler", "KumoControllers",
+                "KumoModel", "KumoStore", "KumoAPI", "KumoScheduler", "KumoControllers", "KumoSystem",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -91,11 +92,18 @@ let package = Package(
                 "KumoModel", "KumoAPI", "KumoSystem",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
+            swiftSettings: swiftSettings),
+        // Local clouds in network namespaces (server and agent processes) for the end-to-end tests and benchmarks.
+        .target(
+            name: "KumoTestbed",
+            dependencies: ["KumoModel", "KumoAPI"],
             swiftSettings: swiftSettings),
         // Command line: parse → KumoAPI → print.
         .target(
@@ -111,7 +119,7 @@ let package = Package(
         .executableTarget(
             name: "kumo-bench",
             dependencies: [
-                "KumoModel", "KumoStore", "KumoAPI", "KumoServer", "KumoScheduler",
+                "KumoModel", "KumoStore", "KumoAPI", "KumoServer", "KumoScheduler", "KumoTestbed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -137,7 +145,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "E2ETests",
-            dependencies: ["KumoAPI", "KumoModel", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            dependencies: ["KumoAPI", "KumoModel", "KumoTestbed", .product(name: "AsyncHTTPClient", package: "async-http-client")],
             swiftSettings: swiftSettings),
     ]
 )

@@ -1,51 +1,115 @@
 #!/usr/bin/env bash
-# Starts/stops the local Kumo of `make run` / `make stop`. Usage: run-local.sh start|stop KUMO RUN_DIR LISTEN
+# The local cloud of `make run` / `make stop`: a control plane and AGENTS node agents, each agent in its own
+# network namespace ("host") on an underlay bridge (192.0.2.0/24) that lives in a namespace of its own. The
+# server listens on 192.0.2.1, the root namespace's end of a veth into that underlay, so agents and the CLI
+# both reach it. Usage: run-local.sh start|stop KUMO RUN_DIR [AGENTS]
+# Every name starts with $KUMO_PREFIX (default kumo-): namespaces ${P}ul, ${P}h1…, links ${P}0, ${P}h1u….
 set -euo pipefail
-cmd=$1 kumo=$2 dir=$3 listen=$4
-pidfile=$dir/server.pid
-url=http://$listen
+cmd=$1 kumo=$2 dir=$3 agents=${4:-3}
+P=${KUMO_PREFIX:-kumo-}
+server_ip=192.0.2.1
+url=http://$server_ip:7480
+ul=${P}ul
 
-running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+stop_pid() {  # pidfile name
+  local f=$1 what=$2
+  if pid_alive "$f"; then
+    local pid; pid=$(cat "$f")
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    echo "stopped $what"
+  fi
+  rm -f "$f"
+}
+
+teardown() {
+  for i in $(seq 1 9); do
+    stop_pid "$dir/agent-$i.pid" "agent node-$i"
+    if [ -d "$dir/agent-$i" ]; then
+      # containers keep running when an agent stops; remove them and their sandboxes for good
+      as_root "$kumo" agent reset --name "node-$i" --data-dir "$dir/agent-$i" --runc-root "$dir/agent-$i/runc" >/dev/null 2>&1 || true
+    fi
+  done
+  stop_pid "$dir/server.pid" "kumo server"
+  for i in $(seq 1 9); do as_root ip netns del "${P}h$i" 2>/dev/null || true; done
+  as_root ip netns del "$ul" 2>/dev/null || true
+  as_root ip link del "${P}0" 2>/dev/null || true
+}
 
 case $cmd in
 start)
+  teardown >/dev/null 2>&1 || true
+  rm -rf "$dir"
   mkdir -p "$dir"
-  if running; then
-    echo "kumo server already running (pid $(cat "$pidfile")) at $url"
-  else
-    nohup "$kumo" server --data-dir "$dir/data" --listen "$listen" >>"$dir/server.log" 2>&1 &
-    echo $! >"$pidfile"
-    for _ in $(seq 1 100); do
-      if curl -sf "$url/readyz" >/dev/null 2>&1; then break; fi
-      if ! running; then echo "kumo server failed to start; last log lines:"; tail -20 "$dir/server.log"; exit 1; fi
-      sleep 0.1
-    done
-    curl -sf "$url/readyz" >/dev/null || { echo "kumo server did not become ready; see $dir/server.log"; exit 1; }
+  # underlay: a bridge in its own namespace; the root namespace joins it at 192.0.2.1
+  as_root ip netns add "$ul"
+  as_root ip -n "$ul" link add br0 type bridge
+  as_root ip -n "$ul" link set br0 up
+  as_root ip link add "${P}0" type veth peer name "${P}0u" netns "$ul"
+  as_root ip addr add "$server_ip/24" dev "${P}0"
+  as_root ip link set "${P}0" up
+  as_root ip -n "$ul" link set "${P}0u" master br0 up
+  for i in $(seq 1 "$agents"); do
+    h=${P}h$i
+    as_root ip netns add "$h"
+    as_root ip link add "${h}u" type veth peer name eth0 netns "$h"
+    as_root ip link set "${h}u" netns "$ul"
+    as_root ip -n "$ul" link set "${h}u" master br0 up
+    as_root ip -n "$h" addr add "192.0.2.$((10 + i))/24" dev eth0
+    as_root ip -n "$h" link set eth0 up
+    as_root ip -n "$h" link set lo up
+  done
+  nohup "$kumo" server --data-dir "$dir/data" --listen "$server_ip:7480" >>"$dir/server.log" 2>&1 &
+  echo $! >"$dir/server.pid"
+  for _ in $(seq 1 100); do
+    curl -sf "$url/readyz" >/dev/null 2>&1 && break
+    pid_alive "$dir/server.pid" || { echo "kumo server failed to start:"; tail -20 "$dir/server.log"; exit 1; }
+    sleep 0.1
+  done
+  curl -sf "$url/readyz" >/dev/null || { echo "kumo server did not become ready; see $dir/server.log"; exit 1; }
+  export KUMO_CONFIG=$dir/config
+  "$kumo" login --server "$url" --token-file "$dir/data/admin.token" >/dev/null
+  "$kumo" token create --join --name local-agents --quiet >"$dir/join.token"
+  chmod 600 "$dir/join.token"
+  for i in $(seq 1 "$agents"); do
+    as_root nohup ip netns exec "${P}h$i" "$kumo" agent --server "$url" --join-token-file "$dir/join.token" \
+      --name "node-$i" --data-dir "$dir/agent-$i" --runc-root "$dir/agent-$i/runc" --cpu 2 --memory 2Gi \
+      --label "zone=zone-$(( (i - 1) % 2 + 1 ))" --listen 0.0.0.0:7481 >>"$dir/agent-$i.log" 2>&1 &
+    echo $! >"$dir/agent-$i.pid"
+  done
+  for _ in $(seq 1 150); do
+    ready=$("$kumo" get nodes 2>/dev/null | awk '$2 == "Ready"' | wc -l)
+    [ "$ready" -ge "$agents" ] && break
+    sleep 0.2
+  done
+  if [ "${ready:-0}" -lt "$agents" ]; then
+    echo "only ${ready:-0} of $agents nodes became Ready; logs in $dir"; "$kumo" get nodes || true; exit 1
   fi
-  KUMO_CONFIG=$dir/config "$kumo" login --server "$url" --token-file "$dir/data/admin.token" >/dev/null
+  "$kumo" image push busybox:latest --from-busybox >"$dir/image-push.log" 2>&1 \
+    || { echo "pushing the demo image failed; see $dir/image-push.log"; exit 1; }
   cat <<MSG
-Kumo control plane is running.
-  URL:          $url
-  admin token:  $dir/data/admin.token
+Kumo is running: a control plane and $agents node agents, each in its own network namespace.
+  API:          $url   (admin token: $dir/data/admin.token)
   CLI config:   $dir/config
-  server log:   $dir/server.log
+  logs:         $dir/server.log, $dir/agent-N.log
+  hosts:        ip netns exec ${P}hN …   (underlay 192.0.2.0/24; node-N is 192.0.2.1N)
 Try:
   export KUMO_CONFIG=$dir/config PATH=$(dirname "$kumo"):\$PATH
-  kumo apply -f examples/project.yaml && kumo get projects && kumo history project/demo
-Stop it with: make stop
+  kumo get nodes -o wide
+  kumo apply -f examples/project.yaml -f examples/workload.yaml
+  kumo get replicas -p demo -o wide
+  kumo logs replica/NAME -p demo
+  kumo scale workload/web -p demo --replicas 5
+Stop it with: make stop   (run make run again to start afresh)
 MSG
   ;;
 stop)
-  if running; then
-    pid=$(cat "$pidfile")
-    kill -TERM "$pid"
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid"; fi
-    echo "kumo server stopped"
-  else
-    echo "kumo server is not running"
-  fi
-  rm -f "$pidfile"
+  teardown
+  echo "local Kumo removed"
   ;;
-*) echo "usage: $0 start|stop KUMO RUN_DIR LISTEN" >&2; exit 2 ;;
+*) echo "usage: $0 start|stop KUMO RUN_DIR [AGENTS]" >&2; exit 2 ;;
 esac

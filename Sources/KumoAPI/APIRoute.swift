@@ -21,6 +21,10 @@ public enum APIRoute: String, CaseIterable, Sendable {
     case backup = "/api/v1/backup"
     case join = "/api/v1/join"
     case nodeLease = "/api/v1/nodes/{name}/lease"
+    /// The agent's state dump, through the server's proxy.
+    case nodeAgentState = "/api/v1/nodes/{name}/state"
+    /// A replica's container log, through the server's proxy to its node's agent.
+    case replicaLogs = "/api/v1/projects/{project}/replicas/{name}/logs"
 
     /// The template as written in the OpenAPI document.
     public var template: String { rawValue }
@@ -35,6 +39,7 @@ public enum APIRoute: String, CaseIterable, Sendable {
         case .token: ["DELETE"]
         case .join: ["POST"]
         case .nodeLease: ["GET", "PUT"]
+        case .nodeAgentState, .replicaLogs: ["GET"]
         }
     }
 }
@@ -85,6 +90,9 @@ public struct ResolvedPath: Sendable, Equatable {
         if rest.count == 3, rest[0] == "nodes", rest[2] == "lease" {
             return ResolvedPath(route: .nodeLease, kind: .node, name: rest[1])
         }
+        if rest.count == 3, rest[0] == "nodes", rest[2] == "state" {
+            return ResolvedPath(route: .nodeAgentState, kind: .node, name: rest[1])
+        }
         // /api/v1/projects/{project}/{kind}[/{name}[/history]]
         if rest[0] == "projects", rest.count >= 3 {
             if rest.count == 3, rest[2] == "history" {
@@ -99,6 +107,8 @@ public struct ResolvedPath: Sendable, Equatable {
             case 4: return ResolvedPath(route: .projectObject, kind: kind, project: rest[1], name: rest[3])
             case 5 where rest[4] == "history":
                 return ResolvedPath(route: .projectObjectHistory, kind: kind, project: rest[1], name: rest[3])
+            case 5 where rest[4] == "logs" && kind == .replica:
+                return ResolvedPath(route: .replicaLogs, kind: kind, project: rest[1], name: rest[3])
             default: return nil
             }
         }
@@ -140,6 +150,10 @@ public enum APIPaths {
 
     public static func object(_ kind: Kind, project: String?, name: String) -> String {
         collection(kind, project: project) + "/" + encode(name)
+    }
+
+    public static func replicaLogs(project: String, name: String) -> String {
+        object(.replica, project: project, name: name) + "/logs"
     }
 
     public static func history(_ kind: Kind, project: String?, name: String) -> String {

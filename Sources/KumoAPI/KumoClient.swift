@@ -71,6 +71,27 @@ public struct KumoClient: Sendable {
         }
     }
 
+    /// A GET whose body is handed over chunk by chunk as it arrives (`kumo logs -f`).
+    public func stream(
+        _ path: String, query: [(String, String)] = [], timeout: TimeAmount = .hours(24),
+        _ onChunk: @Sendable ([UInt8]) -> Void
+    ) async throws(KumoError) {
+        let request = makeRequest(.GET, path, query: query, body: nil, contentType: "")
+        do {
+            let response = try await http.execute(request, timeout: timeout)
+            let status = Int(response.status.code)
+            guard (200..<300).contains(status) else {
+                let body = try await response.body.collect(upTo: 1 << 20)
+                throw Self.error(status: status, body: Array(body.readableBytesView))
+            }
+            for try await chunk in response.body { onChunk(Array(chunk.readableBytesView)) }
+        } catch let e as KumoError {
+            throw e
+        } catch {
+            throw unreachable(error)
+        }
+    }
+
     /// Opens a watch stream and yields each event line as it arrives.
     public func watch(_ path: String, query: [(String, String)]) async throws(KumoError) -> AsyncThrowingStream<
         WatchEventWire, any Error

@@ -133,10 +133,12 @@ public struct TokenInfo: Codable, Sendable {
     public var expiresAt: String?
     /// Only in the response to creation: the bearer secret. It is not stored and cannot be shown again.
     public var token: String?
+    /// Only in the answer to a join: the credential the server presents when it calls the agent (logs, state).
+    public var serverCredential: String?
 
     public init(
         name: String, project: String?, role: TokenRole, identity: String, createdAt: String, createdBy: String,
-        expiresAt: String? = nil, token: String? = nil
+        expiresAt: String? = nil, token: String? = nil, serverCredential: String? = nil
     ) {
         self.name = name
         self.project = project
@@ -146,6 +148,7 @@ public struct TokenInfo: Codable, Sendable {
         self.createdBy = createdBy
         self.expiresAt = expiresAt
         self.token = token
+        self.serverCredential = serverCredential
     }
 }
 

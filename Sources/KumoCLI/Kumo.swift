@@ -1,7 +1,7 @@
 import ArgumentParser
 import KumoAPI
 
-/// `kumo`: the control plane, (later) the node agent, and the CLI, in one binary.
+/// `kumo`: the control plane, the node agent, and the CLI, in one binary.
 public struct Kumo: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "kumo",
@@ -16,7 +16,7 @@ public struct Kumo: AsyncParsableCommand {
             ServerCommand.self, LoginCommand.self, ApplyCommand.self, GetCommand.self, DescribeCommand.self,
             DeleteCommand.self, HistoryCommand.self, EventsCommand.self, ScaleCommand.self, RolloutCommand.self,
             CordonCommand.self, DrainCommand.self, TokenCommand.self, BackupCommand.self,
-            StateCommand.self, VersionCommand.self, CompletionCommand.self,
+            AgentCommand.self, LogsCommand.self, StateCommand.self, VersionCommand.self, CompletionCommand.self,
         ])
 
     public init() {}

@@ -13,6 +13,10 @@ public struct ObjectMeta: Codable, Sendable, Equatable {
     /// Owner (manager) of each owned field, keyed by field path: `metadata.labels.<key>`,
     /// `metadata.annotations.<key>`, `spec.<field>`, `status.<field>`.
     public var managedFields: [String: String]?
+    /// RFC 3339 time a graceful deletion was requested (set by the server). A bound Replica/Instance is first
+    /// marked like this (status phase Terminating) so load balancers can drain it; its node's agent stops it
+    /// and then removes the object.
+    public var deletionTimestamp: String?
 
     public init(
         name: String, project: String? = nil, labels: [String: String]? = nil,

@@ -25,6 +25,8 @@ public struct ReplicaSpec: ResourceSpec, Hashable {
     /// Default Always.
     public var restartPolicy: RestartPolicy?
     public var readinessProbe: Probe?
+    /// Failing it (failureThreshold times in a row) kills the container; the restart policy decides what next.
+    public var livenessProbe: Probe?
     /// Time between SIGTERM and SIGKILL (default chosen by the agent).
     public var terminationGracePeriodSeconds: Int?
 
@@ -32,7 +34,8 @@ public struct ReplicaSpec: ResourceSpec, Hashable {
         image: String, command: [String]? = nil, args: [String]? = nil, env: [EnvVar]? = nil,
         resources: Resources? = nil, ports: [ContainerPort]? = nil, nodeName: String? = nil,
         network: NetworkAttachment? = nil, nodeSelector: [String: String]? = nil, tolerations: [Toleration]? = nil,
-        restartPolicy: RestartPolicy? = nil, readinessProbe: Probe? = nil, terminationGracePeriodSeconds: Int? = nil
+        restartPolicy: RestartPolicy? = nil, readinessProbe: Probe? = nil, livenessProbe: Probe? = nil,
+        terminationGracePeriodSeconds: Int? = nil
     ) {
         self.image = image
         self.command = command
@@ -46,6 +49,7 @@ public struct ReplicaSpec: ResourceSpec, Hashable {
         self.tolerations = tolerations
         self.restartPolicy = restartPolicy
         self.readinessProbe = readinessProbe
+        self.livenessProbe = livenessProbe
         self.terminationGracePeriodSeconds = terminationGracePeriodSeconds
     }
 
@@ -88,6 +92,7 @@ public struct ReplicaSpec: ResourceSpec, Hashable {
             errors += t.validate(path: "\(path).tolerations[\(i)]")
         }
         errors += readinessProbe?.validate(path: "\(path).readinessProbe") ?? []
+        errors += livenessProbe?.validate(path: "\(path).livenessProbe") ?? []
         if let t = terminationGracePeriodSeconds, t < 0 {
             errors.append(FieldError("\(path).terminationGracePeriodSeconds", "must not be negative"))
         }
@@ -264,6 +269,12 @@ public struct ReplicaStatus: Codable, Sendable, Equatable {
     public var startedAt: String?
     public var finishedAt: String?
     public var conditions: [Condition]?
+    /// The replica's address as running (from its binding).
+    public var ip: String?
+    /// The runc container id on its node.
+    public var containerID: String?
+    /// The image manifest digest it runs.
+    public var imageDigest: String?
 
     public init(
         phase: ReplicaPhase? = nil, ready: Bool? = nil, reason: String? = nil, message: String? = nil,

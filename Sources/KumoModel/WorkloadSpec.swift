@@ -15,6 +15,9 @@ public struct WorkloadSpec: ResourceSpec {
     public var strategy: RolloutStrategy?
     /// How many old revisions `status.revisions` keeps for `rollout undo`.
     public var revisionHistoryLimit: Int?
+    /// How long a rollout may take before it is declared failed (and reverted); default set by the controller
+    /// (120 s).
+    public var progressDeadlineSeconds: Int?
 
     public init(
         replicas: Int, selector: [String: String]? = nil, template: ReplicaTemplate,
@@ -29,6 +32,9 @@ public struct WorkloadSpec: ResourceSpec {
 
     public func validate(path: String, metadata: ObjectMeta) -> [FieldError] {
         var errors: [FieldError] = []
+        if let d = progressDeadlineSeconds, d < 1 {
+            errors.append(FieldError("\(path).progressDeadlineSeconds", "must be at least 1"))
+        }
         if !(0...Self.maxReplicas).contains(replicas) {
             errors.append(FieldError("\(path).replicas", "must be between 0 and \(Self.maxReplicas)"))
         }

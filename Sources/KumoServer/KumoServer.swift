@@ -3,6 +3,7 @@ import Hummingbird
 import KumoControllers
 import KumoModel
 import KumoStore
+import KumoSystem
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -127,14 +128,5 @@ public final class KumoServer: Sendable {
         } catch {
             throw KumoError(.internal, "failed to create data directory \(dir): \(error)", cause: error)
         }
-    }
-}
-
-extension Logger {
-    /// A copy of this logger tagged with the component it is handed to.
-    public func with(label: String) -> Logger {
-        var l = self
-        l[metadataKey: "component"] = .string(label)
-        return l
     }
 }

@@ -14,9 +14,11 @@ struct KumoBench: AsyncParsableCommand {
               api    API create/update latency p50/p99 at 1,000 writes/s, and sustained writes/s over HTTP
               watch  1,000 watchers on one kind while 100 writes/s arrive: delivery latency p50/p99
               schedule  simulated 5,000 nodes and 50,000 replicas through the real scheduler: placements/s, p99
+              start     API create of a replica → its agent reports Running (real runc, netns host; root): p50/p99
+              failover  kill a node's agent and cut its link → its replicas Running elsewhere (3 netns hosts; root)
             """)
 
-    @Argument(help: "store, api, watch or schedule.")
+    @Argument(help: "store, api, watch, schedule, start or failover.")
     var scenario: String
 
     @Flag(help: "Print the result as one JSON object on the last line.")
@@ -33,6 +35,12 @@ struct KumoBench: AsyncParsableCommand {
 
     @Option(help: "Writes per second for the latency phase (api) or the event source (watch).")
     var rate: Double?
+
+    @Option(help: "Replica starts to time (start scenario).")
+    var starts: Int = 60
+
+    @Option(help: "Node losses to time (failover scenario).")
+    var rounds: Int = 2
 
     @Flag(help: "Run the store with synchronous=FULL (fsync per commit).")
     var synchronousFull = false
@@ -55,8 +63,12 @@ struct KumoBench: AsyncParsableCommand {
             r.target("placements_per_s", 20_000, higherIsBetter: true)
             r.notes.append("simulated cluster (SimulatedCluster): 5,000 nodes, 50,000 replicas; each placement = schedule + bind")
             result = r
+        case "start":
+            result = try await AgentBench.start(count: starts)
+        case "failover":
+            result = try await AgentBench.failover(rounds: rounds)
         default:
-            throw ValidationError("unknown scenario \"\(scenario)\": expected store, api, watch or schedule")
+            throw ValidationError("unknown scenario \"\(scenario)\": expected store, api, watch, schedule, start or failover")
         }
         result.print(json: json)
         if !result.met { throw ExitCode(3) }

@@ -1,6 +1,7 @@
 import Foundation
 import KumoAPI
 import KumoModel
+import KumoTestbed
 import Testing
 
 @Suite("E2E: the kumo CLI against a real server", .serialized)

@@ -224,10 +224,14 @@ struct BindingTests {
             // binding elsewhere is refused; binding again to the same node changes nothing
             let elsewhere = await kumoError { _ = try await resources.bind(ObjectRef(.replica, project: "p", name: "r0"), toNode: "n2") }
             #expect(elsewhere?.code == .conflict)
-            // delete releases the address for reuse
+            // deleting releases the address for reuse — only once the object is gone: a graceful deletion keeps
+            // it while the replica is stopping
             let freed = try #require(ips.first)
             let holder = try #require(replicas.first { $0["spec"]?["network"]?["ip"]?.stringValue == freed })
-            _ = try await s.admin.send(.DELETE, "/api/v1/projects/p/replicas/\(holder["metadata"]!["name"]!.stringValue!)")
+            let path = "/api/v1/projects/p/replicas/\(holder["metadata"]!["name"]!.stringValue!)"
+            _ = try await s.admin.send(.DELETE, path)
+            #expect(try await s.server.core.store.get(IPAMRecords.addressKey(IPv4Address(freed)!)) != nil)
+            _ = try await s.admin.send(.DELETE, path, query: [("force", "true")])
             #expect(try await s.server.core.store.get(IPAMRecords.addressKey(IPv4Address(freed)!)) == nil)
         }
     }

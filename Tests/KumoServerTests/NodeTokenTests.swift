@@ -72,6 +72,45 @@ struct NodeTokenTests {
         }
     }
 
+    @Test("deleting a bound replica is graceful: marked Terminating until its node's agent removes it")
+    func gracefulDeletion() async throws {
+        try await withServer { s in
+            let join = try await joinToken(s)
+            let n1 = try await nodeToken(s, join: join, node: "n1")
+            let n2 = try await nodeToken(s, join: join, node: "n2")
+            _ = try await n1.create(Sample.node("n1"), kind: .node)
+            _ = try await n2.create(Sample.node("n2"), kind: .node)
+            _ = try await s.admin.create(Sample.project("p"), kind: .project)
+            for name in ["a", "b", "c"] {
+                _ = try await s.admin.create(Sample.replica(name), kind: .replica, project: "p")
+            }
+            _ = try await s.server.core.resources.bind(ObjectRef(.replica, project: "p", name: "a"), toNode: "n1")
+            _ = try await s.server.core.resources.bind(ObjectRef(.replica, project: "p", name: "b"), toNode: "n1")
+            _ = try await n1.mergePatch(.replica, "a", project: "p", ["status": ["phase": "Running", "ready": true]])
+
+            // phase one: the object stays, marked, with status Terminating; asking again changes nothing
+            let marked = try await s.admin.send(.DELETE, "/api/v1/projects/p/replicas/a").json()
+            #expect(marked["metadata"]?["deletionTimestamp"]?.stringValue != nil)
+            #expect(marked["status"]?["phase"] == "Terminating")
+            #expect(marked["status"]?["ready"] == false)
+            let again = try await s.admin.send(.DELETE, "/api/v1/projects/p/replicas/a").json()
+            #expect(again["metadata"]?["resourceVersion"] == marked["metadata"]?["resourceVersion"])
+            #expect(try await s.admin.get(.replica, "a", project: "p")["metadata"]?["deletionTimestamp"] != nil)
+            // a client cannot take the mark back
+            _ = try await s.admin.mergePatch(.replica, "a", project: "p", ["metadata": ["labels": ["x": "y"]]])
+            #expect(try await s.admin.get(.replica, "a", project: "p")["metadata"]?["deletionTimestamp"] != nil)
+            // another node may not finish it; its own node may
+            #expect(await kumoError { _ = try await n2.send(.DELETE, "/api/v1/projects/p/replicas/a") }?.code == .forbidden)
+            _ = try await n1.send(.DELETE, "/api/v1/projects/p/replicas/a")
+            #expect(await kumoError { _ = try await s.admin.get(.replica, "a", project: "p") }?.code == .notFound)
+            // force skips the agent; unbound replicas go at once
+            _ = try await s.admin.send(.DELETE, "/api/v1/projects/p/replicas/b", query: [("force", "true")])
+            #expect(await kumoError { _ = try await s.admin.get(.replica, "b", project: "p") }?.code == .notFound)
+            _ = try await s.admin.send(.DELETE, "/api/v1/projects/p/replicas/c")
+            #expect(await kumoError { _ = try await s.admin.get(.replica, "c", project: "p") }?.code == .notFound)
+        }
+    }
+
     @Test("leases: the node renews its own, not others'; not a Node write, not in history")
     func leases() async throws {
         try await withServer { s in

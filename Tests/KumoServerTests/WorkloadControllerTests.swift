@@ -19,6 +19,14 @@ final class SimulatedAgents: Sendable {
                 }
                 let items = (try? await admin.send(.GET, "/api/v1/replicas").json()["items"]?.arrayValue) ?? []
                 for r in items {
+                    // a graceful deletion: the agent of the node stops the replica, then removes it
+                    if let node = r["spec"]?["nodeName"]?.stringValue, alive().contains(node),
+                        r["metadata"]?["deletionTimestamp"] != nil,
+                        let project = r["metadata"]?["project"]?.stringValue, let name = r["metadata"]?["name"]?.stringValue
+                    {
+                        _ = try? await admin.send(.DELETE, "/api/v1/projects/\(project)/replicas/\(name)?force=true")
+                        continue
+                    }
                     guard let node = r["spec"]?["nodeName"]?.stringValue, alive().contains(node),
                         r["status"]?["phase"]?.stringValue != "Running",
                         let project = r["metadata"]?["project"]?.stringValue, let name = r["metadata"]?["name"]?.stringValue

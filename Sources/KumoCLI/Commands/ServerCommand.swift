@@ -41,6 +41,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Pod network, split into one /24 per node.")
     var clusterCIDR = "10.244.0.0/16"
 
+    @Option(help: "Seconds without a heartbeat before a node is NotReady and its replicas are replaced elsewhere.")
+    var nodeGraceSeconds = 6
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -48,6 +51,7 @@ struct ServerCommand: AsyncParsableCommand {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
+        guard nodeGraceSeconds >= 2 else { throw ValidationError("--node-grace-seconds must be at least 2") }
         guard historyMaxPerObject > 0, historyMaxAgeHours > 0, eventTTLHours > 0, compactKeepRevisions > 0 else {
             throw ValidationError("retention settings must be positive")
         }
@@ -91,7 +95,7 @@ struct ServerCommand: AsyncParsableCommand {
                 dataDir: dir, host: host, port: port, synchronousFull: synchronousFull,
                 historyMaxAge: .seconds(historyMaxAgeHours * 3600), historyMaxPerObject: historyMaxPerObject,
                 eventTTL: .seconds(eventTTLHours * 3600), compactKeepRevisions: compactKeepRevisions,
-                clusterCIDR: clusterCIDR)
+                clusterCIDR: clusterCIDR, nodeGracePeriod: .seconds(nodeGraceSeconds))
             let server = try KumoServer(config: config, logger: logger) { port in
                 logger.notice(
                     "kumo server ready",

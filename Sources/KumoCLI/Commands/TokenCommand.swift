@@ -117,16 +117,21 @@ struct StateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "state",
         abstract: "A component's internal state as JSON (admin).",
-        discussion: "Components: server. (Agents join with the node agent.)")
+        discussion: "Components: server (store, watches, controllers, scheduler), agent/NODE (runners, images, heartbeat; through the server).")
     @OptionGroup var client: ClientOptions
-    @Argument(help: "Component.") var component: String = "server"
+    @Argument(help: "server or agent/NODE.") var component: String = "server"
 
     func run() async throws {
         try await runReporting {
-            guard component == "server" else {
-                throw KumoError(.notFound, "unknown component \"\(component)\": expected server")
+            let path: String
+            if component == "server" {
+                path = "/debug/state"
+            } else if component.hasPrefix("agent/"), component.count > 6 {
+                path = "/api/v1/nodes/\(APIPaths.encode(String(component.dropFirst(6))))/state"
+            } else {
+                throw KumoError(.notFound, "unknown component \"\(component)\": expected server or agent/NODE")
             }
-            let state = try await client.client().send(.GET, "/debug/state").json()
+            let state = try await client.client().send(.GET, path).json()
             printOut(JSONPretty.format(state))
         }
     }

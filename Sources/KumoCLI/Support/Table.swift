@@ -27,11 +27,11 @@ enum ObjectColumns {
     static func headers(_ kind: Kind, wide: Bool, withProject: Bool) -> [String] {
         var h: [String]
         switch kind {
-        case .node: h = ["NAME", "STATUS", "POD-CIDR", "AGE"] + (wide ? ["AGENT", "CPU", "MEMORY"] : [])
+        case .node: h = ["NAME", "STATUS", "POD-CIDR", "AGE"] + (wide ? ["ADDRESS", "AGENT", "CPU", "MEMORY", "LABELS"] : [])
         case .project: h = ["NAME", "AGE"] + (wide ? ["DESCRIPTION"] : [])
         case .image: h = ["NAME", "TAGS", "AGE"]
         case .workload: h = ["NAME", "READY", "UP-TO-DATE", "AGE"] + (wide ? ["IMAGE"] : [])
-        case .replica: h = ["NAME", "STATUS", "NODE", "IP", "AGE"] + (wide ? ["IMAGE"] : [])
+        case .replica: h = ["NAME", "STATUS", "READY", "RESTARTS", "NODE", "IP", "AGE"] + (wide ? ["IMAGE", "REASON"] : [])
         case .instance: h = ["NAME", "STATUS", "NODE", "IP", "AGE"] + (wide ? ["IMAGE"] : [])
         case .service: h = ["NAME", "CLUSTER-IP", "PORTS", "AGE"] + (wide ? ["SELECTOR"] : [])
         case .secret: h = ["NAME", "TYPE", "KEYS", "AGE"]
@@ -57,8 +57,11 @@ enum ObjectColumns {
             if spec?["unschedulable"]?.boolValue == true { st += ",SchedulingDisabled" }
             r = [name, st, s(spec?["podCIDR"]), age]
             if wide {
+                let labels = (o["metadata"]?["labels"]?.objectValue ?? [:]).sorted { $0.key < $1.key }
+                    .map { "\($0.key)=\($0.value.stringValue ?? "")" }.joined(separator: ",")
                 r += [
-                    s(status?["info"]?["agentVersion"]), s(status?["capacity"]?["cpu"]), s(status?["capacity"]?["memory"]),
+                    s(status?["addresses"]?.arrayValue?.first), s(status?["info"]?["agentVersion"]), s(status?["capacity"]?["cpu"]),
+                    s(status?["capacity"]?["memory"]), labels.isEmpty ? "<none>" : labels,
                 ]
             }
         case .project:
@@ -71,7 +74,15 @@ enum ObjectColumns {
             let ready = Int(status?["readyReplicas"]?.numberValue ?? 0)
             r = [name, "\(ready)/\(want)", String(Int(status?["updatedReplicas"]?.numberValue ?? 0)), age]
             if wide { r.append(s(spec?["template"]?["spec"]?["image"])) }
-        case .replica, .instance:
+        case .replica:
+            var phase = s(status?["phase"])
+            if o["metadata"]?["deletionTimestamp"] != nil { phase = "Terminating" }
+            r = [
+                name, phase, status?["ready"]?.boolValue == true ? "yes" : "no",
+                String(Int(status?["restartCount"]?.numberValue ?? 0)), s(spec?["nodeName"]), s(spec?["network"]?["ip"]), age,
+            ]
+            if wide { r += [s(spec?["image"]), s(status?["reason"])] }
+        case .instance:
             r = [name, s(status?["phase"]), s(spec?["nodeName"]), s(spec?["network"]?["ip"]), age]
             if wide { r.append(s(spec?["image"])) }
         case .service:

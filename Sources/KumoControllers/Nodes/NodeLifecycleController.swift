@@ -87,7 +87,10 @@ public final class NodeLifecycleController: ServiceLifecycle.Service, Sendable {
                     "node condition", metadata: ["node": "\(node)", "ready": "\(condition.status)", "reason": "\(condition.reason ?? "")"])
             case .evict(let replica, let node, let reason):
                 do {
-                    try await plane.delete(.replica, project: replica.project, name: replica.name, manager: Self.manager)
+                    // force: the node's agent is not there to finish a graceful stop; if it comes back it stops
+                    // what is no longer bound to it
+                    try await plane.delete(
+                        .replica, project: replica.project, name: replica.name, manager: Self.manager, force: true)
                     evicted += 1
                     await plane.event(
                         regarding: .replica, project: replica.project, name: replica.name, reason: "Evicted",

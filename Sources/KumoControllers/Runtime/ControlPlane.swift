@@ -12,7 +12,8 @@ public protocol ControlPlane: Sendable {
     /// JSON merge patch.
     func patch(_ kind: Kind, project: String?, name: String, _ patch: JSONValue, manager: String, force: Bool)
         async throws(KumoError) -> JSONValue
-    func delete(_ kind: Kind, project: String?, name: String, manager: String) async throws(KumoError)
+    /// Deletes an object; a bound Replica/Instance gracefully (its agent stops it first) unless `force`.
+    func delete(_ kind: Kind, project: String?, name: String, manager: String, force: Bool) async throws(KumoError)
     /// Binds a replica or instance to a node: node + address + MAC (+ annotations, e.g. the placement
     /// explanation) in one write.
     func bind(

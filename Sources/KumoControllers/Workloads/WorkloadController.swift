@@ -86,7 +86,7 @@ public final class WorkloadController: ServiceLifecycle.Service, Sendable {
             for r in mine {
                 let replica = r["metadata"]?["name"]?.stringValue ?? ""
                 do {
-                    try await plane.delete(.replica, project: project, name: replica, manager: Self.manager)
+                    try await plane.delete(.replica, project: project, name: replica, manager: Self.manager, force: false)
                     counters.withLock { $0.deleted += 1 }
                 } catch where error.code == .notFound {}
             }
@@ -107,7 +107,7 @@ public final class WorkloadController: ServiceLifecycle.Service, Sendable {
                 } catch where error.code == .alreadyExists {}
             case .delete(let replicaName, let reason):
                 do {
-                    try await plane.delete(.replica, project: project, name: replicaName, manager: Self.manager)
+                    try await plane.delete(.replica, project: project, name: replicaName, manager: Self.manager, force: false)
                     counters.withLock { $0.deleted += 1 }
                     logger.debug("deleted replica", metadata: ["replica": "\(replicaName)", "reason": "\(reason)"])
                 } catch where error.code == .notFound {}

@@ -28,6 +28,7 @@ extension WorkloadReconciler {
         let previousStatus = workload.status
         let previous = ConditionList.find(Self.progressing, in: previousStatus?.conditions)
         let revisionChanged = previousStatus?.updateRevision != view.newHash
+        let progressDeadline = workload.spec.progressDeadlineSeconds.map { Duration.seconds($0) } ?? options.progressDeadline
         let n = view.desired
         if view.complete {
             let wanted = Condition(
@@ -51,9 +52,9 @@ extension WorkloadReconciler {
             return Progress(condition: previous, revert: wantsRevert && targetKnown)
         }
         let started = sameEpisode ? previous?.lastTransitionTime.flatMap { Timestamp(rfc3339: $0) } : nil
-        if let started, now >= started + options.progressDeadline {
+        if let started, now >= started + progressDeadline {
             var message =
-                "revision \(view.newHash) did not complete within \(options.progressDeadline.shortDescription): "
+                "revision \(view.newHash) did not complete within \(progressDeadline.shortDescription): "
                 + "\(view.newReady) of \(n) replicas ready"
             if wantsRevert {
                 message +=
@@ -72,7 +73,7 @@ extension WorkloadReconciler {
         let condition = Condition(
             type: Self.progressing, status: .true, reason: reason, message: message,
             lastTransitionTime: started != nil ? previous?.lastTransitionTime : now.rfc3339)
-        return Progress(condition: condition, deadline: start + options.progressDeadline)
+        return Progress(condition: condition, deadline: start + progressDeadline)
     }
 
     func rolloutEvents(_ view: View, _ progress: Progress) -> [WorkloadAction] {

@@ -8,7 +8,8 @@ import KumoModel
 ///   write); read its own Project object; read Images. Nothing cluster-wide (Nodes, other projects, tokens,
 ///   backups, metrics, state).
 /// - node token (`node/N`): read all Nodes (overlay peers) and Services (load balancers); create and change its
-///   own Node and lease; read and patch the status of the Replicas/Instances bound to it (the HTTP layer checks
+///   own Node and lease; read and patch the status of the Replicas/Instances bound to it, and delete them (the
+///   last step of a graceful deletion) (the HTTP layer checks
 ///   the binding and that only `status` changes, and lists need `fieldSelector=spec.nodeName=N`); create Events.
 /// - join token: nothing but `POST /api/v1/join`.
 public enum Authorizer {
@@ -35,7 +36,8 @@ public enum Authorizer {
             case .service:
                 if verb.isRead { return }
             case .replica, .instance:
-                if verb.isRead || verb == .patch { return }  // bound to this node: checked by the HTTP layer
+                // bound to this node: checked by the HTTP layer; delete finishes a graceful deletion
+                if verb.isRead || verb == .patch || verb == .delete { return }
             case .event:
                 if verb == .create { return }
             default:

@@ -12,6 +12,9 @@ import Synchronization
 public final class TokenService: Sendable {
     let store: any Store
     let adminHash: [UInt8]
+    /// What the server presents to agents when it proxies to them (`kumo logs`, `kumo state agent/…`); handed to
+    /// each agent in its join answer. `<data-dir>/agent.credential` (0600).
+    public let agentCredential: String
     let logger: Logger
     /// Verified project tokens by hash; cleared for a token on delete (this server is the only writer).
     private let cache = Mutex<[String: Identity]>([:])
@@ -19,21 +22,28 @@ public final class TokenService: Sendable {
     static let namePrefix = "/auth/token-names/"
 
     /// Loads the admin token from `adminTokenPath`, creating it (0600) if missing.
-    public init(store: any Store, adminTokenPath: String, logger: Logger) throws(KumoError) {
+    public init(store: any Store, adminTokenPath: String, agentCredentialPath: String? = nil, logger: Logger) throws(
+        KumoError
+    ) {
         self.store = store
         self.logger = logger
-        let token: String
-        if let data = FileManager.default.contents(atPath: adminTokenPath),
+        self.adminHash = Self.hash(try Self.loadOrCreate(adminTokenPath, what: "admin token", logger: logger))
+        let credentialPath = agentCredentialPath ?? (adminTokenPath as NSString).deletingLastPathComponent + "/agent.credential"
+        self.agentCredential = try Self.loadOrCreate(credentialPath, what: "agent credential", logger: logger)
+    }
+
+    /// A secret kept in a 0600 file, made at first start.
+    static func loadOrCreate(_ path: String, what: String, logger: Logger) throws(KumoError) -> String {
+        if let data = FileManager.default.contents(atPath: path),
             let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines),
             !text.isEmpty
         {
-            token = text
-        } else {
-            token = Self.generate()
-            try SecureFile.write(Data((token + "\n").utf8), to: adminTokenPath)
-            logger.notice("created admin token", metadata: ["path": "\(adminTokenPath)"])
+            return text
         }
-        self.adminHash = Self.hash(token)
+        let token = generate()
+        try SecureFile.write(Data((token + "\n").utf8), to: path)
+        logger.notice("created \(what)", metadata: ["path": "\(path)"])
+        return token
     }
 
     public static func generate() -> String {
@@ -136,11 +146,13 @@ public final class TokenService: Sendable {
             try await delete(name: name)  // re-joining rotates the node's token
         } catch where error.code == .notFound {}
         logger.notice("node joined", metadata: ["node": "\(request.node)", "joinToken": "\(joiner.name)"])
-        return try await save(
+        var info = try await save(
             TokenInfo(
                 name: name, project: nil, role: .node, identity: "node/\(request.node)", createdAt: ObjectCodec.now(),
                 createdBy: joiner.name),
             requireProject: nil)
+        info.serverCredential = agentCredential
+        return info
     }
 
     static func suffix() -> String { String(UInt32.random(in: 0...UInt32.max), radix: 36) }

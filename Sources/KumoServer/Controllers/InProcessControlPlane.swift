@@ -57,9 +57,9 @@ public struct InProcessControlPlane: ControlPlane {
         ).object
     }
 
-    public func delete(_ kind: Kind, project: String?, name: String, manager: String) async throws(KumoError) {
+    public func delete(_ kind: Kind, project: String?, name: String, manager: String, force: Bool) async throws(KumoError) {
         _ = try await core.resources.delete(
-            ObjectRef(kind, project: project, name: name), precondition: nil, cascade: false,
+            ObjectRef(kind, project: project, name: name), precondition: nil, cascade: false, force: force,
             options: WriteOptions(manager: manager))
     }
 

@@ -74,10 +74,13 @@ extension APIResponder {
             return Self.json(redacted(try await core.resources.patch(ref, patch: body, options: options).object, for: identity))
         case .delete:
             try Authorizer.authorize(identity, .delete, ref.kind, project: ref.project, name: ref.name)
+            if Authorizer.node(of: identity) != nil, ref.kind == .replica || ref.kind == .instance {
+                try requireBoundToOwnNode(identity, try await core.resources.get(ref).object, ref)
+            }
             let options = WriteOptions(manager: try identity.manager(requested: query.string("manager")))
             let deleted = try await core.resources.delete(
                 ref, precondition: try query.revision("resourceVersion"), cascade: try query.bool("cascade"),
-                options: options)
+                force: try query.bool("force"), options: options)
             return Self.json(redacted(deleted.object, for: identity))
         default:
             throw KumoError(.methodNotAllowed, "\(request.method) is not allowed here")

@@ -114,6 +114,11 @@ public struct APIResponder: HTTPResponder {
             let body = try await readBody(request)
             let duration = body.isEmpty ? nil : try JSONValue(parsing: body)["durationSeconds"]?.numberValue
             return Self.json(try await NodeLeases.renew(node, durationSeconds: duration.map(Int.init), holder: identity.name, store: core.store))
+        case .nodeAgentState:
+            try Authorizer.requireAdmin(identity, "read agent state")
+            return try await proxyToAgent(node: resolved.name ?? "", path: "/debug/state", query: [], stream: false)
+        case .replicaLogs:
+            return try await replicaLogs(resolved, query: query, identity: identity)
         case .clusterCollection, .projectCollection:
             return try await collection(request, resolved, query: query, identity: identity)
         case .clusterObject, .projectObject:

@@ -95,12 +95,14 @@ public enum OpenAPIDocument {
                 params: base + [managerParam, forceParam], body: "Object", bodyType: "application/merge-patch+json",
                 ok: ("200", response("patched", "Object"))),
             "delete": op(
-                "Delete an object (a Project that holds objects needs cascade=true)",
+                "Delete an object (a Project that holds objects needs cascade=true). A Replica/Instance bound to a node "
+                    + "is deleted gracefully: marked Terminating (metadata.deletionTimestamp) until its agent has stopped it",
                 params: base + [
                     managerParam, param("cascade", "query", "delete a project with everything in it", type: "boolean"),
                     param("resourceVersion", "query", "precondition"),
+                    param("force", "query", "delete a bound replica at once, without waiting for its agent", type: "boolean"),
                 ],
-                ok: ("200", response("the deleted object", "Object"))),
+                ok: ("200", response("the deleted object, or the replica marked Terminating", "Object"))),
         ]
     }
 
@@ -156,6 +158,22 @@ public enum OpenAPIDocument {
                 "put": op(
                     "Renew a node's lease (its agent; not a Node write, not in history)", params: [nameParam],
                     body: "LeaseRequest", ok: ("200", response("lease", "Lease"))),
+            ]
+        case .nodeAgentState:
+            [
+                "get": op(
+                    "The node agent's internal state (admin), proxied to the agent: runners, images, heartbeat",
+                    params: [nameParam], ok: ("200", response("agent state", "AnyObject")))
+            ]
+        case .replicaLogs:
+            [
+                "get": op(
+                    "A replica's container output, proxied to its node's agent; `tail=N` last lines, `follow=true` streams",
+                    params: [
+                        projectParam, nameParam, param("tail", "query", "last N lines", type: "integer"),
+                        param("follow", "query", "keep streaming new output", type: "boolean"),
+                    ],
+                    ok: ("200", response("log text", "Binary", contentType: "text/plain")))
             ]
         case .backup:
             [

@@ -28,6 +28,7 @@ public enum ObjectCodec {
             meta["uid"] = nil
             meta["createdAt"] = nil
             meta["managedFields"] = nil
+            meta["deletionTimestamp"] = nil
             if !keepResourceVersion { meta["resourceVersion"] = nil }
             object["metadata"] = .object(meta)
         }

@@ -190,9 +190,13 @@ public struct ResourceService: Sendable {
     }
 
     /// Deletes an object. A Project that still holds objects → 409 unless `cascade`.
-    public func delete(_ ref: ObjectRef, precondition: Int64?, cascade: Bool, options: WriteOptions) async throws(
-        KumoError
-    ) -> StoredObject {
+    /// Deletes an object. A Replica or Instance bound to a node is deleted gracefully unless `force`: it is
+    /// first marked (`metadata.deletionTimestamp`, status phase Terminating) and its node's agent stops it —
+    /// taken out of load balancers, SIGTERM, grace period, SIGKILL — and then deletes it for good. A delete by
+    /// that node's own token, or with `force`, removes the object at once.
+    public func delete(
+        _ ref: ObjectRef, precondition: Int64?, cascade: Bool, force: Bool = false, options: WriteOptions
+    ) async throws(KumoError) -> StoredObject {
         if ref.kind == .project {
             try await deleteProjectContents(ref.name, cascade: cascade, options: options)
         }
@@ -204,6 +208,16 @@ public struct ResourceService: Sendable {
                 throw staleError(ref, sent: precondition, actual: kv.modRevision)
             }
             let stored = try ObjectCodec.decodeStored(kv.value, key: kv.key)
+            if !force, let node = Self.gracefulDeletionNode(ref, stored, manager: options.manager) {
+                if stored["metadata"]?["deletionTimestamp"] != nil {
+                    return StoredObject(object: ObjectCodec.served(stored, revision: kv.modRevision), revision: kv.modRevision, changed: false)
+                }
+                do {
+                    return try await markTerminating(ref, stored, modRevision: kv.modRevision, node: node, options: options)
+                } catch let e where e.code == .conflict && precondition == nil {
+                    continue
+                }
+            }
             let entry = HistoryEntry(
                 time: ObjectCodec.now(), manager: options.manager, operation: "delete",
                 patch: [JSONPatchOperation(op: .remove, path: "")])
@@ -282,6 +296,10 @@ public struct ResourceService: Sendable {
             setServerFields(
                 &object, uid: current["metadata"]?["uid"]?.stringValue,
                 createdAt: current["metadata"]?["createdAt"]?.stringValue, owners: ownership.owners)
+            if let deleting = current["metadata"]?["deletionTimestamp"], var meta = object["metadata"]?.objectValue {
+                meta["deletionTimestamp"] = deleting  // a requested deletion cannot be taken back
+                object["metadata"] = .object(meta)
+            }
             if object == current {
                 return StoredObject(
                     object: ObjectCodec.served(current, revision: kv.modRevision), revision: kv.modRevision, changed: false)
@@ -407,6 +425,51 @@ public struct ResourceService: Sendable {
             throw e
         } catch {
             throw KumoError(.unavailable, "store error: \(error)", cause: error)
+        }
+    }
+}
+
+extension ResourceService {
+    /// The node whose agent must stop `object` before it goes away, if its deletion should be graceful: a bound
+    /// Replica/Instance deleted by anyone but that node.
+    static func gracefulDeletionNode(_ ref: ObjectRef, _ object: JSONValue, manager: String) -> String? {
+        guard ref.kind == .replica || ref.kind == .instance,
+            let node = object["spec"]?["nodeName"]?.stringValue, !node.isEmpty
+        else { return nil }
+        let nodeManager = "node/\(node)"
+        if manager == nodeManager || manager.hasPrefix(nodeManager + "/") { return nil }
+        return node
+    }
+
+    /// Phase one of a graceful deletion: one write sets `metadata.deletionTimestamp` and status phase
+    /// Terminating (server fields: field owners are left as they are), recorded in history.
+    func markTerminating(
+        _ ref: ObjectRef, _ stored: JSONValue, modRevision: Int64, node: String, options: WriteOptions
+    ) async throws(KumoError) -> StoredObject {
+        var object = stored
+        let now = ObjectCodec.now()
+        var meta = object["metadata"]?.objectValue ?? [:]
+        meta["deletionTimestamp"] = .string(now)
+        object["metadata"] = .object(meta)
+        var status = object["status"]?.objectValue ?? [:]
+        status["phase"] = .string("Terminating")
+        status["ready"] = .bool(false)
+        status["reason"] = .string("Deleting")
+        status["message"] = .string("deletion requested by \(options.manager); node \(node) stops it")
+        object["status"] = .object(status)
+        let entry = HistoryEntry(
+            time: now, manager: options.manager, operation: "delete",
+            patch: JSONPatch.diff(from: ObjectCodec.withoutManagedFields(stored), to: ObjectCodec.withoutManagedFields(object)))
+        let txn = Txn(
+            compares: [.modRevision(ref.storeKey, equals: modRevision)],
+            operations: [.put(ref.storeKey, object.serialized()), .put(HistoryStore.key(for: ref), HistoryStore.encode(entry))])
+        do {
+            let revision = try await store.commit(txn)
+            return StoredObject(object: ObjectCodec.served(object, revision: revision), revision: revision)
+        } catch let e as KumoError {
+            throw e
+        } catch {
+            throw storeError(error, "delete \(ref)")
         }
     }
 }

@@ -2,9 +2,9 @@ import Foundation
 import KumoAPI
 import KumoModel
 
-/// The real `kumo` binary (built next to the test bundle), run as a child process with argv arrays.
-enum KumoBinary {
-    static var path: String {
+/// The real `kumo` binary (built next to the test bundle or the benchmark), run as a child process with argv arrays.
+public enum KumoBinary {
+    public static var path: String {
         let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         for candidate in [dir, dir.deletingLastPathComponent()] {
             let p = candidate.appendingPathComponent("kumo").path
@@ -14,7 +14,7 @@ enum KumoBinary {
     }
 
     /// Runs `kumo ARGS…` to completion: exit status, stdout, stderr.
-    static func run(_ args: [String], env: [String: String] = [:], stdin: String? = nil) throws -> (
+    public static func run(_ args: [String], env: [String: String] = [:], stdin: String? = nil) throws -> (
         status: Int32, out: String, err: String
     ) {
         let p = Process()
@@ -38,23 +38,25 @@ enum KumoBinary {
 }
 
 /// A `kumo server` child process on a free loopback port.
-final class ServerProcess: @unchecked Sendable {
-    let dataDir: String
-    let port: Int
-    let process: Process
-    let log: String
+public final class ServerProcess: @unchecked Sendable {
+    public let dataDir: String
+    public let port: Int
+    public let host: String
+    public let process: Process
+    public let log: String
 
-    var url: String { "http://127.0.0.1:\(port)" }
+    public var url: String { "http://\(host):\(port)" }
 
-    init(dataDir: String, port: Int? = nil, extraArguments: [String] = []) throws {
+    public init(dataDir: String, host: String = "127.0.0.1", port: Int? = nil, extraArguments: [String] = []) throws {
         self.dataDir = dataDir
+        self.host = host
         self.port = try port ?? Self.freePort()
         self.log = dataDir + ".log"
         FileManager.default.createFile(atPath: log, contents: nil)
         process = Process()
         process.executableURL = URL(fileURLWithPath: KumoBinary.path)
         process.arguments =
-            ["server", "--data-dir", dataDir, "--listen", "127.0.0.1:\(self.port)", "--log-level", "warning"] + extraArguments
+            ["server", "--data-dir", dataDir, "--listen", "\(host):\(self.port)", "--log-level", "warning"] + extraArguments
         let handle = FileHandle(forWritingAtPath: log)
         handle?.seekToEndOfFile()
         process.standardOutput = handle
@@ -63,7 +65,7 @@ final class ServerProcess: @unchecked Sendable {
     }
 
     /// Waits until `/readyz` answers.
-    func waitReady(timeout: Duration = .seconds(30)) async throws {
+    public func waitReady(timeout: Duration = .seconds(30)) async throws {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if !process.isRunning {
@@ -76,19 +78,19 @@ final class ServerProcess: @unchecked Sendable {
         throw KumoError(.unavailable, "kumo server not ready after \(timeout)")
     }
 
-    var adminToken: String {
+    public var adminToken: String {
         ((try? String(contentsOfFile: dataDir + "/admin.token", encoding: .utf8)) ?? "")
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    var admin: KumoClient { KumoClient(baseURL: url, token: adminToken) }
+    public var admin: KumoClient { KumoClient(baseURL: url, token: adminToken) }
 
-    func kill9() {
+    public func kill9() {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
 
-    func terminate() -> Int32 {
+    public func terminate() -> Int32 {
         if process.isRunning {
             kill(process.processIdentifier, SIGTERM)
         }
@@ -96,7 +98,7 @@ final class ServerProcess: @unchecked Sendable {
         return process.terminationStatus
     }
 
-    static func freePort() throws -> Int {
+    public static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var addr = sockaddr_in()
@@ -114,6 +116,6 @@ final class ServerProcess: @unchecked Sendable {
     }
 }
 
-func tempDir(_ name: String) -> String {
+public func tempDir(_ name: String) -> String {
     NSTemporaryDirectory() + "kumo-e2e-\(name)-\(UUID().uuidString.prefix(8))"
 }

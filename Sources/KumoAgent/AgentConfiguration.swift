@@ -1,0 +1,83 @@
+import Foundation
+import KumoModel
+
+/// Everything `kumo agent` is told at start. Defaults suit one agent per machine; `make run` and the tests run
+/// several on one machine, each in its own network namespace, with their own capacity, directories and runc root.
+public struct AgentConfiguration: Sendable {
+    public static let version = "0.1.0"
+
+    /// The API server, e.g. `http://192.0.2.1:7480`.
+    public var server: String
+    /// A join token (`kumo token create --join`); only needed until the node token is saved in `dataDir`.
+    public var joinToken: String?
+    public var nodeName: String
+    /// Node token, server credential, replica records, image cache, bundles, logs.
+    public var dataDir: String
+    /// Capacity reported to the scheduler (defaults: the machine's cpus and memory).
+    public var cpuMillicores: Int
+    public var memoryBytes: Int64
+    public var labels: [String: String]
+    /// Address the agent's HTTP endpoint listens on, and the one advertised to the server.
+    public var listenHost: String
+    public var listenPort: Int
+    public var advertiseAddress: String?
+    /// Node bridge and MTU (underlay − 50).
+    public var bridge: String
+    public var mtu: Int
+    /// When set, host-side network operations run in this named network namespace (tests); normally the agent
+    /// runs inside its host's namespace and this is nil.
+    public var hostNetns: String?
+    /// runc state directory (its own, so several agents and other runc users never see each other's containers).
+    public var runcRoot: String
+    /// cgroups parent of this agent's containers.
+    public var cgroupParent: String
+    public var heartbeatInterval: Duration
+    public var leaseDurationSeconds: Int
+    /// How often running containers are checked for exits (a cheap syscall per container).
+    public var exitPollInterval: Duration
+    /// SIGTERM → SIGKILL when the replica gives no `terminationGracePeriodSeconds`.
+    public var defaultGracePeriodSeconds: Int
+    /// Restart backoff: first delay, doubled per consecutive failure up to the cap; reset after a run this long.
+    public var backoffBase: Duration
+    public var backoffCap: Duration
+    public var backoffReset: Duration
+    /// Container log rotation.
+    public var logMaxBytes: Int64
+    public var logFiles: Int
+    /// Images unused for this long are removed from the cache.
+    public var imageGCAge: Duration
+
+    public init(server: String, nodeName: String, dataDir: String) {
+        self.server = server
+        self.nodeName = nodeName
+        self.dataDir = dataDir
+        self.cpuMillicores = ProcessInfo.processInfo.activeProcessorCount * 1000
+        self.memoryBytes = Int64(ProcessInfo.processInfo.physicalMemory)
+        self.labels = [:]
+        self.listenHost = "0.0.0.0"
+        self.listenPort = 7481
+        self.bridge = "kumo0"
+        self.mtu = 1450
+        self.runcRoot = "/run/kumo/\(nodeName)/runc"
+        self.cgroupParent = "/kumo/\(nodeName)"
+        self.heartbeatInterval = .seconds(2)
+        self.leaseDurationSeconds = 6
+        self.exitPollInterval = .milliseconds(100)
+        self.defaultGracePeriodSeconds = 10
+        self.backoffBase = .seconds(1)
+        self.backoffCap = .seconds(30)
+        self.backoffReset = .seconds(60)
+        self.logMaxBytes = 10 << 20
+        self.logFiles = 3
+        self.imageGCAge = .seconds(600)
+    }
+
+    public var nodeTokenPath: String { dataDir + "/node.token" }
+    public var serverCredentialPath: String { dataDir + "/server.credential" }
+    public var recordsDir: String { dataDir + "/replicas" }
+    public var imagesDir: String { dataDir + "/images" }
+    public var bundlesDir: String { dataDir + "/bundles" }
+    public var logsDir: String { dataDir + "/logs" }
+    /// The identity its writes are recorded under.
+    public var manager: String { "node/\(nodeName)" }
+}

@@ -1,0 +1,114 @@
+import Foundation
+import KumoAPI
+import KumoModel
+
+/// The agent's calls to the API server, all with its node token: exactly what the node authorizer allows
+/// (its Node and lease, the replicas bound to it, events).
+public struct AgentAPI: Sendable {
+    public let client: KumoClient
+    public let node: String
+
+    public init(client: KumoClient, node: String) {
+        self.client = client
+        self.node = node
+    }
+
+    /// Exchanges a join token for this node's token (and the credential the server uses to call the agent).
+    public static func join(server: String, joinToken: String, node: String) async throws(KumoError) -> TokenInfo {
+        let client = KumoClient(baseURL: server, token: joinToken)
+        let body = try JSONValue.encoded(JoinRequest(node: node))
+        return try await client.send(.POST, "/api/v1/join", body: body).decode(TokenInfo.self)
+    }
+
+    public func getNode() async throws(KumoError) -> JSONValue? {
+        do {
+            return try await client.send(.GET, APIPaths.object(.node, project: nil, name: node)).json()
+        } catch where error.code == .notFound {
+            return nil
+        }
+    }
+
+    public func createNode(_ object: JSONValue) async throws(KumoError) -> JSONValue {
+        try await client.send(.POST, APIPaths.collection(.node, project: nil), body: object.serialized()).json()
+    }
+
+    /// Merge patch of the node's own fields (status: addresses, capacity, agent URL, info).
+    public func patchNode(_ patch: JSONValue) async throws(KumoError) -> JSONValue {
+        try await client.send(
+            .PATCH, APIPaths.object(.node, project: nil, name: node), body: patch.serialized(),
+            contentType: mergePatchContentType
+        ).json()
+    }
+
+    public func renewLease(durationSeconds: Int) async throws(KumoError) {
+        let body: JSONValue = ["durationSeconds": .number(Double(durationSeconds))]
+        try await client.send(.PUT, "/api/v1/nodes/\(APIPaths.encode(node))/lease", body: body.serialized())
+    }
+
+    var boundSelector: [(String, String)] { [("fieldSelector", "spec.nodeName=\(node)")] }
+
+    /// The replicas bound to this node (all projects) and the revision to watch from.
+    public func listReplicas() async throws(KumoError) -> (items: [JSONValue], revision: Int64) {
+        var items: [JSONValue] = []
+        var next: String? = nil
+        var revision: Int64 = 0
+        repeat {
+            var query = boundSelector + [("limit", "500")]
+            if let next { query.append(("continue", next)) }
+            let page = try await client.send(.GET, APIPaths.collection(.replica, project: nil), query: query)
+                .decode(ObjectList.self)
+            items += page.items
+            revision = Int64(page.metadata.revision) ?? revision
+            next = page.metadata.continue
+        } while next != nil
+        return (items, revision)
+    }
+
+    public func watchReplicas(since: Int64) async throws(KumoError) -> AsyncThrowingStream<WatchEventWire, any Error> {
+        try await client.watch(
+            APIPaths.collection(.replica, project: nil), query: boundSelector + [("since", String(since))])
+    }
+
+    /// Merge patch of a replica's status (the only part a node may write).
+    public func patchReplicaStatus(project: String, name: String, _ status: JSONValue) async throws(KumoError) {
+        try await client.send(
+            .PATCH, APIPaths.object(.replica, project: project, name: name),
+            body: JSONValue.object(["status": status]).serialized(), contentType: mergePatchContentType)
+    }
+
+    /// The last step of a graceful deletion: the replica is stopped and cleaned up here, so it can go.
+    public func finishDeletion(project: String, name: String) async throws(KumoError) {
+        do {
+            try await client.send(.DELETE, APIPaths.object(.replica, project: project, name: name))
+        } catch where error.code == .notFound {}
+    }
+
+    /// Records an event about a replica (best effort: an event that cannot be written is not worth failing for).
+    public func event(
+        project: String, replica: String, reason: String, message: String, warning: Bool = false
+    ) async {
+        let suffix = String(UInt64.random(in: 0...UInt64.max), radix: 36)
+        let event: JSONValue = [
+            "apiVersion": .string(Kind.apiVersion), "kind": "Event",
+            "metadata": ["name": .string("\(replica).\(suffix)"), "project": .string(project)],
+            "spec": [
+                "regarding": ["kind": "Replica", "name": .string(replica), "project": .string(project)],
+                "reason": .string(reason), "message": .string(String(message.prefix(EventSpec.maxMessageLength))),
+                "type": .string(warning ? "Warning" : "Normal"), "source": .string("node/\(node)"),
+            ],
+        ]
+        _ = try? await client.send(
+            .POST, APIPaths.collection(.event, project: project), body: event.serialized())
+    }
+}
+
+extension JSONValue {
+    /// The JSON bytes of an Encodable value.
+    static func encoded<T: Encodable>(_ value: T) throws(KumoError) -> [UInt8] {
+        do {
+            return Array(try JSONEncoder().encode(value))
+        } catch {
+            throw KumoError(.internal, "failed to encode \(T.self): \(error)", cause: error)
+        }
+    }
+}

@@ -1,0 +1,212 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import KumoAPI
+import KumoModel
+import KumoSystem
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// `kumo agent`: one per node. Joins (join token → node token), registers the Node, heartbeats through its
+/// lease, sets up the node bridge, and runs the replicas bound to it. On shutdown its containers keep running;
+/// the next agent re-adopts them.
+public final class NodeAgent: ServiceLifecycle.Service, Sendable {
+    public let config: AgentConfiguration
+    let logger: Logger
+    let metrics = AgentMetrics()
+    let driver: RuncSandboxDriver
+    private let started = Mutex<Started?>(nil)
+    private let credential = Mutex<String?>(nil)
+    let startedAt = Timestamp.now()
+
+    struct Started: Sendable {
+        var api: AgentAPI
+        var supervisor: ReplicaSupervisor
+        var heartbeat: LeaseHeartbeat
+        var reporter: StatusReporter
+        var images: ImageStore
+        var subnet: IPv4Network
+        var agentURL: String
+    }
+
+    public init(config: AgentConfiguration, logger: Logger) throws(KumoError) {
+        self.config = config
+        self.logger = logger
+        for dir in [config.dataDir, config.recordsDir, config.imagesDir, config.bundlesDir, config.logsDir] {
+            do {
+                try FileManager.default.createDirectory(
+                    atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw KumoError(.internal, "failed to create \(dir): \(error)", cause: error)
+            }
+        }
+        self.driver = try RuncSandboxDriver(config: config, logger: logger.with(label: "kumo.runtime"))
+    }
+
+    var serverCredential: String? { credential.withLock { $0 } }
+    var supervisor: ReplicaSupervisor? { started.withLock { $0?.supervisor } }
+
+    public func run() async throws {
+        let token = try await nodeToken()
+        let client = KumoClient(baseURL: config.server, token: token)
+        let api = AgentAPI(client: client, node: config.nodeName)
+        let endpoint = Application(
+            responder: AgentEndpoint(agent: self),
+            configuration: .init(address: .hostname(config.listenHost, port: config.listenPort), serverName: "kumo-agent"),
+            logger: logger.with(label: "kumo.agent.http"))
+        let address = config.advertiseAddress ?? HostAddresses.primaryIPv4() ?? "127.0.0.1"
+        let agentURL = "http://\(address):\(config.listenPort)"
+        let subnet = try await register(api: api, agentURL: agentURL, address: address)
+        try await driver.prepareNode(subnet: subnet)
+        let images = ImageStore(
+            directory: config.imagesDir, source: APIImageSource(client: client), command: Command(),
+            logger: logger.with(label: "kumo.images"))
+        let reporter = StatusReporter(api: api, logger: logger.with(label: "kumo.status"))
+        let probeHTTP = HTTPClient(
+            eventLoopGroupProvider: .singleton,
+            configuration: .init(timeout: .init(connect: .seconds(1), read: .seconds(2))))
+        let context = RunnerContext(
+            api: api, driver: driver, images: StoreImageProvider(store: images), reporter: reporter,
+            probes: ProbeChecker(driver: driver, http: probeHTTP), metrics: metrics, namer: SandboxNamer(),
+            subnet: subnet, recordsDir: config.recordsDir,
+            backoff: .init(base: config.backoffBase, cap: config.backoffCap, reset: config.backoffReset),
+            exitPollInterval: config.exitPollInterval, defaultGracePeriodSeconds: config.defaultGracePeriodSeconds,
+            beforeStop: { _ in }, logger: logger.with(label: "kumo.replicas"))
+        let supervisor = ReplicaSupervisor(context: context, node: config.nodeName, logger: logger.with(label: "kumo.replicas"))
+        let heartbeat = LeaseHeartbeat(
+            api: api, interval: config.heartbeatInterval, durationSeconds: config.leaseDurationSeconds,
+            logger: logger.with(label: "kumo.heartbeat"))
+        started.withLock {
+            $0 = Started(
+                api: api, supervisor: supervisor, heartbeat: heartbeat, reporter: reporter, images: images,
+                subnet: subnet, agentURL: agentURL)
+        }
+        logger.notice(
+            "kumo agent running",
+            metadata: ["node": "\(config.nodeName)", "subnet": "\(subnet)", "endpoint": "\(agentURL)", "server": "\(config.server)"])
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await heartbeat.run() }
+            group.addTask { await reporter.run() }
+            group.addTask { await supervisor.run() }
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(60))
+                    await images.collectGarbage(inUse: supervisor.imagesInUse(), olderThan: self.config.imageGCAge)
+                }
+            }
+            group.addTask {
+                do { try await endpoint.runService() } catch {
+                    self.logger.error("agent endpoint failed", metadata: ["error": "\(error)"])
+                }
+            }
+            try? await gracefulShutdown()
+            logger.notice("kumo agent stopping; containers keep running")
+            reporter.finish()
+            group.cancelAll()
+        }
+        try? await probeHTTP.shutdown()
+    }
+
+    /// `kumo agent reset`: kills and removes every container under the agent's runc root, their network
+    /// sandboxes, bundles, logs and records, and the node bridge. Returns how many containers there were.
+    public static func reset(config: AgentConfiguration, logger: Logger) async throws(KumoError) -> Int {
+        let driver = try RuncSandboxDriver(config: config, logger: logger)
+        let records = ReplicaRecord.loadAll(from: config.recordsDir)
+        let containers = await driver.allContainers()
+        for id in containers {
+            await driver.signal(id, SIGKILL)
+            await driver.removeContainer(id)
+        }
+        let namer = SandboxNamer()
+        for uid in Set(containers).union(records.map(\.uid)) {
+            let record = records.first { $0.uid == uid }
+            await driver.tearDownNetwork(netns: record?.netns ?? namer.netns(uid), hostVeth: record?.hostVeth ?? namer.hostVeth(uid))
+            await driver.removeLog(uid)
+            ReplicaRecord.remove(uid: uid, from: config.recordsDir)
+        }
+        await driver.removeNode()
+        return containers.count
+    }
+
+    /// Runs the agent until SIGTERM/SIGINT (`kumo agent`).
+    public func runUntilSignalled() async throws {
+        let group = ServiceGroup(
+            configuration: .init(services: [self], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+
+    /// The node token saved from an earlier join, or a new one from the join token.
+    func nodeToken() async throws(KumoError) -> String {
+        if let saved = Self.readSecret(config.nodeTokenPath) {
+            credential.withLock { $0 = Self.readSecret(config.serverCredentialPath) }
+            return saved
+        }
+        guard let join = config.joinToken, !join.isEmpty else {
+            throw KumoError(
+                .unauthorized,
+                "no node token in \(config.nodeTokenPath) and no --join-token: create one with `kumo token create --join`",
+                field: "join-token")
+        }
+        let info = try await AgentAPI.join(server: config.server, joinToken: join, node: config.nodeName)
+        guard let token = info.token else { throw KumoError(.internal, "the server's join answer has no node token") }
+        try SecureFile.write(Data((token + "\n").utf8), to: config.nodeTokenPath)
+        if let c = info.serverCredential {
+            try SecureFile.write(Data((c + "\n").utf8), to: config.serverCredentialPath)
+            credential.withLock { $0 = c }
+        }
+        logger.notice("joined the cluster", metadata: ["node": "\(config.nodeName)", "identity": "\(info.identity)"])
+        return token
+    }
+
+    static func readSecret(_ path: String) -> String? {
+        guard let data = FileManager.default.contents(atPath: path),
+            let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty
+        else { return nil }
+        return text
+    }
+
+    /// Registration, retried while the server is unreachable (an agent may start before its server).
+    func register(api: AgentAPI, agentURL: String, address: String) async throws(KumoError) -> IPv4Network {
+        let registration = NodeRegistration(api: api, config: config, logger: logger)
+        var delay = Duration.milliseconds(200)
+        while true {
+            do {
+                return try await registration.register(agentURL: agentURL, addresses: [address])
+            } catch where error.code == .unavailable {
+                logger.warning("server unreachable; retrying registration", metadata: ["error": "\(error.message)"])
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(5))
+                if Task.isCancelled { throw error }
+            }
+        }
+    }
+
+    func renderMetrics() -> String {
+        let s = started.withLock { $0 }
+        let phases = s?.supervisor.phases() ?? [:]
+        let hb = s?.heartbeat.state()
+        let img = s.map { $0.images.counters() } ?? (0, 0, 0)
+        return metrics.render(
+            phases: phases, images: img,
+            heartbeats: (Int(hb?["renewals"]?.numberValue ?? 0), Int(hb?["failures"]?.numberValue ?? 0)))
+    }
+
+    /// `kumo state agent/<node>`: runners and their states, images cached, runc root, heartbeat.
+    func state() async -> JSONValue {
+        let s = started.withLock { $0 }
+        return [
+            "node": .string(config.nodeName), "version": .string(AgentConfiguration.version),
+            "startedAt": .string(startedAt.rfc3339), "server": .string(config.server),
+            "subnet": s.map { .string($0.subnet.description) } ?? .null,
+            "agentURL": s.map { .string($0.agentURL) } ?? .null,
+            "runcRoot": .string(config.runcRoot), "cgroupParent": .string(config.cgroupParent),
+            "dataDir": .string(config.dataDir), "bridge": .string(config.bridge),
+            "heartbeat": s?.heartbeat.state() ?? .null,
+            "replicas": s?.supervisor.state() ?? .null,
+            "statusReports": s?.reporter.state() ?? .null,
+            "images": await s?.images.state() ?? .null,
+            "recentStartLatenciesMs": .array(metrics.recentStartLatencies.suffix(20).map { .number(($0 * 1000).rounded()) }),
+        ]
+    }
+}

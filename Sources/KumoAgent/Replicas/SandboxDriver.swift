@@ -1,0 +1,55 @@
+import KumoModel
+
+/// Everything about one replica's container that the runner decides and the driver carries out.
+public struct ContainerPlan: Sendable, Equatable {
+    /// runc container id (the replica's uid: unique across projects and re-creations).
+    public var id: String
+    public var netns: String
+    public var hostVeth: String
+    public var ip: IPv4Address
+    public var subnet: IPv4Network
+    public var mac: String
+    /// Unpacked image root (shared, never written: the container gets a writable layer over it).
+    public var rootfs: String
+    public var args: [String]
+    public var env: [String]
+    public var cwd: String
+    public var hostname: String
+    public var cpuMillicores: Int64?
+    public var memoryBytes: Int64?
+
+    public var gateway: IPv4Address { IPv4Address(subnet.first.value + 1) }
+}
+
+/// Whether a container's main process is still there.
+public enum ExitObservation: Sendable, Equatable {
+    case running
+    /// Exit code (128 + signal when killed); nil when unknown — the process was not the agent's child (adopted
+    /// after an agent restart).
+    case exited(Int32?)
+}
+
+/// The node-side seam of a replica: network sandbox, container, signals. The real one drives `ip` and `runc`
+/// (`RuncSandboxDriver`); the runner's decisions stay independent of how.
+public protocol SandboxDriver: Sendable {
+    /// netns + veth into the node bridge with the plan's address. Idempotent (replaces leftovers).
+    func setUpNetwork(_ plan: ContainerPlan) async throws(KumoError)
+    /// A fresh container (writable layer over the image) started detached; returns its main process id.
+    func startContainer(_ plan: ContainerPlan) async throws(KumoError) -> Int32
+    func exitStatus(pid: Int32) -> ExitObservation
+    func signal(_ id: String, _ signal: Int32) async
+    /// Deletes the container and its bundle (not the network). Idempotent.
+    func removeContainer(_ id: String) async
+    /// Removes the network sandbox. Idempotent.
+    func tearDownNetwork(netns: String, hostVeth: String) async
+    /// Running containers under the agent's runc root: id → main pid.
+    func runningContainers() async -> [String: Int32]
+    /// All container ids under the agent's runc root, running or not.
+    func allContainers() async -> [String]
+    /// Runs a command inside a running container (exec probes); its exit status.
+    func exec(_ id: String, _ argv: [String], timeout: Duration) async -> Int32
+    /// Where the container's stdout/stderr go.
+    func logPath(_ id: String) -> String
+    func rotateLog(_ id: String) async
+    func removeLog(_ id: String) async
+}

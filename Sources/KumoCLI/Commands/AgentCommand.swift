@@ -1,0 +1,193 @@
+import ArgumentParser
+import Foundation
+import KumoAPI
+import KumoAgent
+import KumoModel
+import Logging
+
+struct AgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent",
+        abstract: "Run the node agent: register this node and run the replicas bound to it (runc).",
+        discussion: """
+            Needs root, runc and iproute2. Join once with a join token (`kumo token create --join` on an admin \
+            machine); the node token it gets is kept in the data directory, so later starts need no --join-token. \
+            Several agents on one machine (tests, `make run`) each need their own network namespace, --name, \
+            --data-dir and capacity (--cpu/--memory, so the machine is not counted several times).
+            Stops on SIGTERM/SIGINT; its containers keep running and the next agent re-adopts them.             `kumo agent reset` removes them for good.
+            """,
+        subcommands: [Reset.self])
+
+    @Option(help: "API server URL, e.g. http://192.0.2.1:7480 (required).")
+    var server: String?
+
+    @Option(help: "Join token (only for the first start; the node token is then kept in --data-dir).")
+    var joinToken: String?
+
+    @Option(help: "File holding the join token (instead of --join-token, which shows in `ps`).")
+    var joinTokenFile: String?
+
+    @Option(help: "Node name (DNS label). Default: the host name.")
+    var name: String?
+
+    @Option(help: "Data directory (node token, images, bundles, logs). Default: /var/lib/kumo-agent/NAME.")
+    var dataDir: String?
+
+    @Option(help: "CPU capacity to offer, e.g. 2 or 1500m. Default: all cpus of this machine.")
+    var cpu: String?
+
+    @Option(help: "Memory capacity to offer, e.g. 4Gi. Default: all memory of this machine.")
+    var memory: String?
+
+    @Option(name: .customLong("label"), help: "Node label KEY=VALUE (repeatable), e.g. --label zone=a.")
+    var labels: [String] = []
+
+    @Option(help: "Address of the agent's own endpoint (logs, state, metrics), HOST:PORT.")
+    var listen = "0.0.0.0:7481"
+
+    @Option(help: "Address the server reaches this agent on. Default: the first non-loopback IPv4 address.")
+    var advertiseAddress: String?
+
+    @Option(help: "Node bridge for replica networks.")
+    var bridge = "kumo0"
+
+    @Option(help: "MTU of the bridge and veths (underlay MTU − 50 for VXLAN).")
+    var mtu = 1450
+
+    @Option(help: "runc state directory. Default: /run/kumo/NAME/runc.")
+    var runcRoot: String?
+
+    @Option(help: "Seconds between heartbeats.")
+    var heartbeatSeconds = 2
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel = "info"
+
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        if let name, let why = Names.validateDNSLabel(name) { throw ValidationError("--name: \(why)") }
+        if let cpu { _ = try CPUQuantity(parsing: cpu) }
+        if let memory { _ = try MemoryQuantity(parsing: memory) }
+        for l in labels where !l.contains("=") { throw ValidationError("--label must be KEY=VALUE, got \"\(l)\"") }
+        guard (576...9000).contains(mtu) else { throw ValidationError("--mtu must be between 576 and 9000") }
+        guard heartbeatSeconds >= 1 else { throw ValidationError("--heartbeat-seconds must be at least 1") }
+        _ = try parseListen()
+    }
+
+    func parseListen() throws -> (String, Int) {
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
+            (1...65535).contains(port)
+        else { throw ValidationError("--listen must be HOST:PORT, e.g. 0.0.0.0:7481") }
+        return (String(listen[..<colon]), port)
+    }
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        var logger = Logger(label: "kumo.agent")
+        logger.logLevel = level
+        try await runReporting {
+            guard let server else { throw KumoError(.invalid, "--server is required: the API server's URL", field: "server") }
+            let node = name ?? ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init)?.lowercased() ?? "node"
+            if let why = Names.validateDNSLabel(node) {
+                throw KumoError(.invalid, "the host name \"\(node)\" is not a valid node name (\(why)): pass --name", field: "name")
+            }
+            var config = AgentConfiguration(server: server, nodeName: node, dataDir: dataDir ?? "/var/lib/kumo-agent/\(node)")
+            if let file = joinTokenFile {
+                guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                    throw KumoError(.notFound, "cannot read join token file \(file)", field: "join-token-file")
+                }
+                config.joinToken = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            } else {
+                config.joinToken = joinToken
+            }
+            if let cpu { config.cpuMillicores = Int(try CPUQuantity(parsing: cpu).millicores) }
+            if let memory { config.memoryBytes = try MemoryQuantity(parsing: memory).bytes }
+            for l in labels {
+                let parts = l.split(separator: "=", maxSplits: 1).map(String.init)
+                config.labels[parts[0]] = parts.count > 1 ? parts[1] : ""
+            }
+            let (host, port) = try parseListen()
+            config.listenHost = host
+            config.listenPort = port
+            config.advertiseAddress = advertiseAddress
+            config.bridge = bridge
+            config.mtu = mtu
+            if let runcRoot { config.runcRoot = runcRoot }
+            config.heartbeatInterval = .seconds(heartbeatSeconds)
+            config.leaseDurationSeconds = max(6, heartbeatSeconds * 3)
+            guard getuid() == 0 else {
+                throw KumoError(.forbidden, "the agent needs root (network namespaces, runc, cgroups)")
+            }
+            let agent = try NodeAgent(config: config, logger: logger)
+            try await agent.runUntilSignalled()
+        }
+    }
+}
+
+extension AgentCommand {
+    struct Reset: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "reset",
+            abstract: "Remove everything an agent left on this node: containers, their network sandboxes, bundles, logs.",
+            discussion: "Run it with the agent stopped. The Node object stays in the API; delete it with `kumo delete node/NAME`.")
+
+        @Option(help: "Node name the agent ran as.") var name: String
+        @Option(help: "The agent's data directory. Default: /var/lib/kumo-agent/NAME.") var dataDir: String?
+        @Option(help: "The agent's runc root. Default: /run/kumo/NAME/runc.") var runcRoot: String?
+        @Option(help: "Node bridge to remove.") var bridge = "kumo0"
+
+        func run() async throws {
+            var logger = Logger(label: "kumo.agent")
+            logger.logLevel = .warning
+            try await runReporting {
+                var config = AgentConfiguration(server: "", nodeName: name, dataDir: dataDir ?? "/var/lib/kumo-agent/\(name)")
+                if let runcRoot { config.runcRoot = runcRoot }
+                config.bridge = bridge
+                let removed = try await NodeAgent.reset(config: config, logger: logger)
+                printOut("removed \(removed) container(s) and their sandboxes")
+            }
+        }
+    }
+}
+
+struct LogsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "logs",
+        abstract: "A replica's container output (stdout and stderr), through the server from its node's agent.",
+        discussion: "Example: kumo logs replica/web-7f9c2-abcde -p demo -f --tail 20")
+    @OptionGroup var client: ClientOptions
+    @OptionGroup var projects: ProjectOptions
+    @Argument(help: "replica/NAME (or just NAME).") var target: String
+    @Flag(name: .shortAndLong, help: "Keep streaming new output.") var follow = false
+    @Option(help: "Only the last N lines.") var tail: Int?
+
+    func run() async throws {
+        try await runReporting {
+            var name = target
+            if target.contains("/") {
+                let (kind, n) = try parseKindSlashName(target)
+                guard kind == .replica else { throw KumoError(.invalid, "logs exist for replicas only", field: "target") }
+                name = n
+            }
+            let config = try client.config()
+            guard let project = try projects.resolve(.replica, config: config) else {
+                throw KumoError(.invalid, "replicas live in a project: pass -p PROJECT", field: "project")
+            }
+            var query: [(String, String)] = []
+            if let tail { query.append(("tail", String(tail))) }
+            if follow { query.append(("follow", "true")) }
+            let api = try client.client()
+            let path = APIPaths.replicaLogs(project: project, name: name)
+            try await api.stream(path, query: query) { chunk in
+                FileHandle.standardOutput.write(Data(chunk))
+            }
+        }
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import KumoAPI
+import KumoModel
+import KumoTestbed
+
+/// `start` and `failover`: real `kumo server` and `kumo agent` processes (the release binaries next to
+/// kumo-bench) on network-namespace hosts, real runc containers.
+enum AgentBench {
+    static func pushImage(_ c: LocalCloud) throws {
+        try c.kumo(["image", "push", "busybox:latest", "--from-busybox"])
+        try apply(c, "apiVersion: kumo/v1\nkind: Project\nmetadata: {name: bench}\n")
+    }
+
+    static func apply(_ c: LocalCloud, _ yaml: String) throws {
+        let file = c.dir + "/apply-\(UUID().uuidString.prefix(6)).yaml"
+        try Data(yaml.utf8).write(to: URL(fileURLWithPath: file))
+        try c.kumo(["apply", "-f", file])
+    }
+
+    /// API create of a replica → its agent reports Running, one replica at a time, watched live.
+    static func start(count: Int) async throws -> BenchResult {
+        var result = BenchResult(scenario: "start")
+        let cloud = LocalCloud(agents: 1)
+        do {
+            try await cloud.start()
+            try pushImage(cloud)
+            let api = cloud.admin
+            // one warm-up start pulls and unpacks the image (cached by digest afterwards)
+            var samples = Samples()
+            for i in 0...count {
+                let name = "s\(i)"
+                let body: JSONValue = [
+                    "apiVersion": "kumo/v1", "kind": "Replica", "metadata": ["name": .string(name), "project": "bench"],
+                    "spec": ["image": "busybox:latest", "command": ["sleep", "3600"], "terminationGracePeriodSeconds": 1],
+                ]
+                let list = try await api.send(.GET, "/api/v1/projects/bench/replicas", query: [("limit", "1")])
+                let rev = Int64(try list.decode(ObjectList.self).metadata.revision) ?? 0
+                let stream = try await api.watch("/api/v1/projects/bench/replicas", query: [("since", String(rev))])
+                let t0 = ContinuousClock.now
+                try await api.send(.POST, "/api/v1/projects/bench/replicas", body: body.serialized())
+                var running = false
+                for try await event in stream
+                where event.object["metadata"]?["name"]?.stringValue == name && event.object["status"]?["phase"] == "Running" {
+                    running = true
+                    break
+                }
+                guard running else { throw KumoError(.internal, "watch ended before \(name) ran") }
+                let ms = milliseconds(ContinuousClock.now - t0)
+                if i > 0 { samples.add(ms) }
+            }
+            result.add("starts", Double(count))
+            result.add("p50_ms", samples.percentile(50))
+            result.add("p99_ms", samples.percentile(99))
+            result.add("max_ms", samples.percentile(100))
+            result.target("p50_ms", 100, higherIsBetter: false)
+            result.target("p99_ms", 250, higherIsBetter: false)
+            result.notes.append("create (API) → scheduled, bound → agent: netns + veth, overlay rootfs, runc run -d → status Running seen on a watch")
+            result.notes.append("one node agent in a network namespace; image cached after a warm-up start; replicas started one at a time")
+        } catch {
+            cloud.dumpLogs()
+            cloud.tearDown()
+            throw error
+        }
+        cloud.tearDown()
+        return result
+    }
+
+    /// Kill a node's agent and cut its link: time until its replicas run (ready) elsewhere.
+    static func failover(rounds: Int) async throws -> BenchResult {
+        var result = BenchResult(scenario: "failover")
+        let cloud = LocalCloud(agents: 3)
+        do {
+            try await cloud.start()
+            try pushImage(cloud)
+            try apply(
+                cloud,
+                """
+                apiVersion: kumo/v1
+                kind: Workload
+                metadata: {name: web, project: bench}
+                spec:
+                  replicas: 6
+                  template:
+                    labels: {app: web}
+                    spec:
+                      image: busybox:latest
+                      command: ["httpd", "-f", "-p", "8080", "-h", "/www"]
+                      terminationGracePeriodSeconds: 1
+                      readinessProbe: {tcpSocket: {port: 8080}, periodSeconds: 1}
+                """)
+            func serving() async throws -> [JSONValue] {
+                try await cloud.admin.send(.GET, "/api/v1/projects/bench/replicas").json()["items"]?.arrayValue?.filter {
+                    $0["status"]?["phase"] == "Running" && $0["status"]?["ready"] == true
+                        && $0["metadata"]?["deletionTimestamp"] == nil
+                } ?? []
+            }
+            var samples = Samples()
+            for round in 0..<rounds {
+                try await eventually("6 serving replicas on 3 nodes", timeout: .seconds(90)) {
+                    let s = try await serving()
+                    return Set(s.compactMap { $0["spec"]?["nodeName"]?.stringValue }).count == 3 && s.count == 6
+                }
+                let lost = round % 3 + 1
+                let cut = ContinuousClock.now
+                cloud.stopAgent(lost, kill9: true)
+                try cloud.setLink(lost, up: false)
+                try await eventually("replicas replaced", timeout: .seconds(60)) {
+                    let s = try await serving()
+                    return s.count == 6 && !s.contains { $0["spec"]?["nodeName"]?.stringValue == cloud.nodeName(lost) }
+                }
+                let d = ContinuousClock.now - cut
+                samples.add(Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
+                // bring it back for the next round
+                try cloud.setLink(lost, up: true)
+                try cloud.startAgent(lost)
+                try await cloud.waitForReadyNodes(3)
+                try await eventually("the returned node is clean", timeout: .seconds(30)) { try cloud.containers(lost).isEmpty }
+                // spread again for the next round: restart the workload's replicas on all nodes
+                if round + 1 < rounds {
+                    for r in try await serving() {
+                        if let name = r["metadata"]?["name"]?.stringValue {
+                            _ = try? await cloud.admin.send(.DELETE, "/api/v1/projects/bench/replicas/\(name)")
+                        }
+                    }
+                }
+            }
+            result.add("rounds", Double(rounds))
+            result.add("failover_p50_s", samples.percentile(50))
+            result.add("failover_max_s", samples.percentile(100))
+            result.target("failover_max_s", 10, higherIsBetter: false)
+            result.notes.append("defaults: heartbeat 2 s, NotReady after 6 s without one; 6 replicas on 3 nodes, one node's agent killed and its link cut")
+            result.notes.append("measured from the cut until 6 replicas are Running and ready, none on the lost node")
+        } catch {
+            cloud.dumpLogs()
+            cloud.tearDown()
+            throw error
+        }
+        cloud.tearDown()
+        return result
+    }
+}
