@@ -41,6 +41,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Pod network, split into one /24 per node.")
     var clusterCIDR = "10.244.0.0/16"
 
+    @Option(help: "Largest image blob accepted by `PUT /api/v1/blobs/{digest}`, in bytes (streamed to disk).")
+    var maxBlobBytes: Int64 = 4 << 30
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -91,7 +94,7 @@ struct ServerCommand: AsyncParsableCommand {
                 dataDir: dir, host: host, port: port, synchronousFull: synchronousFull,
                 historyMaxAge: .seconds(historyMaxAgeHours * 3600), historyMaxPerObject: historyMaxPerObject,
                 eventTTL: .seconds(eventTTLHours * 3600), compactKeepRevisions: compactKeepRevisions,
-                clusterCIDR: clusterCIDR)
+                clusterCIDR: clusterCIDR, maxBlobBytes: maxBlobBytes)
             let server = try KumoServer(config: config, logger: logger) { port in
                 logger.notice(
                     "kumo server ready",

@@ -114,6 +114,10 @@ public struct APIResponder: HTTPResponder {
             let body = try await readBody(request)
             let duration = body.isEmpty ? nil : try JSONValue(parsing: body)["durationSeconds"]?.numberValue
             return Self.json(try await NodeLeases.renew(node, durationSeconds: duration.map(Int.init), holder: identity.name, store: core.store))
+        case .blob:
+            return try await blob(request, resolved, identity: identity)
+        case .imageTag:
+            return try await imageTag(request, resolved, query: query, identity: identity)
         case .clusterCollection, .projectCollection:
             return try await collection(request, resolved, query: query, identity: identity)
         case .clusterObject, .projectObject:
