@@ -20,9 +20,10 @@ struct LayerUnpacker: Sendable {
         var whiteouts: [String] = []
         for entry in entries {
             guard let path = try Tar.memberPath(entry) else { continue }
-            let parent = (path as NSString).deletingLastPathComponent
+            let slash = path.lastIndex(of: "/")
+            let parent = slash.map { String(path[..<$0]) } ?? ""
+            let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
             try Self.requireInside(realRoot, root + "/" + parent, entry: entry)
-            let base = (path as NSString).lastPathComponent
             if base == Self.opaqueMarker {
                 opaque.append(parent)
             } else if base.hasPrefix(Self.whiteoutPrefix) {
@@ -56,9 +57,8 @@ struct LayerUnpacker: Sendable {
                 // a dangling symlink on the way: where it points decides
                 throw KumoError(.invalid, "layer entry \"\(entry)\" goes through a dangling symlink at \(probe)")
             }
-            let up = (probe as NSString).deletingLastPathComponent
-            if up == probe || up.isEmpty { break }
-            probe = up
+            guard let slash = probe.lastIndex(of: "/"), slash > probe.startIndex else { break }
+            probe = String(probe[..<slash])
         }
         let resolved = try realPath(probe)
         guard resolved == realRoot || resolved.hasPrefix(realRoot + "/") else {
