@@ -247,6 +247,44 @@ struct ImageAPITests {
         }
     }
 
+    @Test("an OCI image layout built elsewhere is pushed as is (same manifest digest); a damaged blob is refused")
+    func pushLayout() async throws {
+        try await withServer { s in
+            let dir = try Self.scratch()
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let builder = ImageBuilder(command: Command(), workDir: dir)
+            let (layer, diffID) = try await builder.layer(fromDirectory: try Self.rootfs(dir, ["app/run": "#!/bin/sh\n"]))
+            let config = try builder.config(diffIDs: [diffID], run: .init(Entrypoint: ["/app/run"]))
+            let manifest = Array(try JSONEncoder().encode(OCIManifest(config: config.descriptor, layers: [layer.descriptor])))
+            let layout = dir + "/layout"
+            try FileManager.default.createDirectory(atPath: layout + "/blobs/sha256", withIntermediateDirectories: true)
+            for blob in [layer, config] {
+                try FileManager.default.copyItem(atPath: blob.path, toPath: layout + "/blobs/sha256/" + FileDigest.hex(of: blob.descriptor.digest)!)
+            }
+            let manifestDigest = FileDigest.sha256(of: manifest)
+            _ = Self.write(manifest, layout + "/blobs/sha256/" + FileDigest.hex(of: manifestDigest)!)
+            let index = OCIIndex(manifests: [
+                OCIDescriptor(
+                    mediaType: OCIMediaType.manifest, digest: manifestDigest, size: Int64(manifest.count),
+                    annotations: [OCIDescriptor.refNameAnnotation: "1.0"])
+            ])
+            FileManager.default.createFile(atPath: layout + "/index.json", contents: try JSONEncoder().encode(index))
+            let pushed = try await Self.pusher(s.admin).push("app:1.0", from: .layout(layout, ref: "1.0"), run: .init(), command: Command())
+            #expect(pushed == manifestDigest)
+            #expect(try await Self.pusher(s.admin).push("app:any", from: .layout(layout, ref: nil), run: .init(), command: Command()) == manifestDigest)
+            let wrongRef = await kumoError {
+                _ = try await Self.pusher(s.admin).push("app:x", from: .layout(layout, ref: "2.0"), run: .init(), command: Command())
+            }
+            #expect(wrongRef?.code == .notFound)
+            _ = Self.write(Array("tampered".utf8), layout + "/blobs/sha256/" + FileDigest.hex(of: layer.descriptor.digest)!)
+            let damaged = await kumoError {
+                _ = try await Self.pusher(s.admin).push("app:2", from: .layout(layout, ref: "1.0"), run: .init(), command: Command())
+            }
+            #expect(damaged?.code == .invalid)
+            #expect(damaged?.field == "digest")
+        }
+    }
+
     @Test("pushed with the CLI, pulled by a node's image store through the API (node token)")
     func pushThenPull() async throws {
         try await withServer { s in
