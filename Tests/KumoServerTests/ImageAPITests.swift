@@ -91,6 +91,37 @@ struct ImageAPITests {
         }
     }
 
+    @Test("an upload cut short (connection closed mid-body) leaves nothing behind")
+    func uploadCutShort() async throws {
+        try await withServer { s in
+            let digest = FileDigest.sha256(of: [UInt8](repeating: 1, count: 100_000))
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            #expect(fd >= 0)
+            var addr = sockaddr_in()
+            addr.sin_family = sa_family_t(AF_INET)
+            addr.sin_port = in_port_t(UInt16(s.port).bigEndian)
+            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let connected = withUnsafePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            #expect(connected == 0)
+            let head = "PUT \(APIPaths.blob(digest)) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(s.admin.token)\r\n"
+                + "Content-Length: 100000\r\nContent-Type: application/octet-stream\r\n\r\n"
+            let bytes = Array(head.utf8) + [UInt8](repeating: 1, count: 40_000)
+            _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+            try await Task.sleep(for: .milliseconds(200))
+            close(fd)
+            var left: [String] = ["?"]
+            for _ in 0..<50 {
+                try await Task.sleep(for: .milliseconds(100))
+                left = (try? FileManager.default.contentsOfDirectory(atPath: s.dir + "/blobs/sha256")) ?? []
+                if left.isEmpty { break }
+            }
+            #expect(left.isEmpty, "temp file removed: \(left)")
+            #expect(try await s.admin.blobSize(digest) == nil)
+        }
+    }
+
     @Test("over --max-blob-bytes → 413, nothing stored")
     func blobLimit() async throws {
         try await withServer(configure: { $0.maxBlobBytes = 1000 }) { s in
