@@ -58,6 +58,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings),
         // Wire types, routes and the HTTP client used by the CLI and (later) the agent.
@@ -134,7 +135,7 @@ let package = Package(
         .testTarget(
             name: "KumoServerTests",
             dependencies: [
-                "KumoServer", "KumoAPI", "KumoModel", "KumoStore",
+                "KumoServer", "KumoAPI", "KumoModel", "KumoStore", "KumoCLI", "KumoAgent", "KumoSystem",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],

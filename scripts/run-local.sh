@@ -76,7 +76,9 @@ start)
   "$kumo" token create --join --name local-agents --quiet >"$dir/join.token"
   chmod 600 "$dir/join.token"
   for i in $(seq 1 "$agents"); do
-    as_root nohup ip netns exec "${P}h$i" "$kumo" agent --server "$url" --join-token-file "$dir/join.token" \
+    # nsenter --net (not ip netns exec, whose private mount namespace would hide the pod namespaces the agent
+    # names under /run/netns from everyone else, including the agent after a restart)
+    as_root nohup nsenter --net="/run/netns/${P}h$i" "$kumo" agent --server "$url" --join-token-file "$dir/join.token" \
       --name "node-$i" --data-dir "$dir/agent-$i" --runc-root "$dir/agent-$i/runc" --cpu 2 --memory 2Gi \
       --label "zone=zone-$(( (i - 1) % 2 + 1 ))" --listen 0.0.0.0:7481 >>"$dir/agent-$i.log" 2>&1 &
     echo $! >"$dir/agent-$i.pid"

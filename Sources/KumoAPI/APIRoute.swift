@@ -25,6 +25,8 @@ public enum APIRoute: String, CaseIterable, Sendable {
     case nodeAgentState = "/api/v1/nodes/{name}/state"
     /// A replica's container log, through the server's proxy to its node's agent.
     case replicaLogs = "/api/v1/projects/{project}/replicas/{name}/logs"
+    case blob = "/api/v1/blobs/{digest}"
+    case imageTag = "/api/v1/images/{name}/tags/{tag}"
 
     /// The template as written in the OpenAPI document.
     public var template: String { rawValue }
@@ -40,23 +42,31 @@ public enum APIRoute: String, CaseIterable, Sendable {
         case .join: ["POST"]
         case .nodeLease: ["GET", "PUT"]
         case .nodeAgentState, .replicaLogs: ["GET"]
+        case .blob: ["GET", "HEAD", "PUT"]
+        case .imageTag: ["PUT", "DELETE"]
         }
     }
 }
 
 /// A request path resolved to a route and its parameters. Path segments are percent-decoded one by one, so an
-/// image name with a slash travels as one segment (`library%2Fbusybox`).
+/// image name with a slash travels as one segment (`library%2Fbusybox`) — what `APIPaths` sends. Under
+/// `/api/v1/images/` a name may also be written with plain slashes (`/api/v1/images/library/busybox`): there the
+/// segments after `images` are the name, up to a trailing `/history` or `/tags/{tag}` (so a repository whose
+/// last component is `history`, or that has a `tags` component, must be percent-encoded).
 public struct ResolvedPath: Sendable, Equatable {
     public var route: APIRoute
     public var kind: Kind?
     public var project: String?
     public var name: String?
+    /// The image tag of `.imageTag`.
+    public var tag: String?
 
-    public init(route: APIRoute, kind: Kind? = nil, project: String? = nil, name: String? = nil) {
+    public init(route: APIRoute, kind: Kind? = nil, project: String? = nil, name: String? = nil, tag: String? = nil) {
         self.route = route
         self.kind = kind
         self.project = project
         self.name = name
+        self.tag = tag
     }
 
     /// Resolves a raw (still percent-encoded) path; nil when nothing matches (→ 404).
@@ -87,6 +97,10 @@ public struct ResolvedPath: Sendable, Equatable {
         }
         if rest == ["backup"] { return ResolvedPath(route: .backup) }
         if rest == ["join"] { return ResolvedPath(route: .join) }
+        if rest[0] == "blobs" {
+            return rest.count == 2 ? ResolvedPath(route: .blob, name: rest[1]) : nil
+        }
+        if rest[0] == Kind.image.plural, rest.count >= 3 { return resolveImage(Array(rest.dropFirst())) }
         if rest.count == 3, rest[0] == "nodes", rest[2] == "lease" {
             return ResolvedPath(route: .nodeLease, kind: .node, name: rest[1])
         }
@@ -128,6 +142,18 @@ public struct ResolvedPath: Sendable, Equatable {
         }
     }
 
+    /// `{name…}`, `{name…}/history`, `{name…}/tags/{tag}` under `/api/v1/images/` (at least two segments).
+    private static func resolveImage(_ parts: [String]) -> ResolvedPath? {
+        if parts.count >= 3, parts[parts.count - 2] == "tags" {
+            return ResolvedPath(
+                route: .imageTag, kind: .image, name: parts.dropLast(2).joined(separator: "/"), tag: parts[parts.count - 1])
+        }
+        if parts.last == "history" {
+            return ResolvedPath(route: .clusterObjectHistory, kind: .image, name: parts.dropLast().joined(separator: "/"))
+        }
+        return ResolvedPath(route: .clusterObject, kind: .image, name: parts.joined(separator: "/"))
+    }
+
     private static func kindFor(_ plural: String) throws(KumoError) -> Kind {
         guard let kind = Kind(plural: plural) else {
             throw KumoError(
@@ -158,6 +184,16 @@ public enum APIPaths {
 
     public static func history(_ kind: Kind, project: String?, name: String) -> String {
         object(kind, project: project, name: name) + "/history"
+    }
+
+    /// `PUT`/`GET`/`HEAD` of one blob.
+    public static func blob(_ digest: String) -> String {
+        "/api/v1/blobs/" + encode(digest).replacingOccurrences(of: "%3A", with: ":")
+    }
+
+    /// `PUT`/`DELETE` of one image tag.
+    public static func imageTag(_ name: String, tag: String) -> String {
+        object(.image, project: nil, name: name) + "/tags/" + encode(tag)
     }
 
     /// Percent-encodes one path segment (a `/` in an image name becomes `%2F`).

@@ -92,7 +92,7 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
             group.addTask {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(60))
-                    await images.collectGarbage(inUse: supervisor.imagesInUse(), olderThan: self.config.imageGCAge)
+                    _ = await images.collectGarbage(inUse: supervisor.imagesInUse(), olderThan: self.config.imageGCAge)
                 }
             }
             group.addTask {
@@ -182,11 +182,15 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
         }
     }
 
-    func renderMetrics() -> String {
+    func renderMetrics() async -> String {
         let s = started.withLock { $0 }
         let phases = s?.supervisor.phases() ?? [:]
         let hb = s?.heartbeat.state()
-        let img = s.map { $0.images.counters() } ?? (0, 0, 0)
+        var img = (0, 0, 0)
+        if let images = s?.images {
+            let stats = await images.statistics
+            img = (stats.pulls, stats.cacheHits, await images.state()["images"]?.arrayValue?.count ?? 0)
+        }
         return metrics.render(
             phases: phases, images: img,
             heartbeats: (Int(hb?["renewals"]?.numberValue ?? 0), Int(hb?["failures"]?.numberValue ?? 0)))

@@ -10,6 +10,11 @@ public struct ServerConfiguration: Sendable {
     public var synchronousFull: Bool
     /// Request bodies over this → 413.
     public var maxBodyBytes: Int
+    /// Blob uploads (`PUT /api/v1/blobs/{digest}`) are streamed to disk and not held to `maxBodyBytes`, but to this.
+    public var maxBlobBytes: Int64
+    /// Blobs no Image refers to are collected once they are older than this (a push in progress uploads its blobs
+    /// before it tags them).
+    public var blobGCGrace: Duration
     /// History records older than this are removed …
     public var historyMaxAge: Duration
     /// … and only the newest this many are kept per object.
@@ -35,8 +40,10 @@ public struct ServerConfiguration: Sendable {
         maxBodyBytes: Int = 3 << 20, historyMaxAge: Duration = .seconds(7 * 24 * 3600), historyMaxPerObject: Int = 100,
         eventTTL: Duration = .seconds(24 * 3600), compactKeepRevisions: Int64 = 100_000,
         retentionInterval: Duration = .seconds(60), clusterCIDR: String = "10.244.0.0/16", runControllers: Bool = true,
-        nodeGracePeriod: Duration = .seconds(6)
+        nodeGracePeriod: Duration = .seconds(6), maxBlobBytes: Int64 = 4 << 30, blobGCGrace: Duration = .seconds(3600)
     ) {
+        self.maxBlobBytes = maxBlobBytes
+        self.blobGCGrace = blobGCGrace
         self.dataDir = dataDir
         self.host = host
         self.port = port
@@ -55,4 +62,5 @@ public struct ServerConfiguration: Sendable {
 
     public var databasePath: String { dataDir + "/kumo.db" }
     public var adminTokenPath: String { dataDir + "/admin.token" }
+    public var blobDirectory: String { dataDir + "/blobs/sha256" }
 }

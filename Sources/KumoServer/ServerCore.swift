@@ -1,6 +1,7 @@
 import Foundation
 import KumoModel
 import KumoStore
+import KumoSystem
 import Logging
 import Synchronization
 
@@ -17,6 +18,7 @@ public final class ServerCore: Sendable {
     public let retentionState = RetentionState()
     public let watches = WatchRegistry()
     public let broadcaster: WatchBroadcaster
+    public let images: ImageService
     /// State dumps of in-process components (controllers), by name, for `/debug/state`.
     let stateProviders = Mutex<[String: @Sendable () -> JSONValue]>([:])
 
@@ -34,6 +36,10 @@ public final class ServerCore: Sendable {
         self.tokens = try TokenService(store: self.store, adminTokenPath: config.adminTokenPath, logger: logger)
         self.startedAt = Date()
         self.broadcaster = WatchBroadcaster(store: self.store, logger: logger)
+        let imageLogger = logger.with(label: "kumo.images")
+        self.images = ImageService(
+            blobs: BlobStore(dataDir: config.dataDir, logger: imageLogger), resources: resources,
+            command: Command(logger: imageLogger), gcGrace: config.blobGCGrace, logger: imageLogger)
     }
 
     public func registerState(_ name: String, _ provider: @escaping @Sendable () -> JSONValue) {

@@ -106,9 +106,11 @@ public final class LocalCloud: @unchecked Sendable {
         let handle = FileHandle(forWritingAtPath: log)
         handle?.seekToEndOfFile()
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+        // nsenter --net, not `ip netns exec`: the latter gives the agent a private mount namespace, so the pod
+        // namespaces it names under /run/netns would vanish with it and a restarted agent could not find them
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
         p.arguments = [
-            "netns", "exec", host(i), KumoBinary.path, "agent", "--server", server.url, "--join-token-file",
+            "--net=/run/netns/\(host(i))", KumoBinary.path, "agent", "--server", server.url, "--join-token-file",
             dir + "/join.token", "--name", nodeName(i), "--data-dir", agentDir(i), "--runc-root", agentDir(i) + "/runc",
             "--cpu", "2", "--memory", "1Gi", "--label", "zone=zone-\((i - 1) % 2 + 1)", "--log-level", "info",
         ]

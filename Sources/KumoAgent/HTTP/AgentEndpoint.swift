@@ -29,7 +29,7 @@ struct AgentEndpoint: HTTPResponder {
         let segments = path.split(separator: "/").map(String.init)
         switch segments.first {
         case "metrics":
-            return Self.text(agent.renderMetrics(), contentType: "text/plain; version=0.0.4")
+            return Self.text(await agent.renderMetrics(), contentType: "text/plain; version=0.0.4")
         case "debug" where segments.count == 2 && segments[1] == "state":
             return Self.json(await agent.state())
         case "logs" where segments.count == 3:

@@ -43,6 +43,8 @@ struct ServerCommand: AsyncParsableCommand {
 
     @Option(help: "Seconds without a heartbeat before a node is NotReady and its replicas are replaced elsewhere.")
     var nodeGraceSeconds = 6
+    @Option(help: "Largest image blob accepted by `PUT /api/v1/blobs/{digest}`, in bytes (streamed to disk).")
+    var maxBlobBytes: Int64 = 4 << 30
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
@@ -95,7 +97,7 @@ struct ServerCommand: AsyncParsableCommand {
                 dataDir: dir, host: host, port: port, synchronousFull: synchronousFull,
                 historyMaxAge: .seconds(historyMaxAgeHours * 3600), historyMaxPerObject: historyMaxPerObject,
                 eventTTL: .seconds(eventTTLHours * 3600), compactKeepRevisions: compactKeepRevisions,
-                clusterCIDR: clusterCIDR, nodeGracePeriod: .seconds(nodeGraceSeconds))
+                clusterCIDR: clusterCIDR, nodeGracePeriod: .seconds(nodeGraceSeconds), maxBlobBytes: maxBlobBytes)
             let server = try KumoServer(config: config, logger: logger) { port in
                 logger.notice(
                     "kumo server ready",

@@ -9,8 +9,10 @@ import KumoModel
 ///   backups, metrics, state).
 /// - node token (`node/N`): read all Nodes (overlay peers) and Services (load balancers); create and change its
 ///   own Node and lease; read and patch the status of the Replicas/Instances bound to it, and delete them (the
-///   last step of a graceful deletion) (the HTTP layer checks
-///   the binding and that only `status` changes, and lists need `fieldSelector=spec.nodeName=N`); create Events.
+///   last step of a graceful deletion; the HTTP layer checks the binding and that only `status` changes, and
+///   lists need `fieldSelector=spec.nodeName=N`); create Events; read Images and image blobs (its agent pulls the
+///   images of its replicas). Never push or tag.
+/// - blobs: upload is admin only; read by admin, project and node tokens (`requireBlobReader`).
 /// - join token: nothing but `POST /api/v1/join`.
 public enum Authorizer {
     public enum Verb: String, Sendable {
@@ -33,7 +35,7 @@ public enum Authorizer {
             case .node:
                 if verb.isRead { return }
                 if (verb == .create || verb == .update || verb == .patch) && name == node { return }
-            case .service:
+            case .service, .image:
                 if verb.isRead { return }
             case .replica, .instance:
                 // bound to this node: checked by the HTTP layer; delete finishes a graceful deletion
@@ -69,6 +71,13 @@ public enum Authorizer {
         case .admin, .system: return
         case .project(let p, _): throw denied(identity, what, p)
         case .node, .join: throw KumoError(.forbidden, "\(identity.name) may not \(what)")
+        }
+    }
+
+    /// Who may download image blobs: everyone but join tokens (nodes pull, project users inspect what they run).
+    public static func requireBlobReader(_ identity: Identity) throws(KumoError) {
+        if case .join = identity.role {
+            throw KumoError(.forbidden, "\(identity.name) is a join token: it can only join a node (POST /api/v1/join)")
         }
     }
 

@@ -81,6 +81,7 @@ extension APIResponder {
             let deleted = try await core.resources.delete(
                 ref, precondition: try query.revision("resourceVersion"), cascade: try query.bool("cascade"),
                 force: try query.bool("force"), options: options)
+            if ref.kind == .image { await core.images.collectGarbageLogging() }
             return Self.json(redacted(deleted.object, for: identity))
         default:
             throw KumoError(.methodNotAllowed, "\(request.method) is not allowed here")

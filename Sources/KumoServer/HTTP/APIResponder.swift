@@ -119,6 +119,10 @@ public struct APIResponder: HTTPResponder {
             return try await proxyToAgent(node: resolved.name ?? "", path: "/debug/state", query: [], stream: false)
         case .replicaLogs:
             return try await replicaLogs(resolved, query: query, identity: identity)
+        case .blob:
+            return try await blob(request, resolved, identity: identity)
+        case .imageTag:
+            return try await imageTag(request, resolved, query: query, identity: identity)
         case .clusterCollection, .projectCollection:
             return try await collection(request, resolved, query: query, identity: identity)
         case .clusterObject, .projectObject:

@@ -30,7 +30,8 @@ public final class RetentionState: Sendable {
     }
 }
 
-/// Trims history (by age and count per object), expires events, and compacts the store's change log, every
+/// Trims history (by age and count per object), expires events, compacts the store's change log, and collects
+/// unreferenced image blobs, every
 /// `retentionInterval`. A swift-service-lifecycle Service: stops on graceful shutdown.
 public struct RetentionService: ServiceLifecycle.Service {
     let core: ServerCore
@@ -65,6 +66,7 @@ public struct RetentionService: ServiceLifecycle.Service {
             core.logger.warning("retention pass failed", metadata: ["error": "\(error)"])
             core.retentionState.update { $0.lastError = "\(error)" }
         }
+        await core.images.collectGarbageLogging()
     }
 
     func trimHistory(now: Date) async throws -> Int {

@@ -30,13 +30,14 @@ enum DebugState {
             "controllers": core.componentStates(),
             "config": .object([
                 "dataDir": .string(c.dataDir), "listen": .string("\(c.host):\(c.port)"),
-                "maxBodyBytes": .number(Double(c.maxBodyBytes)),
+                "maxBodyBytes": .number(Double(c.maxBodyBytes)), "maxBlobBytes": .number(Double(c.maxBlobBytes)),
                 "historyMaxAgeSeconds": .number(Double(c.historyMaxAge.components.seconds)),
                 "historyMaxPerObject": .number(Double(c.historyMaxPerObject)),
                 "eventTTLSeconds": .number(Double(c.eventTTL.components.seconds)),
                 "compactKeepRevisions": .number(Double(c.compactKeepRevisions)),
             ]),
             "retention": core.retentionState.snapshot(),
+            "images": core.images.snapshot(),
         ])
     }
 }

@@ -38,6 +38,9 @@ public enum OpenAPIDocument {
     static let kindParam = param(
         "kind", "path", "plural kind: " + Kind.allCases.map(\.plural).joined(separator: ", "))
     static let nameParam = param("name", "path", "object name (percent-encode `/` in image names)")
+    static let digestParam = param("digest", "path", "`sha256:<64 hex>`")
+    static let imageNameParam = param("name", "path", "image (repository) name; percent-encode `/` (`library%2Fbusybox`)")
+    static let tagParam = param("tag", "path", "image tag")
     static let projectParam = param("project", "path", "project name")
     static let managerParam = param("manager", "query", "field manager: the token's identity or a sub-name of it (`admin/tool`)")
     static let forceParam = param("force", "query", "take ownership of fields owned by other managers", type: "boolean")
@@ -174,6 +177,30 @@ public enum OpenAPIDocument {
                         param("follow", "query", "keep streaming new output", type: "boolean"),
                     ],
                     ok: ("200", response("log text", "Binary", contentType: "text/plain")))
+        case .blob:
+            [
+                "get": op(
+                    "Download a blob (admin, project and node tokens), streamed",
+                    params: [digestParam], ok: ("200", response("the blob's bytes", "Binary", contentType: "application/octet-stream"))),
+                "head": op("Whether a blob is stored, and its size (Content-Length)", params: [digestParam], ok: ("200", response("stored"))),
+                "put": op(
+                    "Upload a blob (admin), streamed; not held to the 3 MiB body limit but to the server's --max-blob-bytes. "
+                        + "The content must hash to {digest} (else 422, field digest, nothing stored)",
+                    params: [digestParam], body: "Binary", bodyType: "application/octet-stream",
+                    ok: ("201", response("stored (200: was already stored)", "BlobInfo"))),
+            ]
+        case .imageTag:
+            [
+                "put": op(
+                    "Point a tag at an OCI image manifest (admin). Every blob it names must be stored with the stated size, "
+                        + "the config must be JSON and every layer a complete tar (else 422 naming it; nothing tagged). "
+                        + "The manifest is stored as a blob; the digest is in the Kumo-Content-Digest header",
+                    params: [imageNameParam, tagParam, managerParam], body: "OCIManifest",
+                    bodyType: "application/vnd.oci.image.manifest.v1+json",
+                    ok: ("201", response("the Image (201 created, 200 updated)", "Object"))),
+                "delete": op(
+                    "Remove a tag (admin); blobs no Image refers to are collected once older than the GC grace",
+                    params: [imageNameParam, tagParam, managerParam], ok: ("200", response("the Image", "Object"))),
             ]
         case .backup:
             [
@@ -254,6 +281,23 @@ public enum OpenAPIDocument {
                 "name": ["type": "string"], "project": ["type": "string", "description": "view and edit tokens"],
                 "role": ["type": "string", "enum": ["view", "edit", "join"]],
                 "ttlSeconds": ["type": "integer", "description": "join tokens (default 86400)"],
+            ],
+        ],
+        "BlobInfo": [
+            "type": "object",
+            "properties": ["digest": ["type": "string"], "size": ["type": "integer"], "created": ["type": "boolean"]],
+        ],
+        "Descriptor": [
+            "type": "object", "required": ["mediaType", "digest", "size"],
+            "properties": ["mediaType": ["type": "string"], "digest": ["type": "string"], "size": ["type": "integer"]],
+        ],
+        "OCIManifest": [
+            "type": "object", "required": ["schemaVersion", "config", "layers"],
+            "properties": [
+                "schemaVersion": ["type": "integer"],
+                "mediaType": ["type": "string", "enum": ["application/vnd.oci.image.manifest.v1+json"]],
+                "config": ["$ref": "#/components/schemas/Descriptor"],
+                "layers": ["type": "array", "items": ["$ref": "#/components/schemas/Descriptor"]],
             ],
         ],
         "JoinRequest": ["type": "object", "required": ["node"], "properties": ["node": ["type": "string"]]],

@@ -1,0 +1,67 @@
+import Foundation
+import KumoAPI
+import KumoModel
+import KumoSystem
+
+extension ImagePusher {
+    /// What to push.
+    enum Source: Sendable, Equatable {
+        case directory(String)
+        case tar(String)
+        case layout(String, ref: String?)
+        case busybox
+    }
+
+    /// `kumo image push NAME:TAG <source>`: builds (or reads) the blobs in a scratch directory that is removed
+    /// afterwards, uploads what the server lacks, tags the manifest. Returns the manifest digest.
+    func push(_ reference: String, from source: Source, run: OCIImageConfig.RunConfig, command: Command)
+        async throws(KumoError) -> String
+    {
+        let ref = try ImageReference(parsing: reference)
+        if ref.digest != nil {
+            throw KumoError(.invalid, "push to NAME:TAG, not to a digest (\(reference))", field: "reference")
+        }
+        let tag = ref.tagOrLatest
+        let work = NSTemporaryDirectory() + "kumo-push-\(UUID().uuidString.prefix(8))"
+        do {
+            try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        } catch {
+            throw KumoError(.internal, "failed to create \(work): \(error)", cause: error)
+        }
+        defer { _ = try? FileManager.default.removeItem(atPath: work) }
+        let builder = ImageBuilder(command: command, workDir: work)
+        var run = run
+        switch source {
+        case .layout(let dir, let layoutRef):
+            if run != OCIImageConfig.RunConfig() {
+                throw KumoError(
+                    .invalid, "--cmd/--entrypoint/--env/--workdir do not apply to --oci-layout (its config is pushed as is)")
+            }
+            let (manifest, blobs) = try builder.layout(dir, ref: layoutRef)
+            return try await push(name: ref.name, tag: tag, manifest: manifest, blobs: blobs)
+        case .directory(let dir):
+            let (layer, diffID) = try await builder.layer(fromDirectory: dir)
+            return try await push(name: ref.name, tag: tag, config: try builder.config(diffIDs: [diffID], run: run), layers: [layer])
+        case .tar(let file):
+            let (layer, diffID) = try await builder.layer(fromTar: file)
+            return try await push(name: ref.name, tag: tag, config: try builder.config(diffIDs: [diffID], run: run), layers: [layer])
+        case .busybox:
+            let root = try await builder.busyboxRootfs()
+            if run.Cmd == nil && run.Entrypoint == nil { run.Cmd = ["/bin/sh"] }
+            let (layer, diffID) = try await builder.layer(fromDirectory: root)
+            return try await push(name: ref.name, tag: tag, config: try builder.config(diffIDs: [diffID], run: run), layers: [layer])
+        }
+    }
+
+    /// The run settings from the command line; `PATH` is set unless `--env` sets it.
+    static func runConfig(entrypoint: [String], cmd: [String], env: [String], workdir: String?) throws(KumoError)
+        -> OCIImageConfig.RunConfig
+    {
+        for e in env where !e.contains("=") || e.hasPrefix("=") {
+            throw KumoError(.invalid, "--env \(e): expected KEY=VALUE", field: "env")
+        }
+        return OCIImageConfig.RunConfig(
+            Entrypoint: entrypoint.isEmpty ? nil : entrypoint, Cmd: cmd.isEmpty ? nil : cmd,
+            Env: env.isEmpty ? nil : env, WorkingDir: workdir)
+    }
+}
