@@ -85,11 +85,11 @@ struct RuntimeIntegrationTests {
             #expect(try await f.runc.state(id)?.status == .stopped)
 
             // Teardown leaves nothing behind.
-            let tearTime = try await clock.measure {
-                try await f.runc.delete(id, force: true)
+            let deleteTime = try await clock.measure { try await f.runc.delete(id, force: true) }
+            let netDownTime = try await clock.measure {
                 try await f.network.tearDown(netns: pod.netns, hostVeth: pod.hostVeth, hostNetns: f.hostNetns)
-                try f.bundles.remove(id: id)
             }
+            let bundleTime = try clock.measure { try f.bundles.remove(id: id) }
             #expect(try await f.runc.state(id) == nil)
             #expect(!f.network.exists(netns: pod.netns))
             let veth = try await Command().run(["ip", "-n", f.hostNetns, "link", "show", "dev", pod.hostVeth])
@@ -97,7 +97,9 @@ struct RuntimeIntegrationTests {
             #expect(!RuntimeFixture.cgroupExists("/\(f.cgroupParent)/\(id)"))
             #expect(BundleDirectory.mountPoints(under: bundle).isEmpty)
             #expect(!FileManager.default.fileExists(atPath: bundle))
-            print("TIMING pod-network-setup=\(ms(netTime)) runc-run=\(ms(runTime)) teardown=\(ms(tearTime))")
+            print(
+                "TIMING pod-network-setup=\(ms(netTime)) runc-run=\(ms(runTime)) runc-delete=\(ms(deleteTime))"
+                    + " network-teardown=\(ms(netDownTime)) bundle-remove=\(ms(bundleTime))")
         }
     }
 
@@ -121,6 +123,37 @@ struct RuntimeIntegrationTests {
             try f.bundles.remove(id: id)
             try f.bundles.remove(id: id)
             #expect(!RuntimeFixture.cgroupExists("/\(f.cgroupParent)/\(id)"))
+        }
+    }
+
+    @Test func bundleDirectoryRecoversFromAHalfMadeBundle() async throws {
+        try await RuntimeFixture.with { f in
+            let id = "half-\(f.prefix)"
+            let dir = f.bundles.path(for: id)
+            // A crash after mounting (twice, stacked) and before config.json was written.
+            for sub in ["rootfs", "upper", "work"] {
+                try FileManager.default.createDirectory(atPath: dir + "/" + sub, withIntermediateDirectories: true)
+            }
+            for _ in 0..<2 {
+                try await Command().check([
+                    "mount", "-t", "overlay", "overlay", "-o",
+                    "lowerdir=\(f.imageRootfs),upperdir=\(dir)/upper,workdir=\(dir)/work", dir + "/rootfs",
+                ])
+            }
+            #expect(BundleDirectory.mountPoints(under: dir).count == 2)
+            let spec = f.spec(id: id, args: ["true"])
+            try f.bundles.create(id: id, imageRootfs: f.imageRootfs, config: OCIBundle.config(for: spec))
+            #expect(BundleDirectory.mountPoints(under: dir) == [dir + "/rootfs"])
+            #expect(FileManager.default.fileExists(atPath: dir + "/config.json"))
+            #expect(FileManager.default.fileExists(atPath: dir + "/rootfs/bin/busybox"))
+            try f.bundles.remove(id: id)
+            #expect(BundleDirectory.mountPoints(under: dir).isEmpty)
+            #expect(!FileManager.default.fileExists(atPath: dir))
+            #expect(FileManager.default.fileExists(atPath: f.imageRootfs + "/bin/busybox"))
+            #expect(throws: KumoError.self) {
+                try f.bundles.create(id: id, imageRootfs: f.imageRootfs + "/missing", config: OCIBundle.config(for: spec))
+            }
+            #expect(!FileManager.default.fileExists(atPath: dir))
         }
     }
 

@@ -79,6 +79,15 @@ import Testing
         #expect(Runc.message(stderr: stderr, status: 1) == "container does not exist")
     }
 
+    @Test func reaperKnowsWhatIsNotItsChild() throws {
+        let reaper = try ChildReaper(logger: .init(label: "t"))
+        #expect(ChildReaper.isSubreaper)
+        #expect(reaper.status(of: 1) == .notAChild)
+        #expect(reaper.exitStatus(of: 1) == nil)
+        #expect(reaper.status(of: -1) == .notAChild)
+        #expect(reaper.status(of: 0) == .notAChild)
+    }
+
     @Test func waitStatusDecoding() {
         #expect(ChildReaper.decode(7 << 8) == 7)
         #expect(ChildReaper.decode(9) == 137)
@@ -159,6 +168,23 @@ import Testing
             append(fd, "second\n")
             let text = try await reader.value
             #expect(text == "first\nsecond\n")
+
+            // After a copy-and-truncate rotation the follower starts again from the top of the file.
+            let rotating = try ContainerLog(directory: dir, id: "c2", maxBytes: 1)
+            let stream2 = rotating.follow(interval: .milliseconds(10))
+            let reader2 = Task { () throws -> String in
+                var got: [UInt8] = []
+                for try await chunk in stream2 {
+                    got += chunk
+                    if String(decoding: got, as: UTF8.self).contains("third\n") { break }
+                }
+                return String(decoding: got, as: UTF8.self)
+            }
+            try await Task.sleep(for: .milliseconds(50))
+            #expect(try rotating.rotateIfNeeded())
+            try await Task.sleep(for: .milliseconds(50))
+            append(fd, "third\n")
+            #expect(try await reader2.value == "third\n")
         }
     }
 
