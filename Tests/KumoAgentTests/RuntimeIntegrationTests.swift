@@ -3,6 +3,7 @@ import KumoAgent
 import KumoModel
 import KumoSystem
 import Logging
+import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -94,7 +95,7 @@ struct RuntimeIntegrationTests {
             #expect(!f.network.exists(netns: pod.netns))
             let veth = try await Command().run(["ip", "-n", f.hostNetns, "link", "show", "dev", pod.hostVeth])
             #expect(!veth.succeeded)
-            #expect(!RuntimeFixture.cgroupExists("/\(f.cgroupParent)/\(id)"))
+            #expect(!Cgroups.exists("/\(f.cgroupParent)/\(id)"))
             #expect(BundleDirectory.mountPoints(under: bundle).isEmpty)
             #expect(!FileManager.default.fileExists(atPath: bundle))
             print(
@@ -122,7 +123,7 @@ struct RuntimeIntegrationTests {
             try await f.runc.delete(id)
             try f.bundles.remove(id: id)
             try f.bundles.remove(id: id)
-            #expect(!RuntimeFixture.cgroupExists("/\(f.cgroupParent)/\(id)"))
+            #expect(!Cgroups.exists("/\(f.cgroupParent)/\(id)"))
         }
     }
 
@@ -155,6 +156,34 @@ struct RuntimeIntegrationTests {
             }
             #expect(!FileManager.default.fileExists(atPath: dir))
         }
+    }
+
+    /// A test that fails half-way still leaves nothing: container, overlay, namespaces, cgroups, files.
+    @Test func fixtureCleansUpAfterAFailure() async throws {
+        struct Planned: Error {}
+        let seen = Mutex<(prefix: String, dir: String, cgroup: String)?>(nil)
+        await #expect(throws: Planned.self) {
+            try await RuntimeFixture.with { f in
+                seen.withLock { $0 = (f.prefix, f.dir, "/" + f.cgroupParent) }
+                let id = "fail-\(f.prefix)"
+                let pod = try f.pod(uid: "uid-fail", host: 40)
+                try await f.network.setUp(pod, hostNetns: f.hostNetns)
+                let spec = f.spec(id: id, args: ["sleep", "987654"], netnsPath: pod.netnsPath, memoryBytes: 32 << 20)
+                let bundle = try f.bundles.create(id: id, imageRootfs: f.imageRootfs, config: OCIBundle.config(for: spec))
+                let fd = try ContainerLog(directory: f.logs, id: id).open()
+                defer { close(fd) }
+                try await f.runc.run(id: id, bundle: bundle, stdout: fd, stderr: fd)
+                throw Planned()
+            }
+        }
+        let (prefix, dir, cgroup) = try #require(seen.withLock { $0 })
+        let namespaces = (try? FileManager.default.contentsOfDirectory(atPath: PodNetwork.netnsDirectory)) ?? []
+        #expect(!namespaces.contains { $0.hasPrefix(prefix + "-") })
+        #expect(!Cgroups.exists(cgroup))
+        #expect(BundleDirectory.mountPoints(under: dir).isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: dir))
+        let leftover = try await Command().run(["pgrep", "-f", "sleep 987654"])
+        #expect(leftover.stdout.isEmpty || !leftover.succeeded)
     }
 
     @Test func runcStateListDeleteOnAnEmptyRoot() async throws {

@@ -134,30 +134,9 @@ final class RuntimeFixture: Sendable {
             }
         }
         // 4. Our cgroup parent in every v1 hierarchy (runc delete removes the containers' own).
-        for controller in (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? [] {
-            Self.removeCgroup("/sys/fs/cgroup/\(controller)/\(cgroupParent)")
-        }
+        do { try Cgroups.remove("/" + cgroupParent) } catch { problems.append("\(error)") }
         // 5. Files.
         do { try FileManager.default.removeItem(atPath: dir) } catch { problems.append("rm \(dir): \(error)") }
         if !problems.isEmpty { logger.error("fixture cleanup left things behind", metadata: ["problems": "\(problems)"]) }
-    }
-
-    /// cgroup directories are removed with rmdir, children first (their control files cannot be unlinked).
-    static func removeCgroup(_ path: String) {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue else { return }
-        for child in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] {
-            var childIsDir: ObjCBool = false
-            if FileManager.default.fileExists(atPath: path + "/" + child, isDirectory: &childIsDir), childIsDir.boolValue {
-                removeCgroup(path + "/" + child)
-            }
-        }
-        rmdir(path)
-    }
-
-    /// Whether a cgroup directory for `cgroupsPath` exists in any hierarchy.
-    static func cgroupExists(_ cgroupsPath: String) -> Bool {
-        let controllers = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? []
-        return controllers.contains { FileManager.default.fileExists(atPath: "/sys/fs/cgroup/\($0)\(cgroupsPath)") }
     }
 }
