@@ -34,7 +34,10 @@ struct RuntimeIntegrationTests {
             let spec = f.spec(
                 id: id, args: ["sh", "-c", "echo hello-from-$(hostname); echo to-stderr >&2; exec sleep 1000"],
                 netnsPath: pod.netnsPath, memoryBytes: 64 << 20)
-            let bundle = try f.bundles.create(id: id, imageRootfs: f.imageRootfs, config: OCIBundle.config(for: spec))
+            var bundle = ""
+            let bundleTime = try clock.measure {
+                bundle = try f.bundles.create(id: id, imageRootfs: f.imageRootfs, config: OCIBundle.config(for: spec))
+            }
             #expect(f.bundles.isMounted(id: id))
 
             let log = try ContainerLog(directory: f.logs, id: id)
@@ -90,7 +93,7 @@ struct RuntimeIntegrationTests {
             let netDownTime = try await clock.measure {
                 try await f.network.tearDown(netns: pod.netns, hostVeth: pod.hostVeth, hostNetns: f.hostNetns)
             }
-            let bundleTime = try clock.measure { try f.bundles.remove(id: id) }
+            let bundleRemoveTime = try clock.measure { try f.bundles.remove(id: id) }
             #expect(try await f.runc.state(id) == nil)
             #expect(!f.network.exists(netns: pod.netns))
             let veth = try await Command().run(["ip", "-n", f.hostNetns, "link", "show", "dev", pod.hostVeth])
@@ -99,8 +102,9 @@ struct RuntimeIntegrationTests {
             #expect(BundleDirectory.mountPoints(under: bundle).isEmpty)
             #expect(!FileManager.default.fileExists(atPath: bundle))
             print(
-                "TIMING pod-network-setup=\(ms(netTime)) runc-run=\(ms(runTime)) runc-delete=\(ms(deleteTime))"
-                    + " network-teardown=\(ms(netDownTime)) bundle-remove=\(ms(bundleTime))")
+                "TIMING pod-network-setup=\(ms(netTime)) bundle-create=\(ms(bundleTime)) runc-run=\(ms(runTime))"
+                    + " runc-delete=\(ms(deleteTime)) network-teardown=\(ms(netDownTime))"
+                    + " bundle-remove=\(ms(bundleRemoveTime))")
         }
     }
 

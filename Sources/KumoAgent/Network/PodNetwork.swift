@@ -33,6 +33,12 @@ public struct PodInterface: Sendable, Hashable {
 /// other end is the namespace's `eth0`, its address and default route. Three `ip` processes in all (namespace,
 /// one host batch, one namespace batch) instead of one per step, which is what made pods slow (DATAPATH.md).
 /// Setting up again replaces whatever a crash left; tearing down what is missing is fine.
+///
+/// Mount namespaces matter: a named netns is a bind mount on `/run/netns/<name>`. An agent started with
+/// `ip netns exec <host> kumo agent` lives in a private (slave) mount namespace, so the namespaces it creates are
+/// visible only to it and its children (runc) and are lost to it when it restarts. Start the agent with
+/// `nsenter --net=/run/netns/<host> kumo agent` instead (network namespace only, root mount namespace), which
+/// was checked on this machine: the pod namespaces are then visible everywhere and survive agent restarts.
 public struct PodNetwork: Sendable {
     public static let netnsDirectory = "/run/netns"
 
