@@ -143,6 +143,7 @@ let package = Package(
         .testTarget(
             name: "KumoAgentTests",
             dependencies: ["KumoAgent", "KumoSystem", "KumoAPI", "KumoModel", .product(name: "Logging", package: "swift-log")],
+            exclude: ["Golden"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "E2ETests",
