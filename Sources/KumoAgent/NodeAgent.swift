@@ -125,6 +125,10 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
             await driver.removeLog(uid)
             ReplicaRecord.remove(uid: uid, from: config.recordsDir)
         }
+        // bundles of containers runc no longer knows (a crash between delete and clean-up)
+        for id in (try? FileManager.default.contentsOfDirectory(atPath: config.bundlesDir)) ?? [] {
+            await driver.removeContainer(id)
+        }
         await driver.removeNode()
         return containers.count
     }

@@ -264,6 +264,7 @@ public struct ReplicaStatus: Codable, Sendable, Equatable {
     public var reason: String?
     public var message: String?
     public var restartCount: Int?
+    /// Of the last exit (kept across restarts, with `finishedAt`); 128 + signal when killed.
     public var exitCode: Int?
     /// RFC 3339.
     public var startedAt: String?

@@ -76,10 +76,10 @@ struct AgentE2ETests {
                 #expect(page.out.contains("Kumo"))
             }
 
-            // logs through the server's proxy (httpd -v logs each request)
+            // logs through the server's proxy (httpd -v logs each request: "IP:PORT: response:200")
             let first = running[0]
             let name = try #require(first["metadata"]?["name"]?.stringValue)
-            try await eventually("logs") { try c.kumo(["logs", "replica/\(name)", "-p", "demo"]).contains("GET") }
+            try await eventually("logs") { try c.kumo(["logs", "replica/\(name)", "-p", "demo"]).contains("response:200") }
 
             // kill the container's main process: restarted per policy, restart count rises, an event says so
             let node = try #require(first["spec"]?["nodeName"]?.stringValue)

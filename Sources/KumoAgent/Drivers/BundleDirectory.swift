@@ -1,5 +1,6 @@
 import Foundation
 import KumoModel
+import KumoSystem
 import Logging
 
 #if canImport(Glibc)
@@ -105,7 +106,7 @@ public struct BundleDirectory: Sendable {
     /// Mount points at or below `dir` in this mount namespace, from /proc/self/mountinfo (field 5, with the
     /// kernel's octal escapes for space, tab, newline and backslash undone).
     public static func mountPoints(under dir: String) -> [String] {
-        guard let text = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return [] }
+        guard let text = ProcFile.read("/proc/self/mountinfo") else { return [] }
         var result: [String] = []
         for line in text.split(separator: "\n") {
             let fields = line.split(separator: " ", maxSplits: 5)

@@ -131,8 +131,6 @@ final class ReplicaRunner: Sendable {
             m.withLock {
                 $0.state = .running(pid: pid, since: now)
                 $0.startedAt = now
-                $0.exitCode = nil
-                $0.finishedAt = nil
                 $0.lastStartError = nil
                 $0.ready = replica.spec.readinessProbe == nil
                 $0.imageDigest = prepared.manifestDigest

@@ -8,6 +8,14 @@ import Logging
 struct AgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agent",
+        abstract: "The node agent: `kumo agent run` (the default) or `kumo agent reset`.",
+        subcommands: [Run.self, Reset.self], defaultSubcommand: Run.self)
+}
+
+extension AgentCommand {
+    struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
         abstract: "Run the node agent: register this node and run the replicas bound to it (runc).",
         discussion: """
             Needs root, runc and iproute2. Join once with a join token (`kumo token create --join` on an admin \
@@ -15,8 +23,7 @@ struct AgentCommand: AsyncParsableCommand {
             Several agents on one machine (tests, `make run`) each need their own network namespace, --name, \
             --data-dir and capacity (--cpu/--memory, so the machine is not counted several times).
             Stops on SIGTERM/SIGINT; its containers keep running and the next agent re-adopts them.             `kumo agent reset` removes them for good.
-            """,
-        subcommands: [Reset.self])
+            """)
 
     @Option(help: "API server URL, e.g. http://192.0.2.1:7480 (required).")
     var server: String?
@@ -128,6 +135,7 @@ struct AgentCommand: AsyncParsableCommand {
             let agent = try NodeAgent(config: config, logger: logger)
             try await agent.runUntilSignalled()
         }
+    }
     }
 }
 

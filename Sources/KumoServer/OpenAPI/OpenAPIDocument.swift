@@ -177,6 +177,7 @@ public enum OpenAPIDocument {
                         param("follow", "query", "keep streaming new output", type: "boolean"),
                     ],
                     ok: ("200", response("log text", "Binary", contentType: "text/plain")))
+            ]
         case .blob:
             [
                 "get": op(

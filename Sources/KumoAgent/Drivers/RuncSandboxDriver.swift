@@ -1,0 +1,141 @@
+import Foundation
+import KumoModel
+import KumoSystem
+import Logging
+
+/// The real `SandboxDriver`: pod network namespaces and veths with `ip` batches, overlay bundles, `runc` under
+/// the agent's own root, container output to size-rotated log files, exit codes through the child reaper.
+final class RuncSandboxDriver: SandboxDriver {
+    let config: AgentConfiguration
+    let runc: Runc
+    let bundles: BundleDirectory
+    let network: PodNetwork
+    let reaper: ChildReaper
+    let logger: Logger
+
+    init(config: AgentConfiguration, logger: Logger) throws(KumoError) {
+        guard programExists("runc") else {
+            throw KumoError(.unavailable, "runc is not installed (apt-get install runc): the agent runs containers with it")
+        }
+        self.config = config
+        self.logger = logger
+        self.runc = Runc(root: config.runcRoot, logger: logger)
+        self.bundles = BundleDirectory(root: config.bundlesDir, logger: logger)
+        self.network = try PodNetwork(bridge: config.bridge, mtu: config.mtu, logger: logger)
+        self.reaper = try ChildReaper(logger: logger)
+    }
+
+    /// The node bridge with the subnet's gateway (idempotent).
+    func prepareNode(subnet: IPv4Network) async throws(KumoError) {
+        let bridge = try HostBridge(name: config.bridge, podCIDR: subnet, mtu: config.mtu, logger: logger)
+        try await bridge.ensure(hostNetns: config.hostNetns)
+    }
+
+    func setUpNetwork(_ plan: ContainerPlan) async throws(KumoError) {
+        let pod = PodInterface(
+            netns: plan.netns, hostVeth: plan.hostVeth, address: plan.ip, prefixLength: plan.subnet.prefixLength,
+            gateway: plan.gateway, mac: plan.mac)
+        try await network.setUp(pod, hostNetns: config.hostNetns)
+    }
+
+    func cgroupsPath(_ id: String) -> String { config.cgroupParent + "/" + id }
+
+    func startContainer(_ plan: ContainerPlan) async throws(KumoError) -> Int32 {
+        await removeContainer(plan.id)  // a fresh writable layer for every start
+        let spec = BundleSpec(
+            id: plan.id, args: plan.args, env: plan.env, cwd: plan.cwd, hostname: plan.hostname,
+            netnsPath: PodNetwork.netnsDirectory + "/" + plan.netns, cpuMillicores: plan.cpuMillicores,
+            memoryBytes: plan.memoryBytes, cgroupsPath: cgroupsPath(plan.id))
+        let bundle = try bundles.create(id: plan.id, imageRootfs: plan.rootfs, config: try OCIBundle.config(for: spec))
+        let log = try ContainerLog(directory: config.logsDir, id: plan.id, maxBytes: config.logMaxBytes, keep: config.logFiles)
+        let fd = try log.open()
+        defer { close(fd) }
+        return try await runc.run(id: plan.id, bundle: bundle, stdout: fd, stderr: fd)
+    }
+
+    func exitStatus(pid: Int32) -> ExitObservation {
+        switch reaper.status(of: pid) {
+        case .running: return .running
+        case .exited(let code): return .exited(code)
+        case .notAChild:
+            // adopted after an agent restart: alive as long as the process exists and is not a zombie
+            return Self.processAlive(pid) ? .running : .exited(nil)
+        }
+    }
+
+    static func processAlive(_ pid: Int32) -> Bool {
+        guard kill(pid, 0) == 0 || errno == EPERM else { return false }
+        guard let stat = ProcFile.read("/proc/\(pid)/stat"),
+            let close = stat.lastIndex(of: ")")
+        else { return false }
+        let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
+        return state != "Z" && state != "X"
+    }
+
+    func signal(_ id: String, _ signal: Int32) async {
+        do { try await runc.kill(id, signal: signal) } catch {
+            logger.debug("signal not delivered", metadata: ["container": "\(id)", "error": "\(error.message)"])
+        }
+    }
+
+    func removeContainer(_ id: String) async {
+        do { try await runc.delete(id, force: true) } catch {
+            logger.warning("runc delete failed", metadata: ["container": "\(id)", "error": "\(error.message)"])
+        }
+        do { try bundles.remove(id: id) } catch {
+            logger.warning("bundle removal failed", metadata: ["container": "\(id)", "error": "\(error.message)"])
+        }
+        try? Cgroups.remove(cgroupsPath(id))
+    }
+
+    func tearDownNetwork(netns: String, hostVeth: String) async {
+        do { try await network.tearDown(netns: netns, hostVeth: hostVeth, hostNetns: config.hostNetns) } catch {
+            logger.warning("network teardown failed", metadata: ["netns": "\(netns)", "error": "\(error.message)"])
+        }
+    }
+
+    func runningContainers() async -> [String: Int32] {
+        let all = (try? await runc.list()) ?? []
+        return Dictionary(all.filter { $0.status == .running }.map { ($0.id, $0.pid) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    func allContainers() async -> [String] { ((try? await runc.list()) ?? []).map(\.id) }
+
+    func exec(_ id: String, _ argv: [String], timeout: Duration) async -> Int32 {
+        let command = ["runc", "--root", config.runcRoot, "exec", id] + argv
+        return await withTaskGroup(of: Int32?.self) { group in
+            group.addTask { (try? await Command().run(command, outputLimit: 1 << 20))?.status ?? 126 }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first ?? 124  // timed out (the shell convention)
+        }
+    }
+
+    func log(_ id: String) -> ContainerLog? {
+        try? ContainerLog(directory: config.logsDir, id: id, maxBytes: config.logMaxBytes, keep: config.logFiles)
+    }
+
+    func logPath(_ id: String) -> String { config.logsDir + "/" + id + ".log" }
+
+    func rotateLog(_ id: String) async { _ = try? log(id)?.rotateIfNeeded() }
+
+    func removeLog(_ id: String) async { log(id)?.remove() }
+
+    /// `kumo agent reset`: the node bridge and the cgroup parent go too.
+    func removeNode() async {
+        var argv = ["ip"]
+        if let ns = config.hostNetns { argv += ["-n", ns] }
+        _ = try? await Command().run(argv + ["link", "del", config.bridge])
+        try? Cgroups.remove(config.cgroupParent)
+        // the shared parent (`/kumo`) too once no agent uses it: rmdir only, never recursive
+        if let parent = config.cgroupParent.split(separator: "/").dropLast().last {
+            for hierarchy in (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? [] {
+                rmdir("/sys/fs/cgroup/\(hierarchy)/\(parent)")
+            }
+        }
+    }
+}
