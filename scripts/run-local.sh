@@ -1,26 +1,30 @@
 #!/usr/bin/env bash
 # The local cloud of `make run` / `make stop`: a control plane and AGENTS node agents, each agent in its own
-# network namespace ("host") on an underlay bridge (192.0.2.0/24) that lives in a namespace of its own. The
-# server listens on 192.0.2.1, the root namespace's end of a veth into that underlay, so agents and the CLI
-# both reach it. Usage: run-local.sh start|stop KUMO RUN_DIR [AGENTS]
+# network namespace ("host") on an underlay bridge that lives in a namespace of its own. The underlay is the /28
+# 192.0.2.224/28 of 192.0.2.0/24: the machine itself may sit on 192.0.2.0/24 (here eth0 is 192.0.2.2 with its
+# gateway at .1), and the more specific /28 route keeps the two apart. The server listens on 192.0.2.225, the
+# root namespace's end of a veth into the underlay, so agents and the CLI both reach it; node-N is 192.0.2.(225+N).
+# Usage: run-local.sh start|stop KUMO RUN_DIR [AGENTS]
 # Every name starts with $KUMO_PREFIX (default kumo-): namespaces ${P}ul, ${P}h1…, links ${P}0, ${P}h1u….
 set -euo pipefail
 cmd=$1 kumo=$2 dir=$3 agents=${4:-3}
 P=${KUMO_PREFIX:-kumo-}
-server_ip=192.0.2.1
+server_ip=192.0.2.225
+mask=/28
 url=http://$server_ip:7480
 ul=${P}ul
 
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+as_root() { $SUDO "$@"; }
+pid_alive() { [ -f "$1" ] && $SUDO kill -0 "$(cat "$1")" 2>/dev/null; }
 
 stop_pid() {  # pidfile name
   local f=$1 what=$2
   if pid_alive "$f"; then
     local pid; pid=$(cat "$f")
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
+    $SUDO kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do $SUDO kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    $SUDO kill -KILL "$pid" 2>/dev/null || true
     echo "stopped $what"
   fi
   rm -f "$f"
@@ -31,7 +35,8 @@ teardown() {
     stop_pid "$dir/agent-$i.pid" "agent node-$i"
     if [ -d "$dir/agent-$i" ]; then
       # containers keep running when an agent stops; remove them and their sandboxes for good
-      as_root "$kumo" agent reset --name "node-$i" --data-dir "$dir/agent-$i" --runc-root "$dir/agent-$i/runc" >/dev/null 2>&1 || true
+      as_root "$kumo" agent reset --name "node-$i" --data-dir "$dir/agent-$i" --runc-root "$dir/agent-$i/runc" \
+        >>"$dir/reset.log" 2>&1 || echo "kumo agent reset node-$i failed; see $dir/reset.log"
     fi
   done
   stop_pid "$dir/server.pid" "kumo server"
@@ -50,16 +55,17 @@ start)
   as_root ip -n "$ul" link add br0 type bridge
   as_root ip -n "$ul" link set br0 up
   as_root ip link add "${P}0" type veth peer name "${P}0u" netns "$ul"
-  as_root ip addr add "$server_ip/24" dev "${P}0"
+  as_root ip addr add "$server_ip$mask" dev "${P}0"
   as_root ip link set "${P}0" up
   as_root ip -n "$ul" link set "${P}0u" master br0 up
+  [ "$agents" -ge 1 ] && [ "$agents" -le 9 ] || { echo "AGENTS must be 1 to 9"; exit 2; }
   for i in $(seq 1 "$agents"); do
     h=${P}h$i
     as_root ip netns add "$h"
     as_root ip link add "${h}u" type veth peer name eth0 netns "$h"
     as_root ip link set "${h}u" netns "$ul"
     as_root ip -n "$ul" link set "${h}u" master br0 up
-    as_root ip -n "$h" addr add "192.0.2.$((10 + i))/24" dev eth0
+    as_root ip -n "$h" addr add "192.0.2.$((225 + i))$mask" dev eth0
     as_root ip -n "$h" link set eth0 up
     as_root ip -n "$h" link set lo up
   done
@@ -78,7 +84,7 @@ start)
   for i in $(seq 1 "$agents"); do
     # nsenter --net (not ip netns exec, whose private mount namespace would hide the pod namespaces the agent
     # names under /run/netns from everyone else, including the agent after a restart)
-    as_root nohup nsenter --net="/run/netns/${P}h$i" "$kumo" agent --server "$url" --join-token-file "$dir/join.token" \
+    $SUDO nohup nsenter --net="/run/netns/${P}h$i" "$kumo" agent --server "$url" --join-token-file "$dir/join.token" \
       --name "node-$i" --data-dir "$dir/agent-$i" --runc-root "$dir/agent-$i/runc" --cpu 2 --memory 2Gi \
       --label "zone=zone-$(( (i - 1) % 2 + 1 ))" --listen 0.0.0.0:7481 >>"$dir/agent-$i.log" 2>&1 &
     echo $! >"$dir/agent-$i.pid"
@@ -98,7 +104,7 @@ Kumo is running: a control plane and $agents node agents, each in its own networ
   API:          $url   (admin token: $dir/data/admin.token)
   CLI config:   $dir/config
   logs:         $dir/server.log, $dir/agent-N.log
-  hosts:        ip netns exec ${P}hN …   (underlay 192.0.2.0/24; node-N is 192.0.2.1N)
+  hosts:        ip netns exec ${P}hN …   (underlay 192.0.2.224/28; node-N is 192.0.2.(225+N))
 Try:
   export KUMO_CONFIG=$dir/config PATH=$(dirname "$kumo"):\$PATH
   kumo get nodes -o wide

@@ -5,7 +5,8 @@ import Synchronization
 
 /// A real Kumo in network namespaces, like `make run`: a `kumo server` process reached over a veth from the root
 /// namespace into an underlay bridge, and `kumo agent` processes each in its own namespace ("host") on that
-/// bridge. Every run has its own name prefix and its own /28 of 192.0.2.0/24, and `tearDown` removes every
+/// bridge. Every run has its own name prefix and its own /28 of 192.0.2.0/24 (never the first, where this machine's
+/// own address and gateway may be), and `tearDown` removes every
 /// namespace, link, container, cgroup, mount and process it made — call it in every path (`withCloud`).
 public final class LocalCloud: @unchecked Sendable {
     public let prefix: String
@@ -30,7 +31,8 @@ public final class LocalCloud: @unchecked Sendable {
         let n = Self.counter.wrappingAdd(1, ordering: .relaxed).oldValue
         let pid = Int(getpid())
         prefix = "k\(String(pid % 1000, radix: 36))\(String(n % 36, radix: 36))"
-        block = (pid + n) % 15 + 1
+        block = (pid + n) % 13 + 1  // 192.0.2.16/28 … 192.0.2.208/28; make run uses .224/28; never .0/28 (the
+        // machine's own eth0 may be 192.0.2.2 with its gateway at .1: the /28 routes are more specific than its /24)
         dir = tempDir("cloud-\(prefix)")
         agentCount = agents
     }

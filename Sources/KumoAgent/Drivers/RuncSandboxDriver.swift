@@ -82,8 +82,20 @@ final class RuncSandboxDriver: SandboxDriver {
         do { try await runc.delete(id, force: true) } catch {
             logger.warning("runc delete failed", metadata: ["container": "\(id)", "error": "\(error.message)"])
         }
-        do { try bundles.remove(id: id) } catch {
-            logger.warning("bundle removal failed", metadata: ["container": "\(id)", "error": "\(error.message)"])
+        // a killed container's processes may take a moment to let go of its root (EBUSY): retry briefly
+        var lastError: KumoError?
+        for attempt in 0..<30 {
+            do {
+                try bundles.remove(id: id)
+                lastError = nil
+                break
+            } catch {
+                lastError = error
+                if attempt < 29 { try? await Task.sleep(for: .milliseconds(100)) }
+            }
+        }
+        if let lastError {
+            logger.warning("bundle removal failed", metadata: ["container": "\(id)", "error": "\(lastError.message)"])
         }
         try? Cgroups.remove(cgroupsPath(id))
     }
