@@ -86,7 +86,7 @@ start)
     # names under /run/netns from everyone else, including the agent after a restart)
     $SUDO nohup nsenter --net="/run/netns/${P}h$i" "$kumo" agent --server "$url" --join-token-file "$dir/join.token" \
       --name "node-$i" --data-dir "$dir/agent-$i" --runc-root "$dir/agent-$i/runc" --cpu 2 --memory 2Gi \
-      --label "zone=zone-$(( (i - 1) % 2 + 1 ))" --listen 0.0.0.0:7481 >>"$dir/agent-$i.log" 2>&1 &
+      --label "zone=zone-$(( (i - 1) % 2 + 1 ))" --listen 0.0.0.0:7481 --log-level "${KUMO_AGENT_LOG_LEVEL:-info}" >>"$dir/agent-$i.log" 2>&1 &
     echo $! >"$dir/agent-$i.pid"
   done
   for _ in $(seq 1 150); do

@@ -34,6 +34,9 @@ public struct ServerConfiguration: Sendable {
     public static let allControllers: Set<String> = ["scheduler", "workloads", "node-lifecycle"]
     /// A node without a heartbeat for this long is not Ready and its replicas are replaced elsewhere.
     public var nodeGracePeriod: Duration
+    /// A watch stream written to less than this long ago gets further events coalesced into one write at the
+    /// next tick: fewer writes for busy streams, at most this much added latency.
+    public var watchFlushInterval: Duration = .milliseconds(40)
 
     public init(
         dataDir: String, host: String = "127.0.0.1", port: Int = 7480, synchronousFull: Bool = false,

@@ -35,7 +35,7 @@ public final class ServerCore: Sendable {
         self.resources = ResourceService(store: self.store, logger: logger, ipam: IPAM(cluster: cluster))
         self.tokens = try TokenService(store: self.store, adminTokenPath: config.adminTokenPath, logger: logger)
         self.startedAt = Date()
-        self.broadcaster = WatchBroadcaster(store: self.store, logger: logger)
+        self.broadcaster = WatchBroadcaster(store: self.store, logger: logger, flushInterval: config.watchFlushInterval)
         let imageLogger = logger.with(label: "kumo.images")
         self.images = ImageService(
             blobs: BlobStore(dataDir: config.dataDir, logger: imageLogger), resources: resources,

@@ -42,15 +42,26 @@ final class RuncSandboxDriver: SandboxDriver {
 
     func startContainer(_ plan: ContainerPlan) async throws(KumoError) -> Int32 {
         await removeContainer(plan.id)  // a fresh writable layer for every start
+        // No cpu quota at creation: `runc init` runs inside the container's cgroup, and a small quota (10m = 1 ms
+        // per 100 ms) throttled it for hundreds of milliseconds. The quota is applied right after the start.
         let spec = BundleSpec(
             id: plan.id, args: plan.args, env: plan.env, cwd: plan.cwd, hostname: plan.hostname,
-            netnsPath: PodNetwork.netnsDirectory + "/" + plan.netns, cpuMillicores: plan.cpuMillicores,
+            netnsPath: PodNetwork.netnsDirectory + "/" + plan.netns, cpuMillicores: nil,
             memoryBytes: plan.memoryBytes, cgroupsPath: cgroupsPath(plan.id))
         let bundle = try bundles.create(id: plan.id, imageRootfs: plan.rootfs, config: try OCIBundle.config(for: spec))
         let log = try ContainerLog(directory: config.logsDir, id: plan.id, maxBytes: config.logMaxBytes, keep: config.logFiles)
         let fd = try log.open()
         defer { close(fd) }
-        return try await runc.run(id: plan.id, bundle: bundle, stdout: fd, stderr: fd)
+        let pid = try await runc.run(id: plan.id, bundle: bundle, stdout: fd, stderr: fd)
+        if let cpu = plan.cpuMillicores {
+            let (runc, logger, id) = (self.runc, self.logger, plan.id)
+            Task {
+                do throws(KumoError) { try await runc.update(id, cpuMillicores: cpu) } catch {
+                    logger.warning("could not apply the cpu limit", metadata: ["container": "\(id)", "error": "\(error.message)"])
+                }
+            }
+        }
+        return pid
     }
 
     func exitStatus(pid: Int32) -> ExitObservation {

@@ -122,11 +122,20 @@ final class ReplicaRunner: Sendable {
         let startClock = ContinuousClock.now
         do {
             let prepared = try await context.images.prepare(replica.spec.image)
+            let tImage = ContinuousClock.now
             let plan = try ContainerPlanning.plan(
                 replica, image: prepared, uid: uid, subnet: context.subnet, namer: context.namer)
             self.plan.withLock { $0 = plan }
             try await context.driver.setUpNetwork(plan)
+            let tNetwork = ContinuousClock.now
             let pid = try await context.driver.startContainer(plan)
+            let tContainer = ContinuousClock.now
+            logger.debug(
+                "start steps",
+                metadata: [
+                    "imageMs": "\((tImage - startClock).milliseconds)", "networkMs": "\((tNetwork - tImage).milliseconds)",
+                    "containerMs": "\((tContainer - tNetwork).milliseconds)", "at": "\(Timestamp.now().rfc3339)",
+                ])
             let now = Timestamp.now()
             m.withLock {
                 $0.state = .running(pid: pid, since: now)

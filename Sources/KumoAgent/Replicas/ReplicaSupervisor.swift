@@ -98,6 +98,7 @@ final class ReplicaSupervisor: Sendable {
         let inv = inventory.withLock { $0 }
         let record = inv?.records[uid]
         let pid = inv?.running[uid]
+        logger.debug("new runner", metadata: ["replica": "\(uid)", "at": "\(Timestamp.now().rfc3339)"])
         let runner = ReplicaRunner(replica: replica, context: context, adopted: record, adoptedPid: pid)
         if record != nil && pid == nil && inv?.containers.contains(uid) == true {
             logger.notice("container of replica ended while the agent was away; starting it again", metadata: ["replica": "\(uid)"])

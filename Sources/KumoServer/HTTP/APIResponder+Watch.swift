@@ -114,7 +114,10 @@ extension APIResponder {
                 ByteBuffer(bytes: WatchRenderCache.line(type: type, object: responder.redacted(object, for: identity)))
             }
         }
-        guard let subscription = core.broadcaster.subscribe(prefix: prefix, filter: filter, since: since, redact: redactor)
+        guard
+            let subscription = core.broadcaster.subscribe(
+                prefix: prefix, filter: filter, since: since, redact: redactor,
+                immediate: Authorizer.node(of: identity) != nil)
         else { return nil }
         let core = self.core
         var headers = HTTPFields()

@@ -140,6 +140,15 @@ public struct APIResponder: HTTPResponder {
         core.metrics.storeCompactedRevision.set(Double(status.compactedRevision))
         core.metrics.storeDatabaseBytes.set(Double(status.databaseBytes))
         core.metrics.storeWALBytes.set(Double(status.walBytes))
+        if let s = core.stateProviders.withLock({ $0["scheduler"] })?() {
+            let m = core.metrics
+            m.schedulerQueueDepth.set(s["queueDepth"]?.numberValue ?? 0)
+            m.schedulerPending.set(s["pending"]?.numberValue ?? 0)
+            m.schedulerAttempts.set(s["attempts"]?.numberValue ?? 0)
+            m.schedulerPlaced.set(s["placed"]?.numberValue ?? 0)
+            m.schedulerUnschedulable.set(s["unschedulable"]?.numberValue ?? 0)
+            m.schedulerLastPlacementSeconds.set((s["lastPlacementMs"]?.numberValue ?? 0) / 1000)
+        }
     }
 
     /// Reads the request body, refusing more than the configured limit with 413.

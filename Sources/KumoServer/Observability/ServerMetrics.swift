@@ -18,6 +18,13 @@ public final class ServerMetrics: Sendable {
     public let watchEventsSent: Counter
     public let watchWrites: Counter
     private let watcherCount = Mutex<Int>(0)
+    /// Scheduler figures, copied from its state on each scrape (the scheduler itself has no metrics dependency).
+    public let schedulerQueueDepth: Gauge
+    public let schedulerPending: Gauge
+    public let schedulerAttempts: Gauge
+    public let schedulerPlaced: Gauge
+    public let schedulerUnschedulable: Gauge
+    public let schedulerLastPlacementSeconds: Gauge
 
     static let latencyBuckets: [Duration] = [
         .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
@@ -31,6 +38,14 @@ public final class ServerMetrics: Sendable {
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
+        schedulerQueueDepth = registry.makeGauge(descriptor: Self.name("kumo_scheduler_queue_depth", "", "Replicas waiting in the scheduling queue"))
+        schedulerPending = registry.makeGauge(descriptor: Self.name("kumo_scheduler_pending", "", "Replicas that fit no node (Pending, retried)"))
+        schedulerAttempts = registry.makeGauge(descriptor: Self.name("kumo_scheduler_attempts", "", "Placement attempts since start"))
+        schedulerPlaced = registry.makeGauge(descriptor: Self.name("kumo_scheduler_placed", "", "Replicas placed and bound since start"))
+        schedulerUnschedulable = registry.makeGauge(
+            descriptor: Self.name("kumo_scheduler_unschedulable", "", "Attempts that found no feasible node since start"))
+        schedulerLastPlacementSeconds = registry.makeGauge(
+            descriptor: Self.name("kumo_scheduler_last_placement", "seconds", "Duration of the last placement (schedule + bind)"))
         storeCommitDuration = registry.makeDurationHistogram(
             descriptor: Self.name("kumo_store_commit_duration", "seconds", "Store transaction latency, from submit to durable commit (group commit included)"),
             buckets: Self.latencyBuckets)

@@ -54,11 +54,14 @@ public final class WatchBroadcaster: ServiceLifecycle.Service, Sendable {
         var closed = false
         /// When the writer last took bytes (uptime nanoseconds).
         var lastTake: UInt64 = 0
+        /// Coalescing window of this stream (0: every event at once).
+        let interval: UInt64
 
-        init(prefix: String, filter: ListFilter, redact: (@Sendable (JSONValue, String) -> ByteBuffer)?) {
+        init(prefix: String, filter: ListFilter, redact: (@Sendable (JSONValue, String) -> ByteBuffer)?, interval: UInt64) {
             self.prefix = prefix
             self.filter = filter
             self.redact = redact
+            self.interval = interval
         }
 
         func append(_ line: ByteBuffer) {
@@ -180,7 +183,7 @@ public final class WatchBroadcaster: ServiceLifecycle.Service, Sendable {
                     sub.pending = Self.errorLine(KumoError(.gone, "watch fell behind: the client reads too slowly; list again and re-watch"))
                     sub.closed = true
                 }
-                if let waiter = sub.waiter, sub.closed || now &- sub.lastTake >= flushNanos {
+                if let waiter = sub.waiter, sub.closed || now &- sub.lastTake >= sub.interval {
                     wake.append((waiter, sub.pending))
                     sub.waiter = nil
                     sub.pending = nil
@@ -197,7 +200,7 @@ public final class WatchBroadcaster: ServiceLifecycle.Service, Sendable {
         var wake: [(CheckedContinuation<ByteBuffer?, Never>, ByteBuffer?)] = []
         state.withLock { s in
             for sub in s.subscribers.values where sub.pending != nil {
-                if let waiter = sub.waiter, now &- sub.lastTake >= flushNanos {
+                if let waiter = sub.waiter, now &- sub.lastTake >= sub.interval {
                     wake.append((waiter, sub.pending))
                     sub.waiter = nil
                     sub.pending = nil
@@ -212,13 +215,15 @@ public final class WatchBroadcaster: ServiceLifecycle.Service, Sendable {
 
     /// Subscribes to keys under `prefix` changed after `since`; nil when `since` is older than the ring (use the
     /// store's own watch then). `redact` renders a line differently for this subscriber (view tokens on secrets).
+    /// `immediate` streams get every event at once, never coalesced: node agents' streams, which carry only
+    /// their node's few events and whose latency is the replica start latency.
     func subscribe(
         prefix: String, filter: ListFilter, since: Int64,
-        redact: (@Sendable (JSONValue, String) -> ByteBuffer)? = nil
+        redact: (@Sendable (JSONValue, String) -> ByteBuffer)? = nil, immediate: Bool = false
     ) -> Subscription? {
         state.withLock { s in
             guard s.running, since >= s.ringStart else { return nil }
-            let sub = Subscriber(prefix: prefix, filter: filter, redact: redact)
+            let sub = Subscriber(prefix: prefix, filter: filter, redact: redact, interval: immediate ? 0 : flushNanos)
             for entry in s.ring where entry.revision > since && entry.key.hasPrefix(prefix) {
                 guard let rendered = entry.rendered(renderer), filter.matches(rendered.object) else { continue }
                 sub.append(redact.map { $0(rendered.object, rendered.type) } ?? rendered.line)
@@ -235,7 +240,7 @@ public final class WatchBroadcaster: ServiceLifecycle.Service, Sendable {
             await withCheckedContinuation { (continuation: CheckedContinuation<ByteBuffer?, Never>) in
                 let ready: ByteBuffer?? = state.withLock { s in
                     guard let sub = s.subscribers[id] else { return .some(nil) }
-                    if let pending = sub.pending, sub.closed || Self.uptimeNanos() &- sub.lastTake >= flushNanos {
+                    if let pending = sub.pending, sub.closed || Self.uptimeNanos() &- sub.lastTake >= sub.interval {
                         sub.pending = nil
                         sub.lastTake = Self.uptimeNanos()
                         return .some(pending)
