@@ -197,11 +197,33 @@ struct AgentE2ETests {
         }
     }
 
-    @Test("bad input: a replica larger than any node stays Pending with the reason")
-    func tooLarge() async throws {
+    @Test("probes: a failing liveness probe (exec) restarts the container; a failing readiness probe (tcp) keeps it not ready; a replica larger than any node stays Pending")
+    func probesAndTooLarge() async throws {
         try await withCloud(agents: 1) { c in
             try c.kumo(["image", "push", "busybox:latest", "--from-busybox"])
             try apply(c, Self.project)
+            try apply(
+                c,
+                """
+                apiVersion: kumo/v1
+                kind: Replica
+                metadata: {name: sick, project: demo}
+                spec:
+                  image: busybox:latest
+                  command: ["sleep", "3600"]
+                  terminationGracePeriodSeconds: 1
+                  livenessProbe: {exec: ["cat", "/tmp/healthy"], periodSeconds: 1, failureThreshold: 2}
+                  readinessProbe: {tcpSocket: {port: 9}, periodSeconds: 1, timeoutSeconds: 1}
+                """)
+            try await eventually("liveness restarts", timeout: .seconds(40)) {
+                let r = try await c.admin.get(.replica, "sick", project: "demo")
+                return (r["status"]?["restartCount"]?.numberValue ?? 0) >= 1
+            }
+            let events = try c.kumo(["events", "-p", "demo"])
+            #expect(events.contains("Unhealthy"), "an Unhealthy event: \(events)")
+            let sick = try await c.admin.get(.replica, "sick", project: "demo")
+            #expect(sick["status"]?["ready"] == false, "never ready: nothing listens on port 9")
+
             try apply(
                 c,
                 """
