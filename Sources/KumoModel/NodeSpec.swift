@@ -94,10 +94,13 @@ public struct NodeOverlay: Codable, Sendable, Equatable, Hashable {
     public var publicIP: String
     /// `02:` + the first 5 bytes of sha256(node name).
     public var vtepMAC: String
+    /// `vxlan`.
+    public var backend: String?
 
-    public init(publicIP: String, vtepMAC: String) {
+    public init(publicIP: String, vtepMAC: String, backend: String? = nil) {
         self.publicIP = publicIP
         self.vtepMAC = vtepMAC
+        self.backend = backend
     }
 }
 

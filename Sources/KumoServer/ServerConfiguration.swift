@@ -27,6 +27,8 @@ public struct ServerConfiguration: Sendable {
     public var retentionInterval: Duration
     /// The pod network, split into one /24 per node (`Node.spec.podCIDR`, owned by `ipam`).
     public var clusterCIDR: String
+    /// Prefix length of each node's pod subnet (24: a /24 per node, 254 replicas).
+    public var nodeSubnetPrefixLength: Int = 24
     /// Run the in-process controllers (scheduler, workloads, node lifecycle). Off: the API only.
     public var runControllers: Bool
     /// Which controllers run when `runControllers` is on (tests run one alone).

@@ -27,12 +27,18 @@ public final class ServerCore: Sendable {
         self.metrics = metrics
         self.store = InstrumentedStore(store, metrics: metrics)
         self.logger = logger
-        guard let cluster = IPv4Network(config.clusterCIDR), cluster.prefixLength <= 24 else {
+        let nodePrefix = config.nodeSubnetPrefixLength
+        guard (16...28).contains(nodePrefix) else {
+            throw KumoError(.invalid, "node subnet size must be /16 to /28, not /\(nodePrefix)", field: "node-subnet-size")
+        }
+        guard let cluster = IPv4Network(config.clusterCIDR), cluster.prefixLength <= nodePrefix else {
             throw KumoError(
-                .invalid, "cluster CIDR \(config.clusterCIDR) must be an IPv4 network of /24 or larger, like 10.244.0.0/16",
+                .invalid,
+                "cluster CIDR \(config.clusterCIDR) must be an IPv4 network of /\(nodePrefix) (the node subnet size) or larger, like 10.244.0.0/16",
                 field: "cluster-cidr")
         }
-        self.resources = ResourceService(store: self.store, logger: logger, ipam: IPAM(cluster: cluster))
+        self.resources = ResourceService(
+            store: self.store, logger: logger, ipam: IPAM(cluster: cluster, nodePrefixLength: nodePrefix))
         self.tokens = try TokenService(store: self.store, adminTokenPath: config.adminTokenPath, logger: logger)
         self.startedAt = Date()
         self.broadcaster = WatchBroadcaster(store: self.store, logger: logger, flushInterval: config.watchFlushInterval)

@@ -55,7 +55,12 @@ struct CrashDurabilityTests {
                 }
             }
             group.addTask {
+                // kill mid-stream once enough writes were acknowledged (a slow, busy machine needs longer)
                 try? await Task.sleep(for: .milliseconds(1500))
+                let deadline = ContinuousClock.now + .seconds(20)
+                while acknowledged.all.count <= 60 && ContinuousClock.now < deadline {
+                    try? await Task.sleep(for: .milliseconds(50))
+                }
                 first.kill9()
                 stop.set()
             }

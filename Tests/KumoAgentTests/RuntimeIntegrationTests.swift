@@ -14,6 +14,15 @@ import Testing
 /// afterwards. Serialized: they share the process's subreaper setting and the machine's cgroup tree.
 @Suite(.serialized, .enabled(if: RuntimeFixture.canRun, "needs root, runc, iproute2 and /usr/bin/busybox"))
 struct RuntimeIntegrationTests {
+    /// One ping, tried up to 3 times: on a loaded machine the very first can be lost while a new link settles.
+    static func ping(_ address: String, from netns: String) async throws -> CommandResult {
+        var result = try await Command().run(["ip", "netns", "exec", netns, "ping", "-c1", "-W1", address])
+        for _ in 0..<2 where !result.succeeded {
+            result = try await Command().run(["ip", "netns", "exec", netns, "ping", "-c1", "-W1", address])
+        }
+        return result
+    }
+
     let reaper: ChildReaper
 
     init() throws {
@@ -50,8 +59,7 @@ struct RuntimeIntegrationTests {
             #expect(pid > 0)
 
             // The container answers from the host namespace through the bridge.
-            let ping = try await Command().run(
-                ["ip", "netns", "exec", f.hostNetns, "ping", "-c1", "-W1", pod.address.description])
+            let ping = try await Self.ping(pod.address.description, from: f.hostNetns)
             #expect(ping.succeeded, "ping failed: \(ping.stdout) \(ping.stderr)")
 
             // Its output lands in the log file, written by the container itself.
@@ -282,8 +290,7 @@ struct RuntimeIntegrationTests {
     }
 
     func expectPingable(_ f: RuntimeFixture, _ pod: PodInterface) async throws {
-        let ping = try await Command().run(
-            ["ip", "netns", "exec", f.hostNetns, "ping", "-c1", "-W1", pod.address.description])
+        let ping = try await Self.ping(pod.address.description, from: f.hostNetns)
         #expect(ping.succeeded, "ping \(pod.address) failed: \(ping.stdout) \(ping.stderr)")
     }
 }

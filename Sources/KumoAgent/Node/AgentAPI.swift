@@ -45,6 +45,39 @@ public struct AgentAPI: Sendable {
         try await client.send(.PUT, "/api/v1/nodes/\(APIPaths.encode(node))/lease", body: body.serialized())
     }
 
+    /// All nodes (overlay peers) and the revision to watch from.
+    public func listNodes() async throws(KumoError) -> (items: [JSONValue], revision: Int64) {
+        let page = try await client.send(.GET, APIPaths.collection(.node, project: nil)).decode(ObjectList.self)
+        return (page.items, Int64(page.metadata.revision) ?? 0)
+    }
+
+    public func watchNodes(since: Int64) async throws(KumoError) -> AsyncThrowingStream<WatchEventWire, any Error> {
+        try await client.watch(APIPaths.collection(.node, project: nil), query: [("since", String(since))])
+    }
+
+    /// Merge patch of the node's own fields, taking them back with `force` when another manager took them.
+    public func patchNode(_ patch: JSONValue, force: Bool) async throws(KumoError) -> JSONValue {
+        try await client.send(
+            .PATCH, APIPaths.object(.node, project: nil, name: node), query: force ? [("force", "true")] : [],
+            body: patch.serialized(), contentType: mergePatchContentType
+        ).json()
+    }
+
+    /// Records an event about this node (best effort).
+    public func nodeEvent(reason: String, message: String, warning: Bool = false) async {
+        let suffix = String(UInt64.random(in: 0...UInt64.max), radix: 36)
+        let event: JSONValue = [
+            "apiVersion": .string(Kind.apiVersion), "kind": "Event",
+            "metadata": ["name": .string("\(node).\(suffix)")],
+            "spec": [
+                "regarding": ["kind": "Node", "name": .string(node)],
+                "reason": .string(reason), "message": .string(String(message.prefix(EventSpec.maxMessageLength))),
+                "type": .string(warning ? "Warning" : "Normal"), "source": .string("node/\(node)"),
+            ],
+        ]
+        _ = try? await client.send(.POST, APIPaths.collection(.event, project: nil), body: event.serialized())
+    }
+
     var boundSelector: [(String, String)] { [("fieldSelector", "spec.nodeName=\(node)")] }
 
     /// The replicas bound to this node (all projects) and the revision to watch from.

@@ -41,6 +41,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Pod network, split into one /24 per node.")
     var clusterCIDR = "10.244.0.0/16"
 
+    @Option(help: "Size of each node's pod subnet, as a prefix length (24 = a /24 per node).")
+    var nodeSubnetSize = 24
+
     @Option(help: "Seconds without a heartbeat before a node is NotReady and its replicas are replaced elsewhere.")
     var nodeGraceSeconds = 6
     @Option(help: "Largest image blob accepted by `PUT /api/v1/blobs/{digest}`, in bytes (streamed to disk).")
@@ -93,15 +96,16 @@ struct ServerCommand: AsyncParsableCommand {
                 try KumoServer.restore(from: restore, into: dir)
                 logger.notice("restored store from backup", metadata: ["backup": "\(restore)", "dataDir": "\(dir)"])
             }
-            let config = ServerConfiguration(
+            var config = ServerConfiguration(
                 dataDir: dir, host: host, port: port, synchronousFull: synchronousFull,
                 historyMaxAge: .seconds(historyMaxAgeHours * 3600), historyMaxPerObject: historyMaxPerObject,
                 eventTTL: .seconds(eventTTLHours * 3600), compactKeepRevisions: compactKeepRevisions,
                 clusterCIDR: clusterCIDR, nodeGracePeriod: .seconds(nodeGraceSeconds), maxBlobBytes: maxBlobBytes)
+            config.nodeSubnetPrefixLength = nodeSubnetSize
+            let tokenPath = config.adminTokenPath
             let server = try KumoServer(config: config, logger: logger) { port in
                 logger.notice(
-                    "kumo server ready",
-                    metadata: ["url": "http://\(host):\(port)", "adminToken": "\(config.adminTokenPath)"])
+                    "kumo server ready", metadata: ["url": "http://\(host):\(port)", "adminToken": "\(tokenPath)"])
             }
             try await server.run()
         }

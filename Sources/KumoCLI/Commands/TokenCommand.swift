@@ -120,6 +120,8 @@ struct StateCommand: AsyncParsableCommand {
         discussion: "Components: server (store, watches, controllers, scheduler), agent/NODE (runners, images, heartbeat; through the server).")
     @OptionGroup var client: ClientOptions
     @Argument(help: "server or agent/NODE.") var component: String = "server"
+    @Flag(help: "agent/NODE only: just the network part (overlay peers: expected entries, last sync, last repair).")
+    var network = false
 
     func run() async throws {
         try await runReporting {
@@ -131,7 +133,11 @@ struct StateCommand: AsyncParsableCommand {
             } else {
                 throw KumoError(.notFound, "unknown component \"\(component)\": expected server or agent/NODE")
             }
-            let state = try await client.client().send(.GET, path).json()
+            var state = try await client.client().send(.GET, path).json()
+            if network {
+                guard component != "server" else { throw KumoError(.invalid, "--network applies to agent/NODE", field: "network") }
+                state = state["network"] ?? .null
+            }
             printOut(JSONPretty.format(state))
         }
     }

@@ -90,10 +90,21 @@ public struct ResourceService: Sendable {
             var compares: [Compare] = [.absent(ref.storeKey)]
             var ops: [KumoStore.Operation] = []
             if kind == .node {
-                let reservation = try await reserveNodeSubnet(&object, node: name, attempt: attempt)
-                if reservation.assigned { ownership.owners["spec.podCIDR"] = IPAMRecords.manager }
-                compares.append(.absent(reservation.key))
-                ops.append(.put(reservation.key, Array(name.utf8)))
+                do {
+                    let reservation = try await reserveNodeSubnet(&object, node: name, attempt: attempt)
+                    if reservation.assigned { ownership.owners["spec.podCIDR"] = IPAMRecords.manager }
+                    compares.append(.absent(reservation.key))
+                    ops.append(.put(reservation.key, Array(name.utf8)))
+                } catch where error.code == .unavailable && canonical["spec"]?["podCIDR"] == nil {
+                    // The cluster CIDR is used up: the node is registered without a subnet — the scheduler places
+                    // nothing on it — and an event says why.
+                    let event = EventFactory.make(
+                        regarding: ref, reason: "SubnetExhausted", type: "Warning", source: IPAMRecords.manager,
+                        message: "\(error.message); node \(name) gets no pod subnet and stays unschedulable until "
+                            + "a node is deleted or the server runs with a larger --cluster-cidr or --node-subnet-size")
+                    ops.append(.put(event.key, event.bytes))
+                    logger.warning("node subnets exhausted", metadata: ["node": "\(name)"])
+                }
             }
             let now = ObjectCodec.now()
             setServerFields(&object, uid: UUID().uuidString.lowercased(), createdAt: now, owners: ownership.owners)
