@@ -57,9 +57,17 @@ public enum OverlayDiff {
 
         // Routes: the metric-0 route for a desired dst must be "via <.0> onlink"; other metrics of that dst and
         // undesired dsts inside the cluster CIDR go.
+        // Indexed once, so a plan over hundreds of peers stays linear.
+        var primaryRoutes: [IPv4Network: OverlayKernelState.Route] = [:]
+        for route in actual.routes where route.metric == 0 && primaryRoutes[route.dst] == nil {
+            primaryRoutes[route.dst] = route
+        }
+        var neighborsByIP: [IPv4Address: OverlayKernelState.Neighbor] = [:]
+        for neighbor in actual.neighbors where neighborsByIP[neighbor.ip] == nil { neighborsByIP[neighbor.ip] = neighbor }
+
         for (dst, via) in wantRoutes.sorted(by: { $0.key.address < $1.key.address }) {
             let entry = OverlayEntry.route(dst: dst, via: via)
-            let current = actual.routes.first { $0.dst == dst && $0.metric == 0 }
+            let current = primaryRoutes[dst]
             if let current {
                 if current.gateway != via || !current.onlink {
                     replaces.append(repair(entry, .wrong, found: current.description, device: device))
@@ -80,7 +88,7 @@ public enum OverlayDiff {
         // Neighbours: one per IP on a device.
         for (ip, mac) in wantNeighbors.sorted(by: { $0.key < $1.key }) {
             let entry = OverlayEntry.neighbor(ip: ip, mac: mac)
-            if let current = actual.neighbors.first(where: { $0.ip == ip }) {
+            if let current = neighborsByIP[ip] {
                 if current.mac != mac || !current.permanent {
                     replaces.append(repair(entry, .wrong, found: current.description, device: device))
                 }
