@@ -21,9 +21,14 @@ public struct AgentConfiguration: Sendable {
     public var listenHost: String
     public var listenPort: Int
     public var advertiseAddress: String?
-    /// Node bridge and MTU (underlay − 50).
+    /// Node bridge and MTU (underlay − 50; nil: derived from the underlay interface).
     public var bridge: String
-    public var mtu: Int
+    public var mtu: Int?
+    /// The pod network the overlay routes (the server's `--cluster-cidr`): routes in it on `kumo.1` that no peer
+    /// explains are removed.
+    public var clusterCIDR: String
+    /// How often the overlay is checked against the kernel and repaired.
+    public var overlayResync: Duration
     /// When set, host-side network operations run in this named network namespace (tests); normally the agent
     /// runs inside its host's namespace and this is nil.
     public var hostNetns: String?
@@ -57,7 +62,9 @@ public struct AgentConfiguration: Sendable {
         self.listenHost = "0.0.0.0"
         self.listenPort = 7481
         self.bridge = "kumo0"
-        self.mtu = 1450
+        self.mtu = nil
+        self.clusterCIDR = "10.244.0.0/16"
+        self.overlayResync = .seconds(5)
         self.runcRoot = "/run/kumo/\(nodeName)/runc"
         self.cgroupParent = "/kumo/\(nodeName)"
         self.heartbeatInterval = .seconds(2)

@@ -28,6 +28,7 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
         var images: ImageStore
         var subnet: IPv4Network
         var agentURL: String
+        var overlay: OverlayManager
     }
 
     public init(config: AgentConfiguration, logger: Logger) throws(KumoError) {
@@ -58,7 +59,16 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
         let address = config.advertiseAddress ?? HostAddresses.primaryIPv4() ?? "127.0.0.1"
         let agentURL = "http://\(address):\(config.listenPort)"
         let subnet = try await register(api: api, agentURL: agentURL, address: address)
-        try await driver.prepareNode(subnet: subnet)
+        let underlay = try await Underlay.find(address: address, hostNetns: config.hostNetns)
+        let mtu = config.mtu ?? (underlay.mtu - 50)
+        try await driver.prepareNode(subnet: subnet, mtu: mtu)
+        guard let cluster = IPv4Network(config.clusterCIDR), let publicIP = IPv4Address(address) else {
+            throw KumoError(.invalid, "bad --cluster-cidr \(config.clusterCIDR) or address \(address)", field: "cluster-cidr")
+        }
+        let overlay = try OverlayManager(
+            api: api, node: config.nodeName, subnet: subnet, cluster: cluster, publicIP: publicIP,
+            underlayDevice: underlay.device, mtu: mtu, hostNetns: config.hostNetns, interval: config.overlayResync,
+            logger: logger.with(label: "kumo.overlay"))
         let images = ImageStore(
             directory: config.imagesDir, source: APIImageSource(client: client), command: Command(),
             logger: logger.with(label: "kumo.images"))
@@ -80,7 +90,7 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
         started.withLock {
             $0 = Started(
                 api: api, supervisor: supervisor, heartbeat: heartbeat, reporter: reporter, images: images,
-                subnet: subnet, agentURL: agentURL)
+                subnet: subnet, agentURL: agentURL, overlay: overlay)
         }
         logger.notice(
             "kumo agent running",
@@ -89,6 +99,10 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
             group.addTask { await heartbeat.run() }
             group.addTask { await reporter.run() }
             group.addTask { await supervisor.run() }
+            group.addTask {
+                await overlay.publish(reason: "initial")
+                await overlay.run()
+            }
             group.addTask {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(60))
@@ -198,6 +212,7 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
         return metrics.render(
             phases: phases, images: img,
             heartbeats: (Int(hb?["renewals"]?.numberValue ?? 0), Int(hb?["failures"]?.numberValue ?? 0)))
+            + (s?.overlay.renderMetrics() ?? "")
     }
 
     /// `kumo state agent/<node>`: runners and their states, images cached, runc root, heartbeat.
@@ -212,6 +227,7 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
             "dataDir": .string(config.dataDir), "bridge": .string(config.bridge),
             "heartbeat": s?.heartbeat.state() ?? .null,
             "replicas": s?.supervisor.state() ?? .null,
+            "network": s?.overlay.stateDump() ?? .null,
             "statusReports": s?.reporter.state() ?? .null,
             "images": await s?.images.state() ?? .null,
             "recentStartLatenciesMs": .array(metrics.recentStartLatencies.suffix(20).map { .number(($0 * 1000).rounded()) }),

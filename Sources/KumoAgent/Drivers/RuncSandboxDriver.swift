@@ -2,6 +2,7 @@ import Foundation
 import KumoModel
 import KumoSystem
 import Logging
+import Synchronization
 
 /// The real `SandboxDriver`: pod network namespaces and veths with `ip` batches, overlay bundles, `runc` under
 /// the agent's own root, container output to size-rotated log files, exit codes through the child reaper.
@@ -9,7 +10,9 @@ final class RuncSandboxDriver: SandboxDriver {
     let config: AgentConfiguration
     let runc: Runc
     let bundles: BundleDirectory
-    let network: PodNetwork
+    /// Rebuilt by `prepareNode` once the MTU is known (underlay − 50).
+    private let networkBox: Mutex<PodNetwork>
+    var network: PodNetwork { networkBox.withLock { $0 } }
     let reaper: ChildReaper
     let logger: Logger
 
@@ -21,13 +24,15 @@ final class RuncSandboxDriver: SandboxDriver {
         self.logger = logger
         self.runc = Runc(root: config.runcRoot, logger: logger)
         self.bundles = BundleDirectory(root: config.bundlesDir, logger: logger)
-        self.network = try PodNetwork(bridge: config.bridge, mtu: config.mtu, logger: logger)
+        self.networkBox = Mutex(try PodNetwork(bridge: config.bridge, mtu: config.mtu ?? 1450, logger: logger))
         self.reaper = try ChildReaper(logger: logger)
     }
 
-    /// The node bridge with the subnet's gateway (idempotent).
-    func prepareNode(subnet: IPv4Network) async throws(KumoError) {
-        let bridge = try HostBridge(name: config.bridge, podCIDR: subnet, mtu: config.mtu, logger: logger)
+    /// The node bridge with the subnet's gateway (idempotent), and the MTU of bridge and veths.
+    func prepareNode(subnet: IPv4Network, mtu: Int) async throws(KumoError) {
+        let pods = try PodNetwork(bridge: config.bridge, mtu: mtu, logger: logger)
+        networkBox.withLock { $0 = pods }
+        let bridge = try HostBridge(name: config.bridge, podCIDR: subnet, mtu: mtu, logger: logger)
         try await bridge.ensure(hostNetns: config.hostNetns)
     }
 

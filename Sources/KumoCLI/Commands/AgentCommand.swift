@@ -58,8 +58,11 @@ extension AgentCommand {
     @Option(help: "Node bridge for replica networks.")
     var bridge = "kumo0"
 
-    @Option(help: "MTU of the bridge and veths (underlay MTU − 50 for VXLAN).")
-    var mtu = 1450
+    @Option(help: "MTU of the bridge, veths and VXLAN device. Default: the underlay interface's MTU − 50.")
+    var mtu: Int?
+
+    @Option(help: "The cluster's pod network (the server's --cluster-cidr); overlay routes in it are Kumo's.")
+    var clusterCIDR = "10.244.0.0/16"
 
     @Option(help: "runc state directory. Default: /run/kumo/NAME/runc.")
     var runcRoot: String?
@@ -78,7 +81,8 @@ extension AgentCommand {
         if let cpu { _ = try CPUQuantity(parsing: cpu) }
         if let memory { _ = try MemoryQuantity(parsing: memory) }
         for l in labels where !l.contains("=") { throw ValidationError("--label must be KEY=VALUE, got \"\(l)\"") }
-        guard (576...9000).contains(mtu) else { throw ValidationError("--mtu must be between 576 and 9000") }
+        if let mtu, !(576...9000).contains(mtu) { throw ValidationError("--mtu must be between 576 and 9000") }
+        guard IPv4Network(clusterCIDR) != nil else { throw ValidationError("--cluster-cidr must be an IPv4 network like 10.244.0.0/16") }
         guard heartbeatSeconds >= 1 else { throw ValidationError("--heartbeat-seconds must be at least 1") }
         _ = try parseListen()
     }
@@ -126,6 +130,7 @@ extension AgentCommand {
             config.advertiseAddress = advertiseAddress
             config.bridge = bridge
             config.mtu = mtu
+            config.clusterCIDR = clusterCIDR
             if let runcRoot { config.runcRoot = runcRoot }
             config.heartbeatInterval = .seconds(heartbeatSeconds)
             config.leaseDurationSeconds = max(6, heartbeatSeconds * 3)

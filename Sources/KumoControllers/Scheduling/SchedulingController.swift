@@ -56,7 +56,10 @@ public final class SchedulingController: ServiceLifecycle.Service, Sendable {
             _ = pending.withLock { $0.removeValue(forKey: key) }
             return
         }
-        if event.object["spec"]?["nodeName"]?.stringValue == nil { queue.add(key) }
+        // unplaced, or placed by hand (spec.nodeName given) but without an address yet
+        if event.object["spec"]?["nodeName"]?.stringValue == nil || event.object["spec"]?["network"] == nil {
+            queue.add(key)
+        }
     }
 
     func retryPending() {
@@ -79,9 +82,20 @@ public final class SchedulingController: ServiceLifecycle.Service, Sendable {
     }
 
     func place(_ key: String) async throws(KumoError) {
-        guard let json = replicas.get(key), json["spec"]?["nodeName"]?.stringValue == nil,
-            json["status"]?["phase"]?.stringValue != "Terminating"
+        guard let json = replicas.get(key), json["status"]?["phase"]?.stringValue != "Terminating",
+            json["spec"]?["nodeName"]?.stringValue == nil || json["spec"]?["network"] == nil
         else {
+            _ = pending.withLock { $0.removeValue(forKey: key) }
+            return
+        }
+        if let pinned = json["spec"]?["nodeName"]?.stringValue {
+            // placed by hand: the node is chosen; IPAM still gives it an address (same one-write binding)
+            let project = json["metadata"]?["project"]?.stringValue ?? ""
+            let name = json["metadata"]?["name"]?.stringValue ?? ""
+            let bound = try await plane.bind(
+                .replica, project: project, name: name, node: pinned, manager: Self.manager,
+                annotations: [Self.explanationAnnotation: #"{"pinned":"spec.nodeName was set by its creator"}"#])
+            replicas.remember(bound)
             _ = pending.withLock { $0.removeValue(forKey: key) }
             return
         }
