@@ -120,7 +120,7 @@ let package = Package(
         .executableTarget(
             name: "kumo-bench",
             dependencies: [
-                "KumoModel", "KumoStore", "KumoAPI", "KumoServer", "KumoScheduler", "KumoTestbed",
+                "KumoModel", "KumoStore", "KumoAPI", "KumoServer", "KumoScheduler", "KumoTestbed", "KumoAgent", "KumoSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),

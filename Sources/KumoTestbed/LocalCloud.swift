@@ -62,7 +62,9 @@ public final class LocalCloud: @unchecked Sendable {
         return result
     }
 
-    public func start() async throws {
+    /// Builds every host but starts agents only on the first `agents` (default: all); others join later with
+    /// `startAgent`.
+    public func start(agents startCount: Int? = nil) async throws {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let mask = "/28"
         try Self.sh(["ip", "netns", "add", underlay])
@@ -90,8 +92,9 @@ public final class LocalCloud: @unchecked Sendable {
         guard login.status == 0 else { throw KumoError(.internal, "login failed: \(login.err)") }
         let join = try kumo(["token", "create", "--join", "--quiet"])
         try Data(join.trimmingCharacters(in: .whitespacesAndNewlines).utf8).write(to: URL(fileURLWithPath: dir + "/join.token"))
-        for i in 1...agentCount { try startAgent(i) }
-        try await waitForReadyNodes(agentCount)
+        let n = startCount ?? agentCount
+        for i in 1...n { try startAgent(i) }
+        try await waitForReadyNodes(n)
     }
 
     /// `kumo ARGS` with this cloud's CLI config; throws on a non-zero exit.
@@ -170,10 +173,10 @@ public final class LocalCloud: @unchecked Sendable {
 }
 
 /// Runs `body` with a started cloud and always tears it down.
-public func withCloud(agents: Int = 3, _ body: (LocalCloud) async throws -> Void) async throws {
+public func withCloud(agents: Int = 3, starting: Int? = nil, _ body: (LocalCloud) async throws -> Void) async throws {
     let cloud = LocalCloud(agents: agents)
     do {
-        try await cloud.start()
+        try await cloud.start(agents: starting)
         try await body(cloud)
     } catch {
         cloud.dumpLogs()

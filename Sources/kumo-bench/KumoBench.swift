@@ -16,9 +16,10 @@ struct KumoBench: AsyncParsableCommand {
               schedule  simulated 5,000 nodes and 50,000 replicas through the real scheduler: placements/s, p99
               start     API create of a replica → its agent reports Running (real runc, netns host; root): p50/p99
               failover  kill a node's agent and cut its link → its replicas Running elsewhere (3 netns hosts; root)
+              overlay   100/1,000 simulated peers applied on a real kumo.1; node joins seen by real agents (root)
             """)
 
-    @Argument(help: "store, api, watch, schedule, start or failover.")
+    @Argument(help: "store, api, watch, schedule, start, failover or overlay.")
     var scenario: String
 
     @Flag(help: "Print the result as one JSON object on the last line.")
@@ -67,8 +68,10 @@ struct KumoBench: AsyncParsableCommand {
             result = try await AgentBench.start(count: starts)
         case "failover":
             result = try await AgentBench.failover(rounds: rounds)
+        case "overlay":
+            result = try await OverlayBench.run(joins: max(rounds, 5))
         default:
-            throw ValidationError("unknown scenario \"\(scenario)\": expected store, api, watch, schedule, start or failover")
+            throw ValidationError("unknown scenario \"\(scenario)\": expected store, api, watch, schedule, start, failover or overlay")
         }
         result.print(json: json)
         if !result.met { throw ExitCode(3) }

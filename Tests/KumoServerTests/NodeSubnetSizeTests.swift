@@ -37,6 +37,26 @@ struct NodeSubnetSizeTests {
         }
     }
 
+    @Test("a node publishing an overlay address another node uses is refused, with an event")
+    func overlayAddressCollision() async throws {
+        try await withServer { s in
+            _ = try await s.admin.create(Sample.node("a"), kind: .node)
+            _ = try await s.admin.create(Sample.node("b"), kind: .node)
+            _ = try await s.admin.mergePatch(.node, "a", ["status": ["overlay": ["publicIP": "192.0.2.50", "vtepMAC": "02:00:00:00:00:0a"]]])
+            let clash = await kumoError {
+                _ = try await s.admin.mergePatch(.node, "b", ["status": ["overlay": ["publicIP": "192.0.2.50", "vtepMAC": "02:00:00:00:00:0b"]]])
+            }
+            #expect(clash?.code == .conflict)
+            #expect(clash?.field == "status.overlay.publicIP")
+            #expect(clash?.message.contains("node a") == true)
+            let events = try await s.admin.send(.GET, "/api/v1/events").json()["items"]?.arrayValue ?? []
+            #expect(events.contains { $0["spec"]?["reason"] == "OverlayAddressConflict" && $0["spec"]?["regarding"]?["name"] == "b" })
+            // a different address is fine; re-publishing its own is fine
+            _ = try await s.admin.mergePatch(.node, "b", ["status": ["overlay": ["publicIP": "192.0.2.51", "vtepMAC": "02:00:00:00:00:0b"]]])
+            _ = try await s.admin.mergePatch(.node, "a", ["status": ["overlay": ["publicIP": "192.0.2.50", "vtepMAC": "02:00:00:00:00:0c"]]])
+        }
+    }
+
     @Test("a node subnet size that does not fit the cluster CIDR is refused at start")
     func badSize() async throws {
         await #expect(throws: KumoError.self) {

@@ -38,12 +38,14 @@ final class OverlayManager: Sendable {
         var lastApplyMs: Double = 0
         var applyMsTotal: Double = 0
         var applies = 0
-        var programmed = 0
+        var programmedCount = 0
         var lastError: String?
         var republished = 0
         /// The desired entries of the last successful sync: a sync that finds work although they did not
         /// change found drift (something outside Kumo changed the kernel).
         var lastDesired: Set<OverlayEntry>?
+        /// Entries in the kernel after the last sync (read, and what the last apply added).
+        var programmed: Set<OverlayEntry> = []
     }
     private let state = Mutex(State())
     private let wake: AsyncStream<Void>.Continuation
@@ -219,7 +221,8 @@ final class OverlayManager: Sendable {
                 state.withLock {
                     $0.lastSync = Timestamp.now()
                     $0.syncs += 1
-                    $0.programmed = desired.count
+                    $0.programmedCount = desired.count
+                    $0.programmed = desired
                     $0.lastError = nil
                     $0.lastDesired = desired
                 }
@@ -248,16 +251,17 @@ final class OverlayManager: Sendable {
         let s = state.withLock { $0 }
         let peers: [JSONValue] = s.peers.values.sorted { $0.node < $1.node }.map { p in
             let entries = p.entries.sorted().map { JSONValue.string($0.description) }
+            let programmed = p.entries.sorted().filter { s.programmed.contains($0) }.map { JSONValue.string($0.description) }
             return [
                 "node": .string(p.node), "podCIDR": .string(p.podCIDR.description), "publicIP": .string(p.publicIP.description),
-                "vtepMAC": .string(p.vtepMAC), "expectedEntries": .array(entries),
+                "vtepMAC": .string(p.vtepMAC), "expectedEntries": .array(entries), "programmedEntries": .array(programmed),
                 "overlayDataMissingSince": s.missing[p.node].map { .string($0.rfc3339) } ?? .null,
             ]
         }
         return [
             "device": .string(kernel.device), "vtepMAC": .string(vtepMAC), "publicIP": .string(publicIP.description),
             "underlayDevice": .string(underlayDevice), "mtu": .number(Double(mtu)), "subnet": .string(subnet.description),
-            "peers": .array(peers), "entriesProgrammed": .number(Double(s.programmed)),
+            "peers": .array(peers), "entriesProgrammed": .number(Double(s.programmedCount)),
             "lastSync": s.lastSync.map { .string($0.rfc3339) } ?? .null,
             "lastRepair": s.lastRepair.map { ["at": .string($0.at.rfc3339), "what": .string($0.what)] } ?? .null,
             "repairsByKind": .object(s.repairsByKind.mapValues { .number(Double($0)) }),
@@ -271,7 +275,7 @@ final class OverlayManager: Sendable {
         var out = "# HELP kumo_agent_overlay_peers Peers with overlay entries on this node.\n# TYPE kumo_agent_overlay_peers gauge\n"
         out += "kumo_agent_overlay_peers \(s.peers.count)\n"
         out += "# HELP kumo_agent_overlay_entries Route, neighbour and FDB entries programmed.\n# TYPE kumo_agent_overlay_entries gauge\n"
-        out += "kumo_agent_overlay_entries \(s.programmed)\n"
+        out += "kumo_agent_overlay_entries \(s.programmedCount)\n"
         out += "# HELP kumo_agent_overlay_apply_seconds Batch apply latency (ip -batch + bridge -batch).\n# TYPE kumo_agent_overlay_apply_seconds summary\n"
         out += "kumo_agent_overlay_apply_seconds_sum \(s.applyMsTotal / 1000)\nkumo_agent_overlay_apply_seconds_count \(s.applies)\n"
         out += "# HELP kumo_agent_overlay_drift_repairs_total Entries or devices found changed outside Kumo and repaired.\n# TYPE kumo_agent_overlay_drift_repairs_total counter\n"

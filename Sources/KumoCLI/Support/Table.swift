@@ -27,7 +27,9 @@ enum ObjectColumns {
     static func headers(_ kind: Kind, wide: Bool, withProject: Bool) -> [String] {
         var h: [String]
         switch kind {
-        case .node: h = ["NAME", "STATUS", "POD-CIDR", "AGE"] + (wide ? ["ADDRESS", "AGENT", "CPU", "MEMORY", "LABELS"] : [])
+        case .node:
+            h = ["NAME", "STATUS", "POD-CIDR", "AGE"]
+                + (wide ? ["PUBLIC-IP", "VTEP-MAC", "OVERLAY", "AGENT", "CPU", "MEMORY", "LABELS"] : [])
         case .project: h = ["NAME", "AGE"] + (wide ? ["DESCRIPTION"] : [])
         case .image: h = ["NAME", "TAGS", "AGE"]
         case .workload: h = ["NAME", "READY", "UP-TO-DATE", "AGE"] + (wide ? ["IMAGE"] : [])
@@ -59,9 +61,12 @@ enum ObjectColumns {
             if wide {
                 let labels = (o["metadata"]?["labels"]?.objectValue ?? [:]).sorted { $0.key < $1.key }
                     .map { "\($0.key)=\($0.value.stringValue ?? "")" }.joined(separator: ",")
+                let overlay = status?["overlay"]
+                let publicIP = overlay?["publicIP"]?.stringValue ?? status?["addresses"]?.arrayValue?.first?.stringValue
+                let health = overlay?["vtepMAC"]?.stringValue == nil ? "missing" : (overlay?["backend"]?.stringValue ?? "vxlan")
                 r += [
-                    s(status?["addresses"]?.arrayValue?.first), s(status?["info"]?["agentVersion"]), s(status?["capacity"]?["cpu"]),
-                    s(status?["capacity"]?["memory"]), labels.isEmpty ? "<none>" : labels,
+                    publicIP ?? "<none>", s(overlay?["vtepMAC"]), health, s(status?["info"]?["agentVersion"]),
+                    s(status?["capacity"]?["cpu"]), s(status?["capacity"]?["memory"]), labels.isEmpty ? "<none>" : labels,
                 ]
             }
         case .project:

@@ -315,6 +315,7 @@ public struct ResourceService: Sendable {
                 return StoredObject(
                     object: ObjectCodec.served(current, revision: kv.modRevision), revision: kv.modRevision, changed: false)
             }
+            if ref.kind == .node { try await refuseOverlayAddressCollision(ref, old: current, new: object, manager: options.manager) }
             let now = ObjectCodec.now()
             let entry = HistoryEntry(
                 time: now, manager: options.manager, operation: operation,
@@ -481,6 +482,27 @@ extension ResourceService {
             throw e
         } catch {
             throw storeError(error, "delete \(ref)")
+        }
+    }
+}
+
+extension ResourceService {
+    /// Two nodes publishing the same underlay address would send each other's VXLAN traffic astray: a node
+    /// whose `status.overlay.publicIP` is already another node's is refused (409), with a Warning event.
+    func refuseOverlayAddressCollision(_ ref: ObjectRef, old: JSONValue, new: JSONValue, manager: String) async throws(KumoError) {
+        guard let ip = new["status"]?["overlay"]?["publicIP"]?.stringValue,
+            ip != old["status"]?["overlay"]?["publicIP"]?.stringValue
+        else { return }
+        let prefix = String(ref.storeKey.dropLast(ref.name.count))
+        let page = try await kumo { try await store.list(prefix: prefix, startAfter: nil, limit: nil) }
+        for kv in page.items where kv.key != ref.storeKey {
+            guard let other = try? JSONValue(parsing: kv.value), other["status"]?["overlay"]?["publicIP"]?.stringValue == ip
+            else { continue }
+            let owner = other["metadata"]?["name"]?.stringValue ?? "?"
+            let message = "node \(ref.name) reported overlay publicIP \(ip), which node \(owner) already uses; refused (write by \(manager))"
+            let event = EventFactory.make(regarding: ref, reason: "OverlayAddressConflict", type: "Warning", source: "api", message: message)
+            _ = try? await store.commit(Txn(operations: [.put(event.key, event.bytes)]))
+            throw KumoError(.conflict, message, field: "status.overlay.publicIP")
         }
     }
 }
