@@ -284,6 +284,25 @@ struct SecretTests {
         await again.finish()
     }
 
+    @Test("secrets stored in clear before encryption at rest are served, and sealed at the next start")
+    func legacyPlaintext() async throws {
+        let s = try await TestServer.start()
+        _ = try await s.admin.create(Sample.project("p"), kind: .project)
+        let key = ObjectRef(.secret, project: "p", name: "old").storeKey
+        let legacy: JSONValue = [
+            "apiVersion": "kumo/v1", "kind": "Secret", "metadata": ["name": "old", "project": "p", "uid": "u"],
+            "spec": ["data": .object(["k": .string(Self.b64("legacy-value"))])],
+        ]
+        _ = try await s.server.core.store.commit(Txn(operations: [.put(key, legacy.serialized())]))
+        #expect(try await s.admin.get(.secret, "old", project: "p")["spec"]?["data"]?["k"]?.stringValue == Self.b64("legacy-value"))
+        await s.stop()
+        let again = try await TestServer.start(dir: s.dir)
+        let stored = try JSONValue(parsing: try await again.server.core.store.get(key)?.value ?? [])
+        #expect(stored["spec"]?["data"]?["k"]?.stringValue?.hasPrefix("kumo:aesgcm:") == true)
+        #expect(try await again.admin.get(.secret, "old", project: "p")["spec"]?["data"]?["k"]?.stringValue == Self.b64("legacy-value"))
+        await again.finish()
+    }
+
     @Test("sealed values are bound to their secret and key; unchanged values keep their sealed form")
     func codec() throws {
         let ring = SecretKeyring(inMemory: Logger(label: "test"))

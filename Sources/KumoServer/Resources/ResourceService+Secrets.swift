@@ -44,7 +44,7 @@ extension ResourceService {
         var resealed = 0
         var total = 0
         for pass in 0..<Self.maxAttempts {
-            let (seen, changed) = try await resealPass(under: newKey, options: options)
+            let (seen, changed) = try await resealPass(options: options) { !SecretCodec.isSealed($0, under: newKey) }
             if pass == 0 { total = seen }
             resealed += changed
             if changed == 0 { break }
@@ -64,9 +64,21 @@ extension ResourceService {
         ])
     }
 
-    /// One pass over every secret: re-seals those with a value not under `keyID`. Returns (secrets seen,
-    /// secrets re-sealed).
-    private func resealPass(under keyID: String, options: WriteOptions) async throws(KumoError) -> (Int, Int) {
+    /// Seals the values of secrets stored before encryption at rest (still in clear), once at start-up, so an
+    /// upgraded server does not keep them readable in the database. Returns how many secrets it sealed.
+    public func sealPlaintextSecrets() async throws(KumoError) -> Int {
+        let (_, changed) = try await resealPass(options: WriteOptions(manager: "secret-encryption")) {
+            SecretCodec.hasPlaintextValues($0)
+        }
+        if changed > 0 { logger.notice("sealed secrets stored in clear", metadata: ["secrets": "\(changed)"]) }
+        return changed
+    }
+
+    /// One pass over every secret: re-seals under the active key those `needsReseal` picks (a stored form).
+    /// Returns (secrets seen, secrets re-sealed).
+    private func resealPass(
+        options: WriteOptions, needsReseal: (JSONValue) -> Bool
+    ) async throws(KumoError) -> (Int, Int) {
         let prefix = StoreKeys.collectionPrefix(.secret, project: nil)
         var cursor: String? = nil
         var seen = 0
@@ -77,8 +89,8 @@ extension ResourceService {
                 cursor = kv.key
                 seen += 1
                 let stored = try ObjectCodec.decodeStored(kv.value, key: kv.key)
-                if SecretCodec.isSealed(stored, under: keyID) { continue }
-                if try await reseal(key: kv.key, under: keyID, options: options) { changed += 1 }
+                if !needsReseal(stored) { continue }
+                if try await reseal(key: kv.key, options: options, needsReseal: needsReseal) { changed += 1 }
             }
             if !page.more { break }
         }
@@ -87,11 +99,13 @@ extension ResourceService {
 
     /// Re-seals one secret under the active key (its values unchanged), with a history record that says so.
     /// False when it was deleted or already re-sealed meanwhile.
-    private func reseal(key: String, under keyID: String, options: WriteOptions) async throws(KumoError) -> Bool {
+    private func reseal(
+        key: String, options: WriteOptions, needsReseal: (JSONValue) -> Bool
+    ) async throws(KumoError) -> Bool {
         for _ in 0..<Self.maxAttempts {
             guard let kv = try await kumo({ try await store.get(key) }) else { return false }
             let stored = try ObjectCodec.decodeStored(kv.value, key: kv.key)
-            if SecretCodec.isSealed(stored, under: keyID) { return false }
+            if !needsReseal(stored) { return false }
             let resealed = try sealedForStore(try opened(stored), previous: nil)
             guard let name = stored["metadata"]?["name"]?.stringValue else { return false }
             let ref = ObjectRef(.secret, project: stored["metadata"]?["project"]?.stringValue, name: name)

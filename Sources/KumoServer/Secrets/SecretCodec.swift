@@ -81,6 +81,11 @@ public enum SecretCodec {
         return true
     }
 
+    /// Whether a stored secret has a value in clear (stored before encryption at rest).
+    static func hasPlaintextValues(_ object: JSONValue) -> Bool {
+        (object["spec"]?["data"]?.objectValue ?? [:]).values.contains { !SecretKeyring.isSealed($0.stringValue ?? "") }
+    }
+
     /// A history patch of a secret with every value under `spec.data` replaced by `redactedMarker`: the record
     /// says which keys were added, changed or removed, and nothing about their values.
     public static func redacted(_ patch: [JSONPatchOperation]) -> [JSONPatchOperation] {
