@@ -231,9 +231,16 @@ struct SecretTests {
             #expect(try await n1.get(.secret, "db", project: "p")["spec"]?["data"]?["password"] == .string(Self.b64("pw")))
             #expect(await kumoError { _ = try await n2.get(.secret, "db", project: "p") }?.code == .forbidden)
             #expect(await kumoError { _ = try await n1.get(.secret, "other", project: "p") }?.code == .forbidden)
+            #expect(
+                await kumoError { _ = try await n1.send(.GET, APIPaths.history(.secret, project: "p", name: "other")) }?.code
+                    == .forbidden)
+            #expect(try await n1.send(.GET, APIPaths.history(.secret, project: "p", name: "db")).status == 200)
             #expect(await kumoError { _ = try await n1.send(.GET, "/api/v1/projects/p/secrets") }?.code == .forbidden)
             #expect(await kumoError { _ = try await n1.send(.GET, "/api/v1/secrets") }?.code == .forbidden)
             #expect(await kumoError { _ = try await n1.send(.DELETE, "/api/v1/projects/p/secrets/db") }?.code == .forbidden)
+            // once the replica is gone, so is the access
+            _ = try await s.admin.send(.DELETE, APIPaths.object(.replica, project: "p", name: "a"), query: [("force", "true")])
+            #expect(await kumoError { _ = try await n1.get(.secret, "db", project: "p") }?.code == .forbidden)
             // spec.secrets also counts (file delivery)
             #expect(
                 APIResponder.secretNames(usedBy: ["spec": ["secrets": ["files", ["name": "x"], ["secretName": "y"]]]])

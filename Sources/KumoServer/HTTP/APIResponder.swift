@@ -134,6 +134,7 @@ public struct APIResponder: HTTPResponder {
         case .clusterObjectHistory, .projectObjectHistory:
             let ref = ObjectRef(resolved.kind!, project: resolved.project, name: resolved.name ?? "")
             try Authorizer.authorize(identity, .get, ref.kind, project: ref.project, name: ref.name)
+            if ref.kind == .secret { try await requireSecretOfOwnReplica(identity, ref) }
             return try Self.json(try await core.resources.history(ref, limit: try query.int("limit")))
         }
     }
