@@ -310,6 +310,34 @@ struct SecretTests {
         await again.finish()
     }
 
+    @Test("the key file: made 0600 at first start; a rotation cut short leaves both keys, and values under each open")
+    func keyFile() throws {
+        let dir = NSTemporaryDirectory() + "kumo-keyring-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/secrets.key"
+        let ring = try SecretKeyring(path: path, logger: Logger(label: "test"))
+        let old = try ring.seal(Array("one".utf8), context: "c")
+        let first = ring.activeKeyID
+        let second = try ring.beginRotation()
+        let new = try ring.seal(Array("two".utf8), context: "c")
+        #expect(SecretKeyring.keyID(of: old) == first && SecretKeyring.keyID(of: new) == second)
+        // "crash" here: a fresh load has both keys, the new one active
+        let reloaded = try SecretKeyring(path: path, logger: Logger(label: "test"))
+        #expect(reloaded.activeKeyID == second && reloaded.keyIDs == [first, second].sorted())
+        #expect(try reloaded.open(old, context: "c") == Array("one".utf8))
+        #expect(try reloaded.open(new, context: "c") == Array("two".utf8))
+        #expect(try reloaded.retireInactiveKeys() == [first])
+        let retired = try SecretKeyring(path: path, logger: Logger(label: "test"))
+        #expect(retired.keyIDs == [second])
+        let gone = #expect(throws: KumoError.self) { try retired.open(old, context: "c") }
+        #expect(gone?.message.contains(first) == true && gone?.message.contains("one") == false)
+        let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber
+        #expect(mode?.intValue == 0o600)
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(!text.contains("one") && !text.contains("two"))
+    }
+
     @Test("sealed values are bound to their secret and key; unchanged values keep their sealed form")
     func codec() throws {
         let ring = SecretKeyring(inMemory: Logger(label: "test"))
