@@ -267,13 +267,39 @@ struct SecretTests {
             }
             return failures
         }
+        // writers during the rotation: new secrets and changed ones
+        let writer = Task {
+            var failures = 0
+            for i in 0..<30 {
+                do {
+                    _ = try await s.admin.create(Self.secret("w\(i)", ["v": "w-\(i)"]), kind: .secret, project: "p")
+                    _ = try await s.admin.mergePatch(
+                        .secret, "s\(i % 20)", project: "p", ["metadata": ["labels": ["n": .string(String(i))]]])
+                } catch {
+                    failures += 1
+                }
+            }
+            return failures
+        }
         let result = try await s.admin.send(.POST, APIPaths.secretKeyRotation).json()
         #expect(await reader.value == 0, "reads during the rotation")
+        #expect(await writer.value == 0, "writes during the rotation")
+        // nothing a racing writer stored is left under the retired key
+        let key1 = result["activeKeyID"]?.stringValue ?? ""
+        let mid = try await s.server.core.store.list(prefix: StoreKeys.collectionPrefix(.secret, project: nil), startAfter: nil, limit: nil)
+        #expect(mid.items.count == 50)
+        for kv in mid.items {
+            #expect(SecretCodec.isSealed(try JSONValue(parsing: kv.value), under: key1), "\(kv.key)")
+        }
+        // a second rotation right after seals whatever the writers added, and still retires the old key
+        let result2 = try await s.admin.send(.POST, APIPaths.secretKeyRotation).json()
+        #expect(result2["retiredKeyIDs"] == [result["activeKeyID"] ?? .null])
+        let before2 = key1
         let after = s.server.core.resources.secrets.activeKeyID
-        #expect(after != before)
-        #expect(result["activeKeyID"]?.stringValue == after)
+        #expect(after != before && before2 != before && after != before2)
+        #expect(result2["activeKeyID"]?.stringValue == after)
         #expect(result["retiredKeyIDs"] == [.string(before)])
-        #expect(result["resealed"]?.numberValue == 20)
+        #expect((result["resealed"]?.numberValue ?? 0) >= 1)
         #expect(s.server.core.resources.secrets.keyIDs == [after])
         let page = try await s.server.core.store.list(prefix: StoreKeys.collectionPrefix(.secret, project: nil), startAfter: nil, limit: nil)
         for kv in page.items {
@@ -287,6 +313,9 @@ struct SecretTests {
         let again = try await TestServer.start(dir: s.dir)
         for i in 0..<20 {
             #expect(try await again.admin.get(.secret, "s\(i)", project: "p")["spec"]?["data"]?["v"]?.stringValue == Self.b64("value-\(i)"))
+        }
+        for i in 0..<30 {
+            #expect(try await again.admin.get(.secret, "w\(i)", project: "p")["spec"]?["data"]?["v"]?.stringValue == Self.b64("w-\(i)"))
         }
         await again.finish()
     }

@@ -16,9 +16,22 @@ extension ResourceService {
         SecretCodec.openLeniently(stored, keyring: secrets)
     }
 
-    /// The form written to the store: Secret values sealed (unchanged values keep `previous`'s sealed form).
-    func sealedForStore(_ object: JSONValue, previous: JSONValue?) throws(KumoError) -> JSONValue {
-        try SecretCodec.seal(object, previous: previous, keyring: secrets)
+    /// The form written to the store: Secret values sealed under the lease's key (unchanged values keep
+    /// `previous`'s sealed form when it is under that key).
+    func sealedForStore(_ object: JSONValue, previous: JSONValue?, lease: SecretKeyring.Lease?) throws(KumoError)
+        -> JSONValue
+    {
+        try SecretCodec.seal(object, previous: previous, keyring: secrets, lease: lease)
+    }
+
+    /// A lease on the active secret key for one write attempt of a Secret (nil for other kinds); release it
+    /// after the commit.
+    func secretLease(_ ref: ObjectRef) -> SecretKeyring.Lease? {
+        ref.kind == .secret ? secrets.lease() : nil
+    }
+
+    func releaseSecretLease(_ lease: SecretKeyring.Lease?) {
+        if let lease { secrets.release(lease) }
     }
 
     /// The history patch of a change; for a Secret, values under `spec.data` become `"<redacted>"`.
@@ -40,6 +53,7 @@ extension ResourceService {
         defer { secrets.releaseRotation() }
         let previous = secrets.keyIDs
         let newKey = try secrets.beginRotation()
+        try await secrets.drainOldLeases()
         logger.notice("secret key rotation started", metadata: ["keyID": "\(newKey)"])
         var resealed = 0
         var total = 0
@@ -106,7 +120,9 @@ extension ResourceService {
             guard let kv = try await kumo({ try await store.get(key) }) else { return false }
             let stored = try ObjectCodec.decodeStored(kv.value, key: kv.key)
             if !needsReseal(stored) { return false }
-            let resealed = try sealedForStore(try opened(stored), previous: nil)
+            let lease = secrets.lease()
+            defer { secrets.release(lease) }
+            let resealed = try sealedForStore(try opened(stored), previous: nil, lease: lease)
             guard let name = stored["metadata"]?["name"]?.stringValue else { return false }
             let ref = ObjectRef(.secret, project: stored["metadata"]?["project"]?.stringValue, name: name)
             let entry = HistoryEntry(time: ObjectCodec.now(), manager: options.manager, operation: "reencrypt", patch: [])

@@ -93,6 +93,8 @@ public struct ResourceService: Sendable {
         setProject(ref.project, in: &input)
         let canonical = try kind.canonicalize(input)
         for attempt in 0..<Self.maxAttempts {
+            let lease = secretLease(ref)
+            defer { releaseSecretLease(lease) }
             var object = canonical
             var ownership = FieldOwnership(old: nil, new: object, owners: [:], manager: options.manager, force: false)
             var compares: [Compare] = [.absent(ref.storeKey)]
@@ -121,7 +123,7 @@ public struct ResourceService: Sendable {
                 patch: historyPatch(ref, from: .null, to: ObjectCodec.withoutManagedFields(object)))
             if let p = ref.project { compares.append(.exists(ObjectRef(.project, name: p).storeKey)) }
             ops += [
-                .put(ref.storeKey, try sealedForStore(object, previous: nil).serialized()),
+                .put(ref.storeKey, try sealedForStore(object, previous: nil, lease: lease).serialized()),
                 .put(HistoryStore.key(for: ref), HistoryStore.encode(entry)),
             ]
             do {
@@ -290,6 +292,8 @@ public struct ResourceService: Sendable {
         transform: (JSONValue) throws(KumoError) -> JSONValue
     ) async throws(KumoError) -> StoredObject {
         for _ in 0..<Self.maxAttempts {
+            let lease = secretLease(ref)
+            defer { releaseSecretLease(lease) }
             guard let kv = try await kumo({ try await store.get(ref.storeKey) }) else {
                 throw KumoError(.notFound, "\(ref.kind.rawValue.lowercased()) \"\(ref.name)\" not found\(inProject(ref))")
             }
@@ -333,7 +337,7 @@ public struct ResourceService: Sendable {
                 forced: ownership.transfers.isEmpty
                     ? nil : ownership.transfers.map { .init(field: $0.field, previousOwner: $0.previousOwner) })
             var ops: [KumoStore.Operation] = [
-                .put(ref.storeKey, try sealedForStore(object, previous: storedCurrent).serialized()),
+                .put(ref.storeKey, try sealedForStore(object, previous: storedCurrent, lease: lease).serialized()),
                 .put(HistoryStore.key(for: ref), HistoryStore.encode(entry)),
             ]
             if !ownership.transfers.isEmpty {

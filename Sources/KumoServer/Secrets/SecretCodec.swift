@@ -16,10 +16,12 @@ public enum SecretCodec {
 
     static func isSecret(_ object: JSONValue) -> Bool { object["kind"]?.stringValue == Kind.secret.rawValue }
 
-    /// Stored form of a (validated) served secret. A value whose plaintext equals the one in `previous` (the
-    /// stored form it replaces) keeps its sealed form, so an update that changes one key re-seals only that key
-    /// and the stored bytes do not churn.
-    static func seal(_ object: JSONValue, previous: JSONValue?, keyring: SecretKeyring) throws(KumoError) -> JSONValue {
+    /// Stored form of a (validated) served secret, every value under the lease's key. A value whose plaintext
+    /// equals the one in `previous` (the stored form it replaces) and is sealed under that same key keeps its
+    /// sealed form, so an update that changes one key re-seals only that key and the stored bytes do not churn.
+    static func seal(
+        _ object: JSONValue, previous: JSONValue?, keyring: SecretKeyring, lease: SecretKeyring.Lease? = nil
+    ) throws(KumoError) -> JSONValue {
         guard isSecret(object), let data = object["spec"]?["data"]?.objectValue else { return object }
         let old = previous?["spec"]?["data"]?.objectValue ?? [:]
         var sealed: [String: JSONValue] = [:]
@@ -28,12 +30,13 @@ public enum SecretCodec {
                 throw KumoError(.invalid, "spec.data.\(key) must be base64", field: "spec.data.\(key)")
             }
             let ctx = context(object, key: key)
-            if let previousSealed = old[key]?.stringValue, SecretKeyring.isSealed(previousSealed),
+            let keyID = lease?.keyID ?? keyring.activeKeyID
+            if let previousSealed = old[key]?.stringValue, SecretKeyring.keyID(of: previousSealed) == keyID,
                 let previousPlain = try? keyring.open(previousSealed, context: ctx), previousPlain == Array(plain)
             {
                 sealed[key] = .string(previousSealed)
             } else {
-                sealed[key] = .string(try keyring.seal(Array(plain), context: ctx))
+                sealed[key] = .string(try keyring.seal(Array(plain), context: ctx, lease: lease))
             }
         }
         return replacingData(object, with: sealed)

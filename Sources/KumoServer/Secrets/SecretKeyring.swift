@@ -16,6 +16,15 @@ public final class SecretKeyring: Sendable {
     struct State: Sendable {
         var active: String
         var keys: [String: SymmetricKey]
+        /// Writes between sealing and commit, by the key they seal under (see `Lease`).
+        var leases: [String: Int] = [:]
+    }
+
+    /// One write's hold on the key it seals under, from sealing until its commit is done: a rotation does not
+    /// start re-sealing while writes that picked an older key are still in flight, so none of them can land
+    /// after the rotation looked and leave a value under a key about to be retired.
+    public struct Lease: Sendable {
+        public let keyID: String
     }
 
     /// Where the keys live; nil for an in-memory keyring (tests, tools that build a ResourceService by hand).
@@ -68,10 +77,41 @@ public final class SecretKeyring: Sendable {
         return String(rest[..<colon])
     }
 
-    /// Seals `plaintext` under the active key. `context` (the secret and key it belongs to) is authenticated, so a
-    /// sealed value copied into another secret or key does not open.
-    public func seal(_ plaintext: [UInt8], context: String) throws(KumoError) -> String {
-        let (id, key) = state.withLock { ($0.active, $0.keys[$0.active]) }
+    /// Takes a lease on the active key; `release` it once the write is committed or abandoned.
+    public func lease() -> Lease {
+        state.withLock { s in
+            s.leases[s.active, default: 0] += 1
+            return Lease(keyID: s.active)
+        }
+    }
+
+    public func release(_ lease: Lease) {
+        state.withLock { s in
+            let n = (s.leases[lease.keyID] ?? 1) - 1
+            s.leases[lease.keyID] = n > 0 ? n : nil
+        }
+    }
+
+    /// Waits until no write holds a lease on a key other than the active one.
+    func drainOldLeases(timeout: Duration = .seconds(30)) async throws(KumoError) {
+        let deadline = ContinuousClock.now + timeout
+        while state.withLock({ s in s.leases.keys.contains { $0 != s.active } }) {
+            guard ContinuousClock.now < deadline else {
+                throw KumoError(.unavailable, "secret key rotation: writes under the old key did not finish in time; retry")
+            }
+            do { try await Task.sleep(for: .milliseconds(2)) } catch {
+                throw KumoError(.unavailable, "secret key rotation cancelled", cause: error)
+            }
+        }
+    }
+
+    /// Seals `plaintext` under the lease's key (the active key without one). `context` (the secret and key it
+    /// belongs to) is authenticated, so a sealed value copied into another secret or key does not open.
+    public func seal(_ plaintext: [UInt8], context: String, lease: Lease? = nil) throws(KumoError) -> String {
+        let (id, key) = state.withLock { s in
+            let id = lease?.keyID ?? s.active
+            return (id, s.keys[id])
+        }
         guard let key else { throw KumoError(.internal, "secret keyring has no active key \(id)") }
         do {
             let box = try AES.GCM.seal(plaintext, using: key, authenticating: Array(context.utf8))
