@@ -27,6 +27,8 @@ public enum APIRoute: String, CaseIterable, Sendable {
     case replicaLogs = "/api/v1/projects/{project}/replicas/{name}/logs"
     case blob = "/api/v1/blobs/{digest}"
     case imageTag = "/api/v1/images/{name}/tags/{tag}"
+    /// Re-seal every secret under a new key-encryption key (admin).
+    case secretKeyRotation = "/api/v1/secrets/rotate-key"
 
     /// The template as written in the OpenAPI document.
     public var template: String { rawValue }
@@ -39,7 +41,7 @@ public enum APIRoute: String, CaseIterable, Sendable {
         case .clusterObject, .projectObject: ["GET", "PUT", "PATCH", "DELETE"]
         case .clusterObjectHistory, .projectObjectHistory: ["GET"]
         case .token: ["DELETE"]
-        case .join: ["POST"]
+        case .join, .secretKeyRotation: ["POST"]
         case .nodeLease: ["GET", "PUT"]
         case .nodeAgentState, .replicaLogs: ["GET"]
         case .blob: ["GET", "HEAD", "PUT"]
@@ -97,6 +99,7 @@ public struct ResolvedPath: Sendable, Equatable {
         }
         if rest == ["backup"] { return ResolvedPath(route: .backup) }
         if rest == ["join"] { return ResolvedPath(route: .join) }
+        if rest == ["secrets", "rotate-key"] { return ResolvedPath(route: .secretKeyRotation) }
         if rest[0] == "blobs" {
             return rest.count == 2 ? ResolvedPath(route: .blob, name: rest[1]) : nil
         }
@@ -177,6 +180,9 @@ public enum APIPaths {
     public static func object(_ kind: Kind, project: String?, name: String) -> String {
         collection(kind, project: project) + "/" + encode(name)
     }
+
+    /// `POST`: rotate the secret encryption key.
+    public static let secretKeyRotation = APIRoute.secretKeyRotation.rawValue
 
     public static func replicaLogs(project: String, name: String) -> String {
         object(.replica, project: project, name: name) + "/logs"

@@ -66,11 +66,13 @@ enum SpecValidation {
         return s.utf8.allSatisfy { Names.isAlnum($0) || $0 == UInt8(ascii: "_") }
     }
 
-    /// A secret data key: `[-._a-zA-Z0-9]+`, at most 253 characters, not `.` or `..`.
+    /// A secret data key: `[-._a-zA-Z0-9]+`, at most 253 characters, not `.`, `..` or starting with `..`.
     static func secretKeyReason(_ s: String) -> String? {
         if s.isEmpty { return "must not be empty" }
         if s.utf8.count > 253 { return "must be no more than 253 characters" }
         if s == "." || s == ".." { return "must not be '.' or '..'" }
+        // Keys become file names in the container; `..`-prefixed names are the atomic writer's own.
+        if s.hasPrefix("..") { return "must not start with '..'" }
         let ok = s.utf8.allSatisfy {
             Names.isAlnum($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_")
         }

@@ -64,6 +64,12 @@ public final class KumoServer: Sendable {
             "kumo server starting",
             metadata: ["listen": "\(core.config.host):\(core.config.port)", "dataDir": "\(core.config.dataDir)"])
         defer { core.logger.notice("kumo server stopped") }
+        do {
+            _ = try await core.resources.sealPlaintextSecrets()
+        } catch {
+            // not fatal: reads still serve those values; the next start or `kumo secret rotate-key` retries
+            core.logger.error("failed to seal secrets stored in clear", metadata: ["error": "\(error)"])
+        }
         let serviceGroup = ServiceGroup(
             configuration: .init(
                 services: [application, core.broadcaster, WatchCloser(registry: core.watches)]

@@ -67,5 +67,7 @@ public struct ServerConfiguration: Sendable {
 
     public var databasePath: String { dataDir + "/kumo.db" }
     public var adminTokenPath: String { dataDir + "/admin.token" }
+    /// The keys that seal Secret values at rest (0600, made at first start).
+    public var secretKeyPath: String { dataDir + "/secrets.key" }
     public var blobDirectory: String { dataDir + "/blobs/sha256" }
 }

@@ -14,7 +14,7 @@ public final class ServerCore: Sendable {
     public let metrics: ServerMetrics
     public let logger: Logger
     public let startedAt: Date
-    public let watchCache = WatchRenderCache()
+    public let watchCache: WatchRenderCache
     public let retentionState = RetentionState()
     public let watches = WatchRegistry()
     public let broadcaster: WatchBroadcaster
@@ -37,11 +37,17 @@ public final class ServerCore: Sendable {
                 "cluster CIDR \(config.clusterCIDR) must be an IPv4 network of /\(nodePrefix) (the node subnet size) or larger, like 10.244.0.0/16",
                 field: "cluster-cidr")
         }
+        let keyring = try SecretKeyring(path: config.secretKeyPath, logger: logger)
         self.resources = ResourceService(
-            store: self.store, logger: logger, ipam: IPAM(cluster: cluster, nodePrefixLength: nodePrefix))
+            store: self.store, logger: logger, ipam: IPAM(cluster: cluster, nodePrefixLength: nodePrefix),
+            secrets: keyring)
+        // Watch streams serve what reads serve: Secret values opened (view tokens then get them redacted).
+        let open: @Sendable (JSONValue) -> JSONValue = { SecretCodec.openLeniently($0, keyring: keyring) }
+        self.watchCache = WatchRenderCache(open: open)
         self.tokens = try TokenService(store: self.store, adminTokenPath: config.adminTokenPath, logger: logger)
         self.startedAt = Date()
-        self.broadcaster = WatchBroadcaster(store: self.store, logger: logger, flushInterval: config.watchFlushInterval)
+        self.broadcaster = WatchBroadcaster(
+            store: self.store, logger: logger, flushInterval: config.watchFlushInterval, open: open)
         let imageLogger = logger.with(label: "kumo.images")
         self.images = ImageService(
             blobs: BlobStore(dataDir: config.dataDir, logger: imageLogger), resources: resources,

@@ -117,6 +117,45 @@ struct CLITests {
         #expect(completion.out.contains("kumo"))
     }
 
+    @Test("kumo secret: create from literals and files, keys without --reveal, values with it, rotate-key; describe hides values")
+    func secrets() async throws {
+        let dir = tempDir("cli-secrets")
+        let server = try ServerProcess(dataDir: dir + "/data")
+        defer {
+            _ = server.terminate()
+            try? FileManager.default.removeItem(atPath: dir)
+            try? FileManager.default.removeItem(atPath: dir + "/data.log")
+        }
+        try await server.waitReady()
+        let env = ["KUMO_CONFIG": dir + "/config"]
+        func kumo(_ args: String..., stdin: String? = nil) throws -> (status: Int32, out: String, err: String) {
+            try KumoBinary.run(args, env: env, stdin: stdin)
+        }
+        _ = try kumo("login", "--server", server.url, "--token-file", server.dataDir + "/admin.token")
+        let project = try kumo("apply", "-f", "-", stdin: "apiVersion: kumo/v1\nkind: Project\nmetadata: {name: shop}\nspec: {}\n")
+        #expect(project.status == 0, "\(project.err)")
+        let canary = "pw-" + UUID().uuidString
+        let file = dir + "/cert.pem"
+        try Data("-----BEGIN CERT-----\n".utf8).write(to: URL(fileURLWithPath: file))
+        let created = try kumo("secret", "create", "db", "-p", "shop", "--from-literal", "password=\(canary)", "--from-file", "cert=\(file)")
+        #expect(created.status == 0 && created.out.contains("secret/db created (2 keys)"), "\(created.err)")
+        let list = try kumo("get", "secrets", "-p", "shop")
+        #expect(list.out.contains("db") && list.out.contains("KEYS"), "\(list.out)")
+        let keys = try kumo("secret", "get", "db", "-p", "shop")
+        #expect(keys.out.contains("password:") && !keys.out.contains(canary), "\(keys.out)")
+        let revealed = try kumo("secret", "get", "db", "-p", "shop", "--reveal")
+        #expect(revealed.out.contains("password: \(canary)"), "\(revealed.out)")
+        let describe = try kumo("describe", "secret/db", "-p", "shop")
+        #expect(describe.status == 0 && describe.out.contains("password") && !describe.out.contains(canary), "\(describe.out)")
+        #expect(!describe.out.contains(Data(canary.utf8).base64EncodedString()))
+        let bad = try kumo("secret", "create", "bad", "-p", "shop", "--from-literal", "a/b=\(canary)")
+        #expect(bad.status != 0 && bad.err.contains("spec.data") && !bad.err.contains(canary), "\(bad.err)")
+        let rotated = try kumo("secret", "rotate-key")
+        #expect(rotated.status == 0 && rotated.out.contains("1 of 1 secrets re-encrypted"), "\(rotated.out) \(rotated.err)")
+        let after = try kumo("secret", "get", "db", "-p", "shop", "--reveal")
+        #expect(after.out.contains("password: \(canary)"), "\(after.out)")
+    }
+
     @Test("an unreachable server gets a message saying so")
     func unreachable() throws {
         let dir = tempDir("unreach")

@@ -290,6 +290,18 @@ import Testing
             message: "invalid key")
         expectInvalid(.secret, s.settingField("spec.data.password", 1), field: "spec.data.password")
         expectInvalid(.secret, s.settingField("spec.type", 1), field: "spec.type")
+        expectInvalid(.secret, s.settingField("spec.type", "weird"), field: "spec.type", message: "opaque, tls")
+        expectInvalid(.secret, s.settingField("spec.type", "tls"), field: "spec.data", message: "tls.key")
+        expectInvalid(
+            .secret, s.settingField(["spec", "data", "..data"], to: "YQ=="), field: "spec.data...data", message: "'..'")
+        // the limit counts decoded bytes: 1 MiB of data is ~1.33 MiB of base64
+        let limit = SecretSpec.maxDataBytes
+        let fits = String(repeating: "A", count: (limit - 4) / 3 * 4)
+        #expect((try? Kind.secret.canonicalize(s.settingField("spec.data", ["blob": .string(fits)]))) != nil)
+        let over = String(repeating: "A", count: (limit / 3 + 1) * 4)
+        expectInvalid(.secret, s.settingField("spec.data", ["blob": .string(over)]), field: "spec.data", message: "1 MiB")
+        #expect(SecretSpec.decodedSize(ofBase64: "YQ==") == 1 && SecretSpec.decodedSize(ofBase64: "YWI=") == 2)
+        #expect(SecretSpec.decodedSize(ofBase64: "YWJj") == 3 && SecretSpec.decodedSize(ofBase64: "") == 0)
     }
 
     // MARK: Event

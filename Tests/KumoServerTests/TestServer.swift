@@ -19,14 +19,14 @@ final class TestServer: Sendable {
 
     /// API tests run without the controllers (so nothing else writes their objects); controller tests turn
     /// them on with `configure: { $0.runControllers = true }`.
-    static func start(dir existing: String? = nil, configure: (inout ServerConfiguration) -> Void = { _ in }) async throws
-        -> TestServer
-    {
+    static func start(
+        dir existing: String? = nil, logger custom: Logger? = nil, configure: (inout ServerConfiguration) -> Void = { _ in }
+    ) async throws -> TestServer {
         let dir = existing ?? NSTemporaryDirectory() + "kumo-test-\(UUID().uuidString.prefix(8))"
         var config = ServerConfiguration(dataDir: dir, host: "127.0.0.1", port: 0, runControllers: false)
         configure(&config)
-        var logger = Logger(label: "test.server")
-        logger.logLevel = .warning
+        var logger = custom ?? Logger(label: "test.server")
+        if custom == nil { logger.logLevel = .warning }
         let (stream, continuation) = AsyncStream<Int>.makeStream()
         let server = try KumoServer(config: config, logger: logger) { port in continuation.yield(port) }
         let task = Task { try await server.run(signals: []) }

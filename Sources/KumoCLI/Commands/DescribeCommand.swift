@@ -39,7 +39,8 @@ struct DescribeCommand: AsyncParsableCommand {
                 out += map.isEmpty ? "<none>\n" : map.keys.sorted().map { "\($0)=\(map[$0]?.stringValue ?? "")" }.joined(separator: "\n              ") + "\n"
             }
             for section in ["spec", "status"] {
-                guard let v = object[section], !v.isNull else { continue }
+                guard var v = object[section], !v.isNull else { continue }
+                if k == .secret && section == "spec" { v = Self.maskingSecretValues(v) }
                 out += "\(section.capitalized):\n" + YAMLCodec.yaml(v).split(separator: "\n").map { "  " + $0 }.joined(separator: "\n") + "\n"
             }
             let owners = meta?["managedFields"]?.objectValue ?? [:]
@@ -73,5 +74,16 @@ struct DescribeCommand: AsyncParsableCommand {
             }
             printOut(out)
         }
+    }
+
+    /// Describe shows a secret's keys and sizes, never its values (`kumo secret get --reveal` does).
+    static func maskingSecretValues(_ spec: JSONValue) -> JSONValue {
+        guard var o = spec.objectValue, let data = o["data"]?.objectValue else { return spec }
+        o["data"] = .object(
+            data.mapValues { v in
+                let size = v.stringValue.flatMap { Data(base64Encoded: $0) }?.count ?? 0
+                return .string("<\(size) bytes>")
+            })
+        return .object(o)
     }
 }

@@ -7,7 +7,8 @@ import KumoModel
 /// - project token (P, view|edit): objects of project-scoped kinds and events in P (view: read, edit: read and
 ///   write); read its own Project object; read Images. Nothing cluster-wide (Nodes, other projects, tokens,
 ///   backups, metrics, state).
-/// - node token (`node/N`): read all Nodes (overlay peers) and Services (load balancers); create and change its
+/// - node token (`node/N`): read all Nodes (overlay peers) and Services (load balancers); get a Secret that a
+///   Replica/Instance bound to it references (checked by the HTTP layer); create and change its
 ///   own Node and lease; read and patch the status of the Replicas/Instances bound to it, and delete them (the
 ///   last step of a graceful deletion; the HTTP layer checks the binding and that only `status` changes, and
 ///   lists need `fieldSelector=spec.nodeName=N`); create Events; read Images and image blobs (its agent pulls the
@@ -42,6 +43,9 @@ public enum Authorizer {
                 if verb.isRead || verb == .patch || verb == .delete { return }
             case .event:
                 if verb == .create { return }
+            case .secret:
+                // one by name, and only one a replica bound to this node uses: checked by the HTTP layer
+                if verb == .get { return }
             default:
                 break
             }
@@ -87,7 +91,8 @@ public enum Authorizer {
         return nil
     }
 
-    /// Whether the caller may see secret values (view tokens get them redacted).
+    /// Whether the caller may see secret values: admin, edit tokens, and node tokens (which only get the secrets
+    /// their replicas use). View tokens get them redacted.
     public static func maySeeSecretValues(_ identity: Identity) -> Bool {
         if case .project(_, .view) = identity.role { return false }
         return true

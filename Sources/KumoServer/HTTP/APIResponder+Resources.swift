@@ -43,6 +43,7 @@ extension APIResponder {
         switch request.method {
         case .get:
             try Authorizer.authorize(identity, .get, ref.kind, project: ref.project, name: ref.name)
+            if ref.kind == .secret { try await requireSecretOfOwnReplica(identity, ref) }
             let object = try await core.resources.get(ref).object
             try requireBoundToOwnNode(identity, object, ref)
             return Self.json(redacted(object, for: identity))

@@ -119,6 +119,10 @@ public struct APIResponder: HTTPResponder {
             return try await proxyToAgent(node: resolved.name ?? "", path: "/debug/state", query: [], stream: false)
         case .replicaLogs:
             return try await replicaLogs(resolved, query: query, identity: identity)
+        case .secretKeyRotation:
+            try Authorizer.requireAdmin(identity, "rotate the secret encryption key")
+            let options = WriteOptions(manager: try identity.manager(requested: query.string("manager")))
+            return Self.json(try await core.resources.rotateSecretKey(options: options))
         case .blob:
             return try await blob(request, resolved, identity: identity)
         case .imageTag:
@@ -130,6 +134,7 @@ public struct APIResponder: HTTPResponder {
         case .clusterObjectHistory, .projectObjectHistory:
             let ref = ObjectRef(resolved.kind!, project: resolved.project, name: resolved.name ?? "")
             try Authorizer.authorize(identity, .get, ref.kind, project: ref.project, name: ref.name)
+            if ref.kind == .secret { try await requireSecretOfOwnReplica(identity, ref) }
             return try Self.json(try await core.resources.history(ref, limit: try query.int("limit")))
         }
     }

@@ -38,6 +38,7 @@ enum DebugState {
             ]),
             "retention": core.retentionState.snapshot(),
             "images": core.images.snapshot(),
+            "secrets": core.resources.secrets.snapshot(),
         ])
     }
 }

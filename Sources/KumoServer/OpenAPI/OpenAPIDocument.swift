@@ -209,6 +209,13 @@ public enum OpenAPIDocument {
                     "Online consistent copy of the store (admin); restore with `kumo server --restore FILE`",
                     ok: ("200", response("SQLite database", "Binary", contentType: "application/vnd.sqlite3")))
             ]
+        case .secretKeyRotation:
+            [
+                "post": op(
+                    "Rotate the key that seals secret values at rest (admin): a new key, every secret re-encrypted "
+                        + "under it, then the old key retired; reads keep working meanwhile (409 if a rotation runs)",
+                    params: [managerParam], ok: ("200", response("the new key id and what was re-encrypted", "SecretKeyRotation")))
+            ]
         }
     }
 
@@ -274,6 +281,14 @@ public enum OpenAPIDocument {
                         ],
                     ],
                 ],
+            ],
+        ],
+        "SecretKeyRotation": [
+            "type": "object",
+            "properties": [
+                "activeKeyID": ["type": "string"], "previousKeyIDs": ["type": "array", "items": ["type": "string"]],
+                "retiredKeyIDs": ["type": "array", "items": ["type": "string"]], "secrets": ["type": "integer"],
+                "resealed": ["type": "integer"],
             ],
         ],
         "TokenRequest": [

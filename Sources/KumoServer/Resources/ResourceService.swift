@@ -13,13 +13,20 @@ public struct ResourceService: Sendable {
     public let logger: Logger
     /// Node subnets and addresses.
     public let ipam: IPAM
+    /// Seals Secret values before they reach the store and opens them for reads.
+    public let secrets: SecretKeyring
     /// How often a write without a client precondition re-reads and retries after losing a race.
     static let maxAttempts = 16
 
-    public init(store: any Store, logger: Logger, ipam: IPAM = IPAM(cluster: IPv4Network(IPAM.defaultClusterCIDR)!)) {
+    /// Without `secrets`, Secret values are sealed under an in-memory key (unreadable after a restart).
+    public init(
+        store: any Store, logger: Logger, ipam: IPAM = IPAM(cluster: IPv4Network(IPAM.defaultClusterCIDR)!),
+        secrets: SecretKeyring? = nil
+    ) {
         self.store = store
         self.logger = logger
         self.ipam = ipam
+        self.secrets = secrets ?? SecretKeyring(inMemory: logger)
     }
 
     // MARK: Read
@@ -28,7 +35,7 @@ public struct ResourceService: Sendable {
         guard let kv = try await kumo({ try await store.get(ref.storeKey) }) else {
             throw KumoError(.notFound, "\(ref.kind.rawValue.lowercased()) \"\(ref.name)\" not found\(inProject(ref))")
         }
-        let stored = try ObjectCodec.decodeStored(kv.value, key: kv.key)
+        let stored = try opened(try ObjectCodec.decodeStored(kv.value, key: kv.key))
         return StoredObject(object: ObjectCodec.served(stored, revision: kv.modRevision), revision: kv.modRevision)
     }
 
@@ -54,7 +61,8 @@ public struct ResourceService: Sendable {
             if revision == nil { revision = page.revision }
             for kv in page.items {
                 cursor = kv.key
-                let object = ObjectCodec.served(try ObjectCodec.decodeStored(kv.value, key: kv.key), revision: kv.modRevision)
+                let stored = try ObjectCodec.decodeStored(kv.value, key: kv.key)
+                let object = ObjectCodec.served(openedLeniently(stored), revision: kv.modRevision)
                 guard filter.matches(object) else { continue }
                 items.append(object)
                 if let limit, items.count >= limit {
@@ -85,6 +93,8 @@ public struct ResourceService: Sendable {
         setProject(ref.project, in: &input)
         let canonical = try kind.canonicalize(input)
         for attempt in 0..<Self.maxAttempts {
+            let lease = secretLease(ref)
+            defer { releaseSecretLease(lease) }
             var object = canonical
             var ownership = FieldOwnership(old: nil, new: object, owners: [:], manager: options.manager, force: false)
             var compares: [Compare] = [.absent(ref.storeKey)]
@@ -110,10 +120,10 @@ public struct ResourceService: Sendable {
             setServerFields(&object, uid: UUID().uuidString.lowercased(), createdAt: now, owners: ownership.owners)
             let entry = HistoryEntry(
                 time: now, manager: options.manager, operation: "create",
-                patch: JSONPatch.diff(from: .null, to: ObjectCodec.withoutManagedFields(object)))
+                patch: historyPatch(ref, from: .null, to: ObjectCodec.withoutManagedFields(object)))
             if let p = ref.project { compares.append(.exists(ObjectRef(.project, name: p).storeKey)) }
             ops += [
-                .put(ref.storeKey, object.serialized()),
+                .put(ref.storeKey, try sealedForStore(object, previous: nil, lease: lease).serialized()),
                 .put(HistoryStore.key(for: ref), HistoryStore.encode(entry)),
             ]
             do {
@@ -218,7 +228,7 @@ public struct ResourceService: Sendable {
             if let precondition, precondition != kv.modRevision {
                 throw staleError(ref, sent: precondition, actual: kv.modRevision)
             }
-            let stored = try ObjectCodec.decodeStored(kv.value, key: kv.key)
+            let stored = openedLeniently(try ObjectCodec.decodeStored(kv.value, key: kv.key))
             if !force, let node = Self.gracefulDeletionNode(ref, stored, manager: options.manager) {
                 if stored["metadata"]?["deletionTimestamp"] != nil {
                     return StoredObject(object: ObjectCodec.served(stored, revision: kv.modRevision), revision: kv.modRevision, changed: false)
@@ -282,13 +292,16 @@ public struct ResourceService: Sendable {
         transform: (JSONValue) throws(KumoError) -> JSONValue
     ) async throws(KumoError) -> StoredObject {
         for _ in 0..<Self.maxAttempts {
+            let lease = secretLease(ref)
+            defer { releaseSecretLease(lease) }
             guard let kv = try await kumo({ try await store.get(ref.storeKey) }) else {
                 throw KumoError(.notFound, "\(ref.kind.rawValue.lowercased()) \"\(ref.name)\" not found\(inProject(ref))")
             }
             if let precondition, precondition != kv.modRevision {
                 throw staleError(ref, sent: precondition, actual: kv.modRevision)
             }
-            let current = try ObjectCodec.decodeStored(kv.value, key: kv.key)
+            let storedCurrent = try ObjectCodec.decodeStored(kv.value, key: kv.key)
+            let current = try opened(storedCurrent)
             var desired = try transform(current)
             guard desired.objectValue != nil else { throw KumoError(.invalid, "the result is not an object", field: "") }
             try keepIdentity(&desired, of: current, ref: ref)
@@ -319,12 +332,12 @@ public struct ResourceService: Sendable {
             let now = ObjectCodec.now()
             let entry = HistoryEntry(
                 time: now, manager: options.manager, operation: operation,
-                patch: JSONPatch.diff(
-                    from: ObjectCodec.withoutManagedFields(current), to: ObjectCodec.withoutManagedFields(object)),
+                patch: historyPatch(
+                    ref, from: ObjectCodec.withoutManagedFields(current), to: ObjectCodec.withoutManagedFields(object)),
                 forced: ownership.transfers.isEmpty
                     ? nil : ownership.transfers.map { .init(field: $0.field, previousOwner: $0.previousOwner) })
             var ops: [KumoStore.Operation] = [
-                .put(ref.storeKey, object.serialized()),
+                .put(ref.storeKey, try sealedForStore(object, previous: storedCurrent, lease: lease).serialized()),
                 .put(HistoryStore.key(for: ref), HistoryStore.encode(entry)),
             ]
             if !ownership.transfers.isEmpty {

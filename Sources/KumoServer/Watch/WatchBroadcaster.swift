@@ -84,7 +84,7 @@ public final class WatchBroadcaster: ServiceLifecycle.Service, Sendable {
     }
 
     private let state = Mutex(State())
-    private let renderer = WatchRenderCache(capacity: 1)
+    private let renderer: WatchRenderCache
     private let store: any Store
     private let ringCapacity: Int
     private let logger: Logger
@@ -98,8 +98,9 @@ public final class WatchBroadcaster: ServiceLifecycle.Service, Sendable {
 
     public init(
         store: any Store, logger: Logger, ringCapacity: Int = 10_000, maxPendingBytes: Int = 16 << 20,
-        flushInterval: Duration = .milliseconds(40)
+        flushInterval: Duration = .milliseconds(40), open: @escaping @Sendable (JSONValue) -> JSONValue = { $0 }
     ) {
+        self.renderer = WatchRenderCache(capacity: 1, open: open)
         self.store = store
         self.logger = logger
         self.ringCapacity = ringCapacity

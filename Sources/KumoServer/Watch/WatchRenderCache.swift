@@ -19,8 +19,13 @@ public final class WatchRenderCache: Sendable {
     /// Rendered events by revision (a revision holds few events of one watch prefix).
     private let entries = Mutex<[Int64: [Rendered]]>([:])
     private let capacity: Int
+    /// Stored form → served form (opens Secret values), before an event is rendered.
+    private let open: @Sendable (JSONValue) -> JSONValue
 
-    public init(capacity: Int = 4096) { self.capacity = capacity }
+    public init(capacity: Int = 4096, open: @escaping @Sendable (JSONValue) -> JSONValue = { $0 }) {
+        self.capacity = capacity
+        self.open = open
+    }
 
     public func render(_ event: WatchEvent) throws(KumoError) -> Rendered {
         let revision = event.kv.modRevision
@@ -37,7 +42,7 @@ public final class WatchRenderCache: Sendable {
     public func renderUncached(_ event: WatchEvent) throws(KumoError) -> Rendered {
         let revision = event.kv.modRevision
         let stored = try ObjectCodec.decodeStored(event.kv.value, key: event.kv.key)
-        let object = ObjectCodec.served(stored, revision: revision)
+        let object = ObjectCodec.served(open(stored), revision: revision)
         let type: String =
             switch event.type {
             case .delete: "DELETED"
