@@ -85,6 +85,8 @@ public struct AgentConfiguration: Sendable {
     public var imagesDir: String { dataDir + "/images" }
     public var bundlesDir: String { dataDir + "/bundles" }
     public var logsDir: String { dataDir + "/logs" }
+    /// Secret files: a tmpfs the agent mounts (never on disk), one directory per replica and secret.
+    public var secretsDir: String { (runcRoot as NSString).deletingLastPathComponent + "/secrets" }
     /// The identity its writes are recorded under.
     public var manager: String { "node/\(nodeName)" }
 }

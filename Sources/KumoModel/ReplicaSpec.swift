@@ -29,6 +29,8 @@ public struct ReplicaSpec: ResourceSpec, Hashable {
     public var livenessProbe: Probe?
     /// Time between SIGTERM and SIGKILL (default chosen by the agent).
     public var terminationGracePeriodSeconds: Int?
+    /// Secrets of the same project mounted as files (one per key, mode 0400, on tmpfs), kept up to date.
+    public var secrets: [SecretVolume]?
 
     public init(
         image: String, command: [String]? = nil, args: [String]? = nil, env: [EnvVar]? = nil,
@@ -93,6 +95,17 @@ public struct ReplicaSpec: ResourceSpec, Hashable {
         }
         errors += readinessProbe?.validate(path: "\(path).readinessProbe") ?? []
         errors += livenessProbe?.validate(path: "\(path).livenessProbe") ?? []
+        var mountPaths: Set<String> = []
+        for (i, v) in (secrets ?? []).enumerated() {
+            let at = "\(path).secrets[\(i)]"
+            if let why = Names.validateDNSLabel(v.name) { errors.append(FieldError("\(at).name", why)) }
+            let mount = v.effectiveMountPath
+            if !mount.hasPrefix("/") || mount.split(separator: "/").contains("..") || mount == "/" {
+                errors.append(FieldError("\(at).mountPath", "must be an absolute path without '..'"))
+            } else if !mountPaths.insert(mount).inserted {
+                errors.append(FieldError("\(at).mountPath", "\(mount) is mounted twice"))
+            }
+        }
         if let t = terminationGracePeriodSeconds, t < 0 {
             errors.append(FieldError("\(path).terminationGracePeriodSeconds", "must not be negative"))
         }
@@ -305,4 +318,19 @@ public enum ReplicaPhase: String, Codable, CaseIterable, Sendable, Hashable {
     case unknown = "Unknown"
 
     public init(from decoder: any Decoder) throws { self = try FixedValues.decode(decoder) }
+}
+
+/// A Secret mounted into a replica's container: each key a read-only file under `mountPath`.
+public struct SecretVolume: Codable, Sendable, Equatable, Hashable {
+    /// The Secret (same project).
+    public var name: String
+    /// Default `/run/secrets/<name>`.
+    public var mountPath: String?
+
+    public init(name: String, mountPath: String? = nil) {
+        self.name = name
+        self.mountPath = mountPath
+    }
+
+    public var effectiveMountPath: String { mountPath ?? "/run/secrets/\(name)" }
 }

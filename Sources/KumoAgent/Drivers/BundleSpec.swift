@@ -27,12 +27,16 @@ public struct BundleSpec: Sendable, Hashable {
     public var cgroupsPath: String
     /// Extra tmpfs mounts (secrets, scratch space).
     public var tmpfsMounts: [TmpfsMount]
+    /// Host directories bind-mounted read-only (secret files).
+    public var readOnlyBinds: [ReadOnlyBind] = []
 
     public init(
         id: String, rootfsPath: String = "rootfs", readonlyRootfs: Bool = false, args: [String], env: [String] = [],
         cwd: String = "/", hostname: String, netnsPath: String? = nil, cpuMillicores: Int64? = nil,
-        memoryBytes: Int64? = nil, pidsLimit: Int64 = 1024, nofileLimit: UInt64 = 1024, cgroupsPath: String, tmpfsMounts: [TmpfsMount] = []
+        memoryBytes: Int64? = nil, pidsLimit: Int64 = 1024, nofileLimit: UInt64 = 1024, cgroupsPath: String, tmpfsMounts: [TmpfsMount] = [],
+        readOnlyBinds: [ReadOnlyBind] = []
     ) {
+        self.readOnlyBinds = readOnlyBinds
         self.id = id
         self.rootfsPath = rootfsPath
         self.readonlyRootfs = readonlyRootfs
@@ -62,5 +66,15 @@ public struct TmpfsMount: Sendable, Hashable {
         self.destination = destination
         self.sizeBytes = sizeBytes
         self.mode = mode
+    }
+}
+
+/// A host directory seen read-only inside the container.
+public struct ReadOnlyBind: Sendable, Hashable {
+    public var source: String
+    public var destination: String
+    public init(source: String, destination: String) {
+        self.source = source
+        self.destination = destination
     }
 }

@@ -43,6 +43,9 @@ public enum OCIBundle {
             if let size = t.sizeBytes { options.append("size=\(size)") }
             mounts.append(.init(destination: t.destination, type: "tmpfs", source: "tmpfs", options: options))
         }
+        for b in spec.readOnlyBinds {
+            mounts.append(.init(destination: b.destination, type: "bind", source: b.source, options: ["rbind", "ro", "nosuid", "nodev", "noexec"]))
+        }
 
         var namespaces: [OCIConfig.Namespace] = [.init(type: "pid")]
         namespaces.append(.init(type: "network", path: spec.netnsPath))
@@ -121,6 +124,11 @@ public enum OCIBundle {
         }
         guard spec.cgroupsPath.hasPrefix("/"), !spec.cgroupsPath.split(separator: "/").contains("..") else {
             throw KumoError(.invalid, "invalid bundle \(spec.id): cgroupsPath must be absolute without '..'")
+        }
+        for b in spec.readOnlyBinds {
+            guard b.destination.hasPrefix("/"), !b.destination.split(separator: "/").contains(".."), b.source.hasPrefix("/") else {
+                throw KumoError(.invalid, "invalid bundle \(spec.id): bind mounts need absolute paths without '..'")
+            }
         }
         for t in spec.tmpfsMounts {
             guard t.destination.hasPrefix("/"), !t.destination.split(separator: "/").contains("..") else {

@@ -32,6 +32,9 @@ final class RuncSandboxDriver: SandboxDriver {
     func prepareNode(subnet: IPv4Network, mtu: Int) async throws(KumoError) {
         let pods = try PodNetwork(bridge: config.bridge, mtu: mtu, logger: logger)
         networkBox.withLock { $0 = pods }
+        try mountTmpfs(config.secretsDir, what: "secrets", size: "64m")
+        // runc keeps each container's config (with its environment, secret values included) in its state
+        try mountTmpfs(config.runcRoot, what: "runc state", size: "64m")
         let bridge = try HostBridge(name: config.bridge, podCIDR: subnet, mtu: mtu, logger: logger)
         try await bridge.ensure(hostNetns: config.hostNetns)
     }
@@ -52,11 +55,26 @@ final class RuncSandboxDriver: SandboxDriver {
         let spec = BundleSpec(
             id: plan.id, args: plan.args, env: plan.env, cwd: plan.cwd, hostname: plan.hostname,
             netnsPath: PodNetwork.netnsDirectory + "/" + plan.netns, cpuMillicores: nil,
-            memoryBytes: plan.memoryBytes, cgroupsPath: cgroupsPath(plan.id))
+            memoryBytes: plan.memoryBytes, cgroupsPath: cgroupsPath(plan.id),
+            readOnlyBinds: plan.secretMounts.map { ReadOnlyBind(source: $0.hostDirectory, destination: $0.mountPath) })
         let bundle = try bundles.create(id: plan.id, imageRootfs: plan.rootfs, config: try OCIBundle.config(for: spec))
         let log = try ContainerLog(directory: config.logsDir, id: plan.id, maxBytes: config.logMaxBytes, keep: config.logFiles)
         let fd = try log.open()
         defer { close(fd) }
+        if plan.envHasSecrets {
+            // config.json holds the environment: keep it on the secrets tmpfs, the bundle only links to it
+            // (runc reads it at start and at every exec)
+            let dir = config.secretsDir + "/" + plan.id
+            let onTmpfs = dir + "/config.json"
+            do {
+                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                try? FileManager.default.removeItem(atPath: onTmpfs)
+                try FileManager.default.moveItem(atPath: bundle + "/config.json", toPath: onTmpfs)
+                try FileManager.default.createSymbolicLink(atPath: bundle + "/config.json", withDestinationPath: onTmpfs)
+            } catch {
+                throw KumoError(.internal, "failed to move config.json of \(plan.id) to tmpfs: \(error)", cause: error)
+            }
+        }
         let pid = try await runc.run(id: plan.id, bundle: bundle, stdout: fd, stderr: fd)
         if let cpu = plan.cpuMillicores {
             let (runc, logger, id) = (self.runc, self.logger, plan.id)
@@ -153,8 +171,12 @@ final class RuncSandboxDriver: SandboxDriver {
 
     func removeLog(_ id: String) async { log(id)?.remove() }
 
-    /// `kumo agent reset`: the node bridge and the cgroup parent go too.
+    /// `kumo agent reset`: the node bridge, the secrets tmpfs and the cgroup parent go too.
     func removeNode() async {
+        for dir in [config.secretsDir, config.runcRoot] where BundleDirectory.mountPoints(under: dir).contains(dir) {
+            umount2(dir, Int32(MNT_DETACH))
+        }
+        try? FileManager.default.removeItem(atPath: config.secretsDir)
         var argv = ["ip"]
         if let ns = config.hostNetns { argv += ["-n", ns] }
         _ = try? await Command().run(argv + ["link", "del", config.bridge])
@@ -165,5 +187,55 @@ final class RuncSandboxDriver: SandboxDriver {
                 rmdir("/sys/fs/cgroup/\(hierarchy)/\(parent)")
             }
         }
+    }
+
+    // MARK: Secrets (tmpfs only)
+
+    /// Mounts a tmpfs (0700) at `dir` unless one is there, so secret material never touches a disk. A directory
+    /// that already holds files (state of containers from before) is left as it is, never hidden.
+    func mountTmpfs(_ dir: String, what: String, size: String) throws(KumoError) {
+        let fm = FileManager.default
+        do {
+            try fm.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw KumoError(.internal, "failed to create \(dir): \(error)", cause: error)
+        }
+        if BundleDirectory.mountPoints(under: dir).contains(dir) { return }
+        if let entries = try? fm.contentsOfDirectory(atPath: dir), !entries.isEmpty {
+            logger.warning("\(what) directory is not on tmpfs and not empty; leaving it", metadata: ["dir": "\(dir)"])
+            return
+        }
+        let rc = "mode=0700,size=\(size)".withCString { mount("tmpfs", dir, "tmpfs", UInt(MS_NOSUID | MS_NODEV), $0) }
+        guard rc == 0 else {
+            throw KumoError(.internal, "failed to mount a tmpfs for \(what) at \(dir): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    func secretDirectory(_ id: String, secret: String) -> String { config.secretsDir + "/" + id + "/" + secret }
+
+    func writeSecretFiles(_ data: [String: [UInt8]], into directory: String) throws(KumoError) {
+        let fm = FileManager.default
+        do {
+            try fm.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+            for (key, value) in data {
+                try SafeName.check(key, what: "secret key", maxLength: 253)
+                let temp = directory + "/.tmp-" + key
+                guard fm.createFile(atPath: temp, contents: Data(value), attributes: [.posixPermissions: 0o400]) else {
+                    throw KumoError(.internal, "failed to write secret file \(key)")
+                }
+                _ = rename(temp, directory + "/" + key)
+            }
+            for name in try fm.contentsOfDirectory(atPath: directory) where data[name] == nil {
+                try? fm.removeItem(atPath: directory + "/" + name)  // a key that was removed from the secret
+            }
+        } catch let e as KumoError {
+            throw e
+        } catch {
+            throw KumoError(.internal, "failed to write secret files into \(directory): \(error)", cause: error)
+        }
+    }
+
+    func removeSecretFiles(_ id: String) {
+        try? FileManager.default.removeItem(atPath: config.secretsDir + "/" + id)
     }
 }

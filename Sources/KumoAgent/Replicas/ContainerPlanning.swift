@@ -49,7 +49,8 @@ public enum ContainerPlanning {
     static let defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
     public static func plan(
-        _ replica: Replica, image: RunnableImage, uid: String, subnet: IPv4Network, namer: SandboxNamer
+        _ replica: Replica, image: RunnableImage, uid: String, subnet: IPv4Network, namer: SandboxNamer,
+        secrets: [String: [String: [UInt8]]] = [:], secretDirectory: (String) -> String = { "/run/kumo/secrets/\($0)" }
     ) throws(KumoError) -> ContainerPlan {
         guard let network = replica.spec.network, let ip = IPv4Address(network.ip) else {
             throw KumoError(.invalid, "replica has no address (spec.network): it is not bound yet", field: "spec.network")
@@ -82,18 +83,40 @@ public enum ContainerPlanning {
         add(defaultPath)
         for e in image.env { add(e) }
         for e in replica.spec.env ?? [] {
-            if e.secretRef != nil {
-                throw KumoError(
-                    .invalid, "environment variable \(e.name) refers to a secret; secret delivery is not available yet",
-                    field: "spec.env")
+            if let ref = e.secretRef {
+                guard let data = secrets[ref.name] else {
+                    throw KumoError(.notFound, "secret \(ref.name) (for environment variable \(e.name)) not found", field: "spec.env")
+                }
+                guard let value = data[ref.key] else {
+                    throw KumoError(
+                        .invalid, "secret \(ref.name) has no key \(ref.key) (for environment variable \(e.name))", field: "spec.env")
+                }
+                add("\(e.name)=\(String(decoding: value, as: UTF8.self))")
+                continue
             }
             add("\(e.name)=\(e.value ?? "")")
         }
         add("HOSTNAME=\(replica.metadata.name)")
-        return ContainerPlan(
+        var mounts: [SecretMount] = []
+        for volume in replica.spec.secrets ?? [] {
+            guard secrets[volume.name] != nil else {
+                throw KumoError(.notFound, "secret \(volume.name) (mounted at \(volume.effectiveMountPath)) not found", field: "spec.secrets")
+            }
+            mounts.append(
+                SecretMount(secret: volume.name, hostDirectory: secretDirectory(volume.name), mountPath: volume.effectiveMountPath))
+        }
+        var plan = ContainerPlan(
             id: uid, netns: namer.netns(uid), hostVeth: namer.hostVeth(uid), ip: ip, subnet: subnet,
             mac: network.mac, rootfs: image.rootfs, args: args, env: env, cwd: image.workingDir ?? "/",
             hostname: replica.metadata.name, cpuMillicores: replica.spec.resources?.cpu?.millicores,
             memoryBytes: replica.spec.resources?.memory?.bytes)
+        plan.secretMounts = mounts
+        plan.envHasSecrets = (replica.spec.env ?? []).contains { $0.secretRef != nil }
+        return plan
+    }
+
+    /// The secrets a replica needs: those its env refers to and those it mounts.
+    public static func referencedSecrets(_ replica: Replica) -> Set<String> {
+        Set((replica.spec.env ?? []).compactMap { $0.secretRef?.name } + (replica.spec.secrets ?? []).map(\.name))
     }
 }

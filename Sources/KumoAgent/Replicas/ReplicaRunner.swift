@@ -123,8 +123,13 @@ final class ReplicaRunner: Sendable {
         do {
             let prepared = try await context.images.prepare(replica.spec.image)
             let tImage = ContinuousClock.now
+            let secrets = try await fetchSecrets(replica)
             let plan = try ContainerPlanning.plan(
-                replica, image: prepared, uid: uid, subnet: context.subnet, namer: context.namer)
+                replica, image: prepared, uid: uid, subnet: context.subnet, namer: context.namer, secrets: secrets,
+                secretDirectory: { [uid, driver = context.driver] in driver.secretDirectory(uid, secret: $0) })
+            for mount in plan.secretMounts {
+                try context.driver.writeSecretFiles(secrets[mount.secret] ?? [:], into: mount.hostDirectory)
+            }
             self.plan.withLock { $0 = plan }
             try await context.driver.setUpNetwork(plan)
             let tNetwork = ContinuousClock.now
@@ -170,14 +175,57 @@ final class ReplicaRunner: Sendable {
     }
 
     static func reason(for error: KumoError) -> String {
+        if error.message.hasPrefix("secret ") { return "SecretNotFound" }
         if error.message.contains("image") { return "ImagePullFailed" }
         if error.code == .invalid { return "CreateContainerConfigError" }
         return "FailedStart"
     }
 
+    /// The secrets the replica refers to (env and volumes), fetched with the node token; a missing one is a
+    /// clear error (the replica waits Pending, retried with backoff), never a crash loop.
+    func fetchSecrets(_ replica: Replica) async throws(KumoError) -> [String: [String: [UInt8]]] {
+        var out: [String: [String: [UInt8]]] = [:]
+        for name in ContainerPlanning.referencedSecrets(replica).sorted() {
+            do {
+                out[name] = try await context.api.secret(project: project, name: name)
+            } catch where error.code == .notFound || error.code == .forbidden {
+                throw KumoError(.notFound, "secret \(name) not found in project \(project)", field: "spec.secrets")
+            }
+        }
+        return out
+    }
+
+    /// Re-delivers changed secrets to the running container's files (env changes apply at the next start).
+    func refreshSecretFiles() async {
+        let replica = m.withLock { $0.replica }
+        guard let mounts = plan.withLock({ $0?.secretMounts }), !mounts.isEmpty else { return }
+        for mount in mounts {
+            guard let data = try? await context.api.secret(project: project, name: mount.secret) else { continue }
+            let current = (try? FileManager.default.contentsOfDirectory(atPath: mount.hostDirectory)) ?? []
+            let changed = Set(current) != Set(data.keys) || data.contains { key, value in
+                FileManager.default.contents(atPath: mount.hostDirectory + "/" + key).map(Array.init) != value
+            }
+            guard changed else { continue }
+            do {
+                try context.driver.writeSecretFiles(data, into: mount.hostDirectory)
+                logger.info("secret files updated", metadata: ["secret": "\(mount.secret)"])
+                await context.api.event(
+                    project: project, replica: replica.metadata.name, reason: "SecretUpdated",
+                    message: "secret \(mount.secret) changed; its files under \(mount.mountPath) were rewritten")
+            } catch {
+                logger.warning("could not update secret files", metadata: ["secret": "\(mount.secret)", "error": "\(error.message)"])
+            }
+        }
+    }
+
     /// Waits for the container to exit (or a stop request), then applies the restart policy.
     func watch(pid: Int32, since: Timestamp) async {
+        var lastSecretCheck = ContinuousClock.now
         while stopRequested == nil, !Task.isCancelled {
+            if ContinuousClock.now - lastSecretCheck >= .seconds(2) {
+                lastSecretCheck = ContinuousClock.now
+                await refreshSecretFiles()
+            }
             switch context.driver.exitStatus(pid: pid) {
             case .running:
                 try? await Task.sleep(for: context.exitPollInterval)
@@ -280,6 +328,7 @@ final class ReplicaRunner: Sendable {
         let veth = plan.withLock { $0?.hostVeth } ?? record?.hostVeth ?? context.namer.hostVeth(uid)
         await context.driver.tearDownNetwork(netns: netns, hostVeth: veth)
         await context.driver.removeLog(id)
+        context.driver.removeSecretFiles(id)
         ReplicaRecord.remove(uid: uid, from: context.recordsDir)
         m.withLock { $0.state = .removed }
         context.reporter.forget(uid: uid)
@@ -321,7 +370,7 @@ final class ReplicaRunner: Sendable {
         case .running:
             phase = .running
         case .backingOff(_, let r, let msg):
-            phase = .starting
+            phase = r == "SecretNotFound" ? .pending : .starting
             reason = r
             message = msg
         case .finished(let p, _):

@@ -133,6 +133,7 @@ final class ReplicaSupervisor: Sendable {
             await context.driver.tearDownNetwork(
                 netns: record?.netns ?? context.namer.netns(uid), hostVeth: record?.hostVeth ?? context.namer.hostVeth(uid))
             await context.driver.removeLog(uid)
+            context.driver.removeSecretFiles(uid)
             ReplicaRecord.remove(uid: uid, from: context.recordsDir)
         }
         inventory.withLock { $0 = nil }

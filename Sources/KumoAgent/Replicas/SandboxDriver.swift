@@ -17,6 +17,10 @@ public struct ContainerPlan: Sendable, Equatable {
     public var hostname: String
     public var cpuMillicores: Int64?
     public var memoryBytes: Int64?
+    /// Secret volumes: host directory (tmpfs, written by the agent) → path in the container.
+    public var secretMounts: [SecretMount] = []
+    /// The environment carries secret values: the bundle's config.json lives on the secrets tmpfs.
+    public var envHasSecrets = false
 
     public var gateway: IPv4Address { IPv4Address(subnet.first.value + 1) }
 }
@@ -52,4 +56,17 @@ public protocol SandboxDriver: Sendable {
     func logPath(_ id: String) -> String
     func rotateLog(_ id: String) async
     func removeLog(_ id: String) async
+    /// Writes a secret's keys as files (0400) into `directory` on the agent's tmpfs, replacing what was there.
+    func writeSecretFiles(_ data: [String: [UInt8]], into directory: String) throws(KumoError)
+    /// Removes a replica's secret files.
+    func removeSecretFiles(_ id: String)
+    /// Where a replica's secret `name` lives on the node.
+    func secretDirectory(_ id: String, secret: String) -> String
+}
+
+/// A secret's files on the node (a tmpfs directory) and where the container sees them.
+public struct SecretMount: Sendable, Equatable {
+    public var secret: String
+    public var hostDirectory: String
+    public var mountPath: String
 }

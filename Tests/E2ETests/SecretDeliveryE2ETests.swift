@@ -1,0 +1,87 @@
+import Foundation
+import KumoAPI
+import KumoModel
+import KumoTestbed
+import Testing
+
+/// Secrets delivered into real runc containers: files on tmpfs (0400) and environment variables; a changed
+/// secret reaches the running container's files; a missing secret leaves the replica Pending with the reason.
+@Suite("Secret delivery into containers", .serialized, .enabled(if: LocalCloud.available, "needs root, runc and busybox-static"))
+struct SecretDeliveryE2ETests {
+    @Test("file and env delivery; an update is re-delivered; a missing secret keeps the replica Pending; nothing on disk")
+    func delivery() async throws {
+        try await withCloud(agents: 1) { c in
+            try c.kumo(["image", "push", "busybox:latest", "--from-busybox"])
+            let project = c.dir + "/p.yaml"
+            try Data("apiVersion: kumo/v1\nkind: Project\nmetadata: {name: s}\n".utf8).write(to: URL(fileURLWithPath: project))
+            try c.kumo(["apply", "-f", project])
+            try c.kumo(["secret", "create", "db", "-p", "s", "--from-literal", "password=hunter2-first"])
+            let yaml = c.dir + "/r.yaml"
+            try Data(
+                """
+                apiVersion: kumo/v1
+                kind: Replica
+                metadata: {name: app, project: s}
+                spec:
+                  image: busybox:latest
+                  command: ["sleep", "3600"]
+                  env:
+                    - {name: DB_PASSWORD, secretRef: {name: db, key: password}}
+                  secrets:
+                    - {name: db}
+                  terminationGracePeriodSeconds: 1
+                ---
+                apiVersion: kumo/v1
+                kind: Replica
+                metadata: {name: orphan, project: s}
+                spec:
+                  image: busybox:latest
+                  command: ["sleep", "3600"]
+                  secrets:
+                    - {name: nope}
+                """.utf8
+            ).write(to: URL(fileURLWithPath: yaml))
+            try c.kumo(["apply", "-f", yaml])
+            try await eventually("app running", timeout: .seconds(30)) {
+                try await c.admin.get(.replica, "app", project: "s")["status"]?["phase"] == "Running"
+            }
+            let uid = try #require(try await c.admin.get(.replica, "app", project: "s")["metadata"]?["uid"]?.stringValue)
+            let root = c.agentDir(1) + "/runc"
+            // what the container's processes see (runc exec runs with the container's own environment)
+            func inContainer(_ argv: [String]) throws -> String {
+                try LocalCloud.sh(["runc", "--root", root, "exec", uid] + argv, check: false).out
+                    .trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            let file = ["cat", "/run/secrets/db/password"]
+            try await eventually("file and env delivered", timeout: .seconds(10)) {
+                try inContainer(file) == "hunter2-first" && inContainer(["sh", "-c", "echo $DB_PASSWORD"]) == "hunter2-first"
+            }
+            let mode = try LocalCloud.sh(["runc", "--root", root, "exec", uid, "stat", "-c", "%a", "/run/secrets/db/password"]).out
+            #expect(mode.trimmingCharacters(in: .whitespacesAndNewlines) == "400")
+
+            // the secret changes: the file follows within seconds (env at the next start)
+            try await c.admin.send(
+                .PATCH, "/api/v1/projects/s/secrets/db",
+                body: JSONValue.object(["spec": ["data": ["password": .string(Data("hunter2-second".utf8).base64EncodedString())]]]).serialized(),
+                contentType: mergePatchContentType)
+            try await eventually("file re-delivered", timeout: .seconds(15)) { try inContainer(file) == "hunter2-second" }
+
+            // a missing secret: Pending with the reason, no container, no crash loop
+            try await eventually("orphan Pending with SecretNotFound", timeout: .seconds(15)) {
+                let r = try await c.admin.get(.replica, "orphan", project: "s")
+                return r["status"]?["phase"] == "Pending" && r["status"]?["reason"] == "SecretNotFound"
+            }
+            #expect(try await c.admin.get(.replica, "orphan", project: "s")["status"]?["restartCount"] == 0)
+
+            // nothing of the value on the agent's disk: runc's state (it holds the env) and the secret files are on
+            // tmpfs mounts; bundles, logs, records and images are on disk and must not contain it
+            for dir in ["runc", "secrets"] {
+                let fs = try LocalCloud.sh(["findmnt", "-n", "-o", "FSTYPE", c.agentDir(1) + "/" + dir], check: false).out
+                #expect(fs.trimmingCharacters(in: .whitespacesAndNewlines) == "tmpfs", "\(dir) is on tmpfs")
+            }
+            let grep = try LocalCloud.sh(
+                ["grep", "-rl", "--exclude-dir=runc", "--exclude-dir=secrets", "hunter2", c.agentDir(1)], check: false)
+            #expect(grep.out.isEmpty, "secret value found on disk: \(grep.out)")
+        }
+    }
+}
