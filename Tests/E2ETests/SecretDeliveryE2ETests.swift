@@ -82,6 +82,13 @@ struct SecretDeliveryE2ETests {
             let grep = try LocalCloud.sh(
                 ["grep", "-rl", "--exclude-dir=runc", "--exclude-dir=secrets", "hunter2", c.agentDir(1)], check: false)
             #expect(grep.out.isEmpty, "secret value found on disk: \(grep.out)")
+            // nor in any log or event
+            for log in [c.dir + "/agent-1.log", c.server.log] {
+                let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+                #expect(!text.contains("hunter2"), "secret value in \(log)")
+            }
+            #expect(!(try c.kumo(["events", "-p", "s"])).contains("hunter2"))
+            #expect(!(try c.kumo(["describe", "replica/app", "-p", "s"])).contains("hunter2"))
         }
     }
 }
