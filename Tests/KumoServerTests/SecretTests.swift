@@ -209,6 +209,22 @@ struct SecretTests {
         }
     }
 
+    @Test("a project token never reads another project's secrets, whatever its role")
+    func crossProject() async throws {
+        try await withServer { s in
+            for p in ["p", "q"] { _ = try await s.admin.create(Sample.project(p), kind: .project) }
+            _ = try await s.admin.create(Self.secret("db", ["password": "cross-canary"]), kind: .secret, project: "p")
+            for role in [TokenRole.edit, .view] {
+                let other = try await Self.token(s, project: "q", role: role)
+                #expect(await kumoError { _ = try await other.get(.secret, "db", project: "p") }?.code == .forbidden)
+                #expect(await kumoError { _ = try await other.send(.GET, "/api/v1/projects/p/secrets") }?.code == .forbidden)
+                #expect(await kumoError { _ = try await other.send(.GET, "/api/v1/secrets") }?.code == .forbidden)
+            }
+            let own = try await Self.token(s, project: "p", role: .edit)
+            #expect(try await own.get(.secret, "db", project: "p")["spec"]?["data"]?["password"] == .string(Self.b64("cross-canary")))
+        }
+    }
+
     @Test("a node token gets a secret only while a replica bound to its node uses it")
     func nodeAccess() async throws {
         try await withServer { s in
