@@ -66,6 +66,18 @@ struct SecretDeliveryE2ETests {
                 contentType: mergePatchContentType)
             try await eventually("file re-delivered", timeout: .seconds(15)) { try inContainer(file) == "hunter2-second" }
 
+            // after an agent restart the adopted container still gets updates
+            c.stopAgent(1)
+            try c.startAgent(1)
+            try await c.waitForReadyNodes(1)
+            try await c.admin.send(
+                .PATCH, "/api/v1/projects/s/secrets/db",
+                body: JSONValue.object(["spec": ["data": ["password": .string(Data("hunter2-third".utf8).base64EncodedString())]]]).serialized(),
+                contentType: mergePatchContentType)
+            try await eventually("file re-delivered after the agent restart", timeout: .seconds(15)) {
+                try inContainer(file) == "hunter2-third"
+            }
+
             // a missing secret: Pending with the reason, no container, no crash loop
             try await eventually("orphan Pending with SecretNotFound", timeout: .seconds(15)) {
                 let r = try await c.admin.get(.replica, "orphan", project: "s")

@@ -198,7 +198,15 @@ final class ReplicaRunner: Sendable {
     /// Re-delivers changed secrets to the running container's files (env changes apply at the next start).
     func refreshSecretFiles() async {
         let replica = m.withLock { $0.replica }
-        guard let mounts = plan.withLock({ $0?.secretMounts }), !mounts.isEmpty else { return }
+        // an adopted container (agent restart) has no plan yet: its mounts follow from the spec
+        let mounts =
+            plan.withLock({ $0?.secretMounts })
+            ?? (replica.spec.secrets ?? []).map {
+                SecretMount(
+                    secret: $0.name, hostDirectory: context.driver.secretDirectory(uid, secret: $0.name),
+                    mountPath: $0.effectiveMountPath)
+            }
+        guard !mounts.isEmpty else { return }
         for mount in mounts {
             guard let data = try? await context.api.secret(project: project, name: mount.secret) else { continue }
             let current = (try? FileManager.default.contentsOfDirectory(atPath: mount.hostDirectory)) ?? []

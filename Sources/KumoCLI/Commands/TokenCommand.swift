@@ -108,6 +108,7 @@ struct BackupCommand: AsyncParsableCommand {
                 let response = try await api.send(.GET, "/api/v1/backup", maxResponseBytes: 64 << 30)
                 try SecureFile.write(Data(response.body), to: file)
                 printOut("backup written to \(file) (\(response.body.count) bytes)")
+                printOut("note: secret values in it are sealed; keep a copy of the server's <data-dir>/secrets.key with it, or they cannot be opened after a restore")
             }
         }
     }
