@@ -53,6 +53,15 @@ public struct ClientConfig: Codable, Sendable, Equatable {
 
 /// Writes files that hold secrets: temp file with mode 0600, fsync, rename.
 public enum SecureFile {
+    /// A token or credential kept in a file: its text without surrounding whitespace; nil when the file is
+    /// missing, unreadable or empty.
+    public static func readSecret(_ path: String) -> String? {
+        guard let data = FileManager.default.contents(atPath: path),
+            let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty
+        else { return nil }
+        return text
+    }
+
     public static func write(_ data: Data, to path: String) throws(KumoError) {
         let tmp = path + ".tmp-\(getpid())"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o600)

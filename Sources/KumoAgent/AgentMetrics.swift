@@ -1,72 +1,114 @@
 import Foundation
 import KumoModel
+import Prometheus
 import Synchronization
 
-/// The agent's Prometheus metrics (text exposition, rendered on scrape): replicas by phase, container starts and
-/// their start latency, exits, image pulls and cache hits, heartbeats.
+/// The agent's Prometheus metrics, on its own registry (swift-prometheus, as the server's): replicas by phase,
+/// container starts and their start latency, exits, image pulls and cache hits, heartbeats, and the overlay
+/// (peers, entries, batch apply latency, drift repairs by kind). Figures other components count themselves are
+/// copied in at scrape time.
 public final class AgentMetrics: Sendable {
-    /// Start latency buckets in seconds (image pull + network + runc run).
-    static let buckets: [Double] = [0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5, 10]
+    /// Start latency buckets (image pull + network + runc run).
+    static let startBuckets: [Duration] = [25, 50, 75, 100, 150, 250, 500, 1000, 2500, 5000, 10000].map { .milliseconds($0) }
+    static let applyBuckets: [Duration] = [1, 5, 10, 25, 50, 100, 250, 1000].map { .milliseconds($0) }
 
-    struct Counters: Sendable {
-        var starts = 0
-        var exits = 0
-        var startBuckets = [Int](repeating: 0, count: AgentMetrics.buckets.count)
-        var startSum = 0.0
-        var startCount = 0
-        var startLatencies: [Double] = []
+    let registry = PrometheusCollectorRegistry()
+    let starts: Counter
+    let exits: Counter
+    let startDuration: DurationHistogram
+    let phases: [String: Gauge]
+    let imagePulls: Gauge
+    let imageCacheHits: Gauge
+    let imagesCached: Gauge
+    let heartbeatsOK: Gauge
+    let heartbeatsFailed: Gauge
+    let overlayPeers: Gauge
+    let overlayEntries: Gauge
+    let overlayPeersDataMissing: Gauge
+    let overlayApply: DurationHistogram
+    let overlayRepairs: [String: Counter]
+    private let recent = Mutex<[Double]>([])
+
+    static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: metric, unitName: unit, helpText: help)
     }
-    private let c = Mutex(Counters())
 
-    public init() {}
+    public init() {
+        let r = registry
+        starts = r.makeCounter(descriptor: Self.name("kumo_agent_container_starts", "total", "Containers started"))
+        exits = r.makeCounter(descriptor: Self.name("kumo_agent_container_exits", "total", "Container exits observed"))
+        startDuration = r.makeDurationHistogram(
+            descriptor: Self.name("kumo_agent_container_start", "seconds", "Image, network and runc start of a container"),
+            buckets: Self.startBuckets)
+        var phases: [String: Gauge] = [:]
+        for phase in ReplicaPhase.allCases {
+            phases[phase.rawValue] = r.makeGauge(
+                descriptor: Self.name("kumo_agent_replicas", "", "Replicas on this node by phase"),
+                labels: [("phase", phase.rawValue)])
+        }
+        self.phases = phases
+        imagePulls = r.makeGauge(descriptor: Self.name("kumo_agent_image_pulls", "", "Images downloaded since start"))
+        imageCacheHits = r.makeGauge(
+            descriptor: Self.name("kumo_agent_image_cache_hits", "", "Image requests served from the node cache since start"))
+        imagesCached = r.makeGauge(descriptor: Self.name("kumo_agent_images_cached", "", "Unpacked images in the node cache"))
+        heartbeatsOK = r.makeGauge(
+            descriptor: Self.name("kumo_agent_heartbeats", "", "Lease renewals since start by result"), labels: [("result", "ok")])
+        heartbeatsFailed = r.makeGauge(
+            descriptor: Self.name("kumo_agent_heartbeats", "", "Lease renewals since start by result"), labels: [("result", "failed")])
+        overlayPeers = r.makeGauge(descriptor: Self.name("kumo_agent_overlay_peers", "", "Peers with overlay entries on this node"))
+        overlayEntries = r.makeGauge(
+            descriptor: Self.name("kumo_agent_overlay_entries", "", "Route, neighbour and FDB entries programmed"))
+        overlayPeersDataMissing = r.makeGauge(
+            descriptor: Self.name(
+                "kumo_agent_overlay_peers_data_missing", "", "Peers whose overlay data vanished from the API (entries kept)"))
+        overlayApply = r.makeDurationHistogram(
+            descriptor: Self.name("kumo_agent_overlay_apply", "seconds", "Batch apply latency (ip -batch + bridge -batch)"),
+            buckets: Self.applyBuckets)
+        var repairs: [String: Counter] = [:]
+        for kind in ["route", "neighbor", "fdb", "device"] {
+            repairs[kind] = r.makeCounter(
+                descriptor: Self.name(
+                    "kumo_agent_overlay_drift_repairs", "total", "Entries or devices found changed outside Kumo and repaired"),
+                labels: [("kind", kind)])
+        }
+        overlayRepairs = repairs
+    }
 
     func containerStarted(latency: Duration) {
+        starts.increment()
+        startDuration.record(latency)
         let seconds = Double(latency.milliseconds) / 1000
-        c.withLock { c in
-            c.starts += 1
-            c.startSum += seconds
-            c.startCount += 1
-            for (i, b) in Self.buckets.enumerated() where seconds <= b { c.startBuckets[i] += 1 }
-            c.startLatencies.append(seconds)
-            if c.startLatencies.count > 1000 { c.startLatencies.removeFirst(c.startLatencies.count - 1000) }
+        recent.withLock { r in
+            r.append(seconds)
+            if r.count > 1000 { r.removeFirst(r.count - 1000) }
         }
     }
 
-    func containerExited() { c.withLock { $0.exits += 1 } }
+    func containerExited() { exits.increment() }
+
+    func overlayApplied(_ latency: Duration) { overlayApply.record(latency) }
+
+    func overlayRepaired(kind: String) { overlayRepairs[kind]?.increment() }
+
+    func overlaySynced(peers: Int, entries: Int, peersDataMissing: Int) {
+        overlayPeers.set(Double(peers))
+        overlayEntries.set(Double(entries))
+        overlayPeersDataMissing.set(Double(peersDataMissing))
+    }
 
     /// Recent start latencies (seconds), for the state dump.
-    var recentStartLatencies: [Double] { c.withLock { $0.startLatencies } }
+    var recentStartLatencies: [Double] { recent.withLock { $0 } }
 
-    func render(phases: [String: Int], images: (pulls: Int, hits: Int, cached: Int), heartbeats: (ok: Int, failed: Int))
+    /// The exposition text, with the figures counted elsewhere copied in first.
+    func render(phases counts: [String: Int], images: (pulls: Int, hits: Int, cached: Int), heartbeats: (ok: Int, failed: Int))
         -> String
     {
-        let s = c.withLock { $0 }
-        var out = ""
-        out += "# HELP kumo_agent_replicas Replicas on this node by phase.\n# TYPE kumo_agent_replicas gauge\n"
-        for phase in ReplicaPhase.allCases {
-            out += "kumo_agent_replicas{phase=\"\(phase.rawValue)\"} \(phases[phase.rawValue] ?? 0)\n"
-        }
-        out += "# HELP kumo_agent_container_starts_total Containers started.\n# TYPE kumo_agent_container_starts_total counter\n"
-        out += "kumo_agent_container_starts_total \(s.starts)\n"
-        out += "# HELP kumo_agent_container_exits_total Container exits observed.\n# TYPE kumo_agent_container_exits_total counter\n"
-        out += "kumo_agent_container_exits_total \(s.exits)\n"
-        out += "# HELP kumo_agent_container_start_seconds Image, network and runc start of a container.\n"
-        out += "# TYPE kumo_agent_container_start_seconds histogram\n"
-        for (i, b) in Self.buckets.enumerated() {
-            out += "kumo_agent_container_start_seconds_bucket{le=\"\(b)\"} \(s.startBuckets[i])\n"
-        }
-        out += "kumo_agent_container_start_seconds_bucket{le=\"+Inf\"} \(s.startCount)\n"
-        out += "kumo_agent_container_start_seconds_sum \(s.startSum)\n"
-        out += "kumo_agent_container_start_seconds_count \(s.startCount)\n"
-        out += "# HELP kumo_agent_image_pulls_total Images downloaded.\n# TYPE kumo_agent_image_pulls_total counter\n"
-        out += "kumo_agent_image_pulls_total \(images.pulls)\n"
-        out += "# HELP kumo_agent_image_cache_hits_total Image requests served from the node cache.\n# TYPE kumo_agent_image_cache_hits_total counter\n"
-        out += "kumo_agent_image_cache_hits_total \(images.hits)\n"
-        out += "# HELP kumo_agent_images_cached Unpacked images in the node cache.\n# TYPE kumo_agent_images_cached gauge\n"
-        out += "kumo_agent_images_cached \(images.cached)\n"
-        out += "# HELP kumo_agent_heartbeats_total Lease renewals by result.\n# TYPE kumo_agent_heartbeats_total counter\n"
-        out += "kumo_agent_heartbeats_total{result=\"ok\"} \(heartbeats.ok)\n"
-        out += "kumo_agent_heartbeats_total{result=\"failed\"} \(heartbeats.failed)\n"
-        return out
+        for (phase, gauge) in phases { gauge.set(Double(counts[phase] ?? 0)) }
+        imagePulls.set(Double(images.pulls))
+        imageCacheHits.set(Double(images.hits))
+        imagesCached.set(Double(images.cached))
+        heartbeatsOK.set(Double(heartbeats.ok))
+        heartbeatsFailed.set(Double(heartbeats.failed))
+        return String(decoding: registry.emitToBuffer(), as: UTF8.self)
     }
 }

@@ -68,7 +68,7 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
         let overlay = try OverlayManager(
             api: api, node: config.nodeName, subnet: subnet, cluster: cluster, publicIP: publicIP,
             underlayDevice: underlay.device, mtu: mtu, hostNetns: config.hostNetns, interval: config.overlayResync,
-            logger: logger.with(label: "kumo.overlay"))
+            metrics: metrics, logger: logger.with(label: "kumo.overlay"))
         let images = ImageStore(
             directory: config.imagesDir, source: APIImageSource(client: client), command: Command(),
             logger: logger.with(label: "kumo.images"))
@@ -156,8 +156,8 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
 
     /// The node token saved from an earlier join, or a new one from the join token.
     func nodeToken() async throws(KumoError) -> String {
-        if let saved = Self.readSecret(config.nodeTokenPath) {
-            credential.withLock { $0 = Self.readSecret(config.serverCredentialPath) }
+        if let saved = SecureFile.readSecret(config.nodeTokenPath) {
+            credential.withLock { $0 = SecureFile.readSecret(config.serverCredentialPath) }
             return saved
         }
         guard let join = config.joinToken, !join.isEmpty else {
@@ -175,13 +175,6 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
         }
         logger.notice("joined the cluster", metadata: ["node": "\(config.nodeName)", "identity": "\(info.identity)"])
         return token
-    }
-
-    static func readSecret(_ path: String) -> String? {
-        guard let data = FileManager.default.contents(atPath: path),
-            let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty
-        else { return nil }
-        return text
     }
 
     /// Registration, retried while the server is unreachable (an agent may start before its server).
@@ -212,7 +205,6 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
         return metrics.render(
             phases: phases, images: img,
             heartbeats: (Int(hb?["renewals"]?.numberValue ?? 0), Int(hb?["failures"]?.numberValue ?? 0)))
-            + (s?.overlay.renderMetrics() ?? "")
     }
 
     /// `kumo state agent/<node>`: runners and their states, images cached, runc root, heartbeat.

@@ -45,17 +45,8 @@ public final class LocalCloud: @unchecked Sendable {
     /// Runs a program to completion (argv, never a shell).
     @discardableResult
     public static func sh(_ argv: [String], check: Bool = true) throws -> (status: Int32, out: String, err: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: argv[0].hasPrefix("/") ? argv[0] : "/usr/bin/env")
-        p.arguments = argv[0].hasPrefix("/") ? Array(argv.dropFirst()) : argv
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        let result = (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        let absolute = argv.first?.hasPrefix("/") == true
+        let result = try runProgram(absolute ? argv[0] : "/usr/bin/env", absolute ? Array(argv.dropFirst()) : argv)
         if check && result.0 != 0 {
             throw KumoError(.internal, "\(argv.joined(separator: " ")) failed (\(result.0)): \(result.2)")
         }
@@ -103,6 +94,14 @@ public final class LocalCloud: @unchecked Sendable {
         let r = try KumoBinary.run(args, env: ["KUMO_CONFIG": configPath])
         guard r.status == 0 else { throw KumoError(.internal, "kumo \(args.joined(separator: " ")) failed: \(r.err)") }
         return r.out
+    }
+
+    /// `kumo apply -f` of YAML text (written to a file in the cloud's directory).
+    @discardableResult
+    public func apply(_ yaml: String) throws -> String {
+        let file = dir + "/apply-\(UUID().uuidString.prefix(8)).yaml"
+        try Data(yaml.utf8).write(to: URL(fileURLWithPath: file))
+        return try kumo(["apply", "-f", file])
     }
 
     public func startAgent(_ i: Int) throws {

@@ -8,13 +8,7 @@ import KumoTestbed
 enum AgentBench {
     static func pushImage(_ c: LocalCloud) throws {
         try c.kumo(["image", "push", "busybox:latest", "--from-busybox"])
-        try apply(c, "apiVersion: kumo/v1\nkind: Project\nmetadata: {name: bench}\n")
-    }
-
-    static func apply(_ c: LocalCloud, _ yaml: String) throws {
-        let file = c.dir + "/apply-\(UUID().uuidString.prefix(6)).yaml"
-        try Data(yaml.utf8).write(to: URL(fileURLWithPath: file))
-        try c.kumo(["apply", "-f", file])
+        try c.apply("apiVersion: kumo/v1\nkind: Project\nmetadata: {name: bench}\n")
     }
 
     /// API create of a replica → its agent reports Running, one replica at a time, watched live.
@@ -95,9 +89,7 @@ enum AgentBench {
         do {
             try await cloud.start()
             try pushImage(cloud)
-            try apply(
-                cloud,
-                """
+            try cloud.apply("""
                 apiVersion: kumo/v1
                 kind: Workload
                 metadata: {name: web, project: bench}

@@ -35,12 +35,6 @@ struct AgentE2ETests {
         """
     }
 
-    func apply(_ c: LocalCloud, _ yaml: String) throws {
-        let file = c.dir + "/apply-\(UUID().uuidString.prefix(6)).yaml"
-        try Data(yaml.utf8).write(to: URL(fileURLWithPath: file))
-        try c.kumo(["apply", "-f", file])
-    }
-
     func replicas(_ c: LocalCloud) async throws -> [JSONValue] {
         try await c.admin.send(.GET, "/api/v1/projects/demo/replicas").json()["items"]?.arrayValue ?? []
     }
@@ -60,8 +54,8 @@ struct AgentE2ETests {
     func workloadOnRealAgents() async throws {
         try await withCloud { c in
             try c.kumo(["image", "push", "busybox:latest", "--from-busybox"])
-            try apply(c, Self.project)
-            try apply(c, Self.workload())
+            try c.apply(Self.project)
+            try c.apply(Self.workload())
             try await eventually("3 serving replicas on 3 nodes", timeout: .seconds(60)) {
                 let s = try await serving(c)
                 return s.count == 3 && Set(s.compactMap { $0["spec"]?["nodeName"]?.stringValue }).count == 3
@@ -127,12 +121,12 @@ struct AgentE2ETests {
         try await withCloud { c in
             try c.kumo(["image", "push", "busybox:latest", "--from-busybox"])
             try c.kumo(["image", "push", "busybox:v2", "--from-busybox", "--env", "VERSION=2"])
-            try apply(c, Self.project)
-            try apply(c, Self.workload(extra: "progressDeadlineSeconds: 10"))
+            try c.apply(Self.project)
+            try c.apply(Self.workload(extra: "progressDeadlineSeconds: 10"))
             try await eventually("3 serving", timeout: .seconds(60)) { try await serving(c).count == 3 }
 
             // default strategy for 3: maxSurge 1, maxUnavailable 0 → never fewer than 3 serving
-            try apply(c, Self.workload(image: "busybox:v2", extra: "progressDeadlineSeconds: 10"))
+            try c.apply(Self.workload(image: "busybox:v2", extra: "progressDeadlineSeconds: 10"))
             var fewest = 3
             try await eventually("rolled out to v2", timeout: .seconds(60)) {
                 let s = try await serving(c)
@@ -149,7 +143,7 @@ struct AgentE2ETests {
             }
 
             // an image that does not exist never becomes ready: the rollout is reverted after its deadline
-            try apply(c, Self.workload(image: "busybox:missing", extra: "progressDeadlineSeconds: 10"))
+            try c.apply(Self.workload(image: "busybox:missing", extra: "progressDeadlineSeconds: 10"))
             try await eventually("reverted", timeout: .seconds(60)) {
                 let w = try await c.admin.get(.workload, "web", project: "demo")
                 return w["spec"]?["template"]?["spec"]?["image"] == "busybox:latest"
@@ -168,8 +162,8 @@ struct AgentE2ETests {
     func nodeLoss() async throws {
         try await withCloud { c in
             try c.kumo(["image", "push", "busybox:latest", "--from-busybox"])
-            try apply(c, Self.project)
-            try apply(c, Self.workload())
+            try c.apply(Self.project)
+            try c.apply(Self.workload())
             try await eventually("3 serving on 3 nodes", timeout: .seconds(60)) {
                 Set(try await serving(c).compactMap { $0["spec"]?["nodeName"]?.stringValue }).count == 3
             }
@@ -201,10 +195,8 @@ struct AgentE2ETests {
     func probesAndTooLarge() async throws {
         try await withCloud(agents: 1) { c in
             try c.kumo(["image", "push", "busybox:latest", "--from-busybox"])
-            try apply(c, Self.project)
-            try apply(
-                c,
-                """
+            try c.apply(Self.project)
+            try c.apply("""
                 apiVersion: kumo/v1
                 kind: Replica
                 metadata: {name: sick, project: demo}
@@ -224,9 +216,7 @@ struct AgentE2ETests {
             let sick = try await c.admin.get(.replica, "sick", project: "demo")
             #expect(sick["status"]?["ready"] == false, "never ready: nothing listens on port 9")
 
-            try apply(
-                c,
-                """
+            try c.apply("""
                 apiVersion: kumo/v1
                 kind: Replica
                 metadata: {name: huge, project: demo}

@@ -8,17 +8,12 @@ import Testing
 struct CLITests {
     @Test("login, apply, get, describe, history, events, delete, backup; clear errors for bad input")
     func cliFlow() async throws {
-        let dir = tempDir("cli")
-        let server = try ServerProcess(dataDir: dir + "/data")
-        defer {
-            _ = server.terminate()
-            try? FileManager.default.removeItem(atPath: dir)
-            try? FileManager.default.removeItem(atPath: dir + "/data.log")
-        }
+        let session = try CLISession("cli")
+        defer { session.close() }
+        let (dir, server) = (session.dir, session.server)
         try await server.waitReady()
-        let env = ["KUMO_CONFIG": dir + "/config"]
         func kumo(_ args: String..., stdin: String? = nil) throws -> (status: Int32, out: String, err: String) {
-            try KumoBinary.run(args, env: env, stdin: stdin)
+            try session.run(args, stdin: stdin)
         }
 
         // before login: a clear hint
@@ -85,7 +80,7 @@ struct CLITests {
         #expect(unknown.status != 0 && unknown.err.contains("unknown kind"), "\(unknown.err)")
         let invalid = try kumo("apply", "-f", "-", stdin: "apiVersion: kumo/v1\nkind: Node\nmetadata: {name: Bad_Name}\nspec: {}\n")
         #expect(invalid.status != 0 && invalid.err.contains("metadata.name"), "\(invalid.err)")
-        let wrongToken = try KumoBinary.run(["get", "nodes", "--server", server.url], env: env)
+        let wrongToken = try session.run(["get", "nodes", "--server", server.url])
         #expect(wrongToken.status == 0)  // sanity: --server override works with the saved token
 
         let backupFile = dir + "/backup.db"
@@ -119,17 +114,12 @@ struct CLITests {
 
     @Test("kumo secret: create from literals and files, keys without --reveal, values with it, rotate-key; describe hides values")
     func secrets() async throws {
-        let dir = tempDir("cli-secrets")
-        let server = try ServerProcess(dataDir: dir + "/data")
-        defer {
-            _ = server.terminate()
-            try? FileManager.default.removeItem(atPath: dir)
-            try? FileManager.default.removeItem(atPath: dir + "/data.log")
-        }
+        let session = try CLISession("cli-secrets")
+        defer { session.close() }
+        let (dir, server) = (session.dir, session.server)
         try await server.waitReady()
-        let env = ["KUMO_CONFIG": dir + "/config"]
         func kumo(_ args: String..., stdin: String? = nil) throws -> (status: Int32, out: String, err: String) {
-            try KumoBinary.run(args, env: env, stdin: stdin)
+            try session.run(args, stdin: stdin)
         }
         _ = try kumo("login", "--server", server.url, "--token-file", server.dataDir + "/admin.token")
         let project = try kumo("apply", "-f", "-", stdin: "apiVersion: kumo/v1\nkind: Project\nmetadata: {name: shop}\nspec: {}\n")
@@ -164,5 +154,26 @@ struct CLITests {
         let r = try KumoBinary.run(["get", "nodes"], env: ["KUMO_CONFIG": dir + "/config"])
         #expect(r.status != 0)
         #expect(r.err.contains("failed to reach the Kumo server"), "\(r.err)")
+    }
+}
+
+/// A fresh `kumo server` and the CLI pointed at it through its own config file; `close()` removes both.
+final class CLISession {
+    let dir: String
+    let server: ServerProcess
+
+    init(_ name: String) throws {
+        dir = tempDir(name)
+        server = try ServerProcess(dataDir: dir + "/data")
+    }
+
+    func run(_ args: [String], stdin: String? = nil) throws -> (status: Int32, out: String, err: String) {
+        try KumoBinary.run(args, env: ["KUMO_CONFIG": dir + "/config"], stdin: stdin)
+    }
+
+    func close() {
+        _ = server.terminate()
+        try? FileManager.default.removeItem(atPath: dir)
+        try? FileManager.default.removeItem(atPath: dir + "/data.log")
     }
 }

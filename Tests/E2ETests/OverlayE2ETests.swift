@@ -75,9 +75,7 @@ struct OverlayE2ETests {
             try c.kumo(["image", "push", "busybox:latest", "--from-busybox"])
             var docs = ["apiVersion: kumo/v1\nkind: Project\nmetadata: {name: net}\n"]
             for i in 1...3 { docs.append(pod(c, on: i)) }
-            let yaml = c.dir + "/pods.yaml"
-            try Data(docs.joined(separator: "\n---\n").utf8).write(to: URL(fileURLWithPath: yaml))
-            try c.kumo(["apply", "-f", yaml])
+            try c.apply(docs.joined(separator: "\n---\n"))
             var pods = try await runningPods(c, count: 3)
             let before = try vxlanTxPackets(c, 1)
             try await eventually("every pod reaches the other two", timeout: .seconds(30)) {
@@ -102,8 +100,7 @@ struct OverlayE2ETests {
                 try (1...3).allSatisfy { try c.inHost($0, ["bridge", "fdb", "show", "dev", "kumo.1"]).out.contains(mac4) }
             }
             print("node 4 programmed on every peer \(ContinuousClock.now - joined) after its agent started")
-            try Data(pod(c, on: 4).utf8).write(to: URL(fileURLWithPath: c.dir + "/pod4.yaml"))
-            try c.kumo(["apply", "-f", c.dir + "/pod4.yaml"])
+            try c.apply(pod(c, on: 4))
             pods = try await runningPods(c, count: 4)
             try await eventually("pod 4 reachable from all", timeout: .seconds(30)) {
                 try (1...3).allSatisfy { try ping(pods[$0]!, pods[4]!) && ping(pods[4]!, pods[$0]!) }
@@ -134,10 +131,8 @@ struct OverlayE2ETests {
     func driftAndIncident() async throws {
         try await withCloud(agents: 2) { c in
             try c.kumo(["image", "push", "busybox:latest", "--from-busybox"])
-            let yaml = c.dir + "/pods.yaml"
             let docs = ["apiVersion: kumo/v1\nkind: Project\nmetadata: {name: net}\n", pod(c, on: 1), pod(c, on: 2)]
-            try Data(docs.joined(separator: "\n---\n").utf8).write(to: URL(fileURLWithPath: yaml))
-            try c.kumo(["apply", "-f", yaml])
+            try c.apply(docs.joined(separator: "\n---\n"))
             let pods = try await runningPods(c, count: 2)
             try await eventually("pod 1 pings pod 2", timeout: .seconds(30)) { try ping(pods[1]!, pods[2]!) }
             #expect(try await node(c, 1)["metadata"]?["managedFields"]?["status.overlay"] == .string("node/\(c.nodeName(1))"))

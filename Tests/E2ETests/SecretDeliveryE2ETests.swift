@@ -12,12 +12,9 @@ struct SecretDeliveryE2ETests {
     func delivery() async throws {
         try await withCloud(agents: 1) { c in
             try c.kumo(["image", "push", "busybox:latest", "--from-busybox"])
-            let project = c.dir + "/p.yaml"
-            try Data("apiVersion: kumo/v1\nkind: Project\nmetadata: {name: s}\n".utf8).write(to: URL(fileURLWithPath: project))
-            try c.kumo(["apply", "-f", project])
+            try c.apply("apiVersion: kumo/v1\nkind: Project\nmetadata: {name: s}\n")
             try c.kumo(["secret", "create", "db", "-p", "s", "--from-literal", "password=hunter2-first"])
-            let yaml = c.dir + "/r.yaml"
-            try Data(
+            try c.apply(
                 """
                 apiVersion: kumo/v1
                 kind: Replica
@@ -39,9 +36,7 @@ struct SecretDeliveryE2ETests {
                   command: ["sleep", "3600"]
                   secrets:
                     - {name: nope}
-                """.utf8
-            ).write(to: URL(fileURLWithPath: yaml))
-            try c.kumo(["apply", "-f", yaml])
+                """)
             try await eventually("app running", timeout: .seconds(30)) {
                 try await c.admin.get(.replica, "app", project: "s")["status"]?["phase"] == "Running"
             }

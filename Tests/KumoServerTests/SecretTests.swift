@@ -70,26 +70,6 @@ struct SecretTests {
         return all
     }
 
-    /// Reads `count` events from a watch stream (fails after 10 s).
-    static func take(_ count: Int, _ stream: AsyncThrowingStream<WatchEventWire, any Error>) async throws -> [WatchEventWire] {
-        try await withThrowingTaskGroup(of: [WatchEventWire].self) { group in
-            group.addTask {
-                var out: [WatchEventWire] = []
-                for try await e in stream {
-                    out.append(e)
-                    if out.count == count { break }
-                }
-                return out
-            }
-            group.addTask {
-                try await Task.sleep(for: .seconds(10))
-                throw KumoError(.internal, "timed out waiting for \(count) watch events")
-            }
-            let first = try await group.next() ?? []
-            group.cancelAll()
-            return first
-        }
-    }
 
     static func b64(_ s: String) -> String { Data(s.utf8).base64EncodedString() }
 
@@ -142,10 +122,10 @@ struct SecretTests {
         #expect(viewGet.contains("password"))
         let viewList = String(decoding: try await view.send(.GET, "/api/v1/projects/p/secrets").body, as: UTF8.self)
         // both watch paths: the initial list, and replayed changes (created, then patched twice)
-        let initial = try await Self.take(1, try await view.watch("/api/v1/projects/p/secrets", query: []))
-        let replayed = try await Self.take(3, try await view.watch("/api/v1/projects/p/secrets", query: [("since", "1")]))
+        let initial = try await takeEvents(1, try await view.watch("/api/v1/projects/p/secrets", query: []))
+        let replayed = try await takeEvents(3, try await view.watch("/api/v1/projects/p/secrets", query: [("since", "1")]))
         // and an admin watch sees opened values
-        let adminEvents = try await Self.take(3, try await s.admin.watch("/api/v1/projects/p/secrets", query: [("since", "1")]))
+        let adminEvents = try await takeEvents(3, try await s.admin.watch("/api/v1/projects/p/secrets", query: [("since", "1")]))
         #expect(adminEvents.last?.object["spec"]?["data"]?["password"]?.stringValue == Self.b64(second))
         let viewWatch = (initial + replayed).map { String(decoding: $0.object.serialized(), as: UTF8.self) }.joined()
         #expect(viewWatch.contains("password"))

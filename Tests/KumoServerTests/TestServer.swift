@@ -194,3 +194,24 @@ func withServer(
     }
     await s.finish()
 }
+
+/// Reads `count` events from a watch stream (fails after 10 s).
+func takeEvents(_ count: Int, _ stream: AsyncThrowingStream<WatchEventWire, any Error>) async throws -> [WatchEventWire] {
+    try await withThrowingTaskGroup(of: [WatchEventWire].self) { group in
+        group.addTask {
+            var out: [WatchEventWire] = []
+            for try await e in stream {
+                out.append(e)
+                if out.count == count { break }
+            }
+            return out
+        }
+        group.addTask {
+            try await Task.sleep(for: .seconds(10))
+            throw KumoError(.internal, "timed out waiting for \(count) watch events")
+        }
+        let first = try await group.next() ?? []
+        group.cancelAll()
+        return first
+    }
+}

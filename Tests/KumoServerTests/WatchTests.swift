@@ -7,26 +7,6 @@ import Testing
 
 @Suite("API: watch streams")
 struct WatchTests {
-    /// Reads `count` events from a watch stream (fails after 10 s).
-    func take(_ count: Int, _ stream: AsyncThrowingStream<WatchEventWire, any Error>) async throws -> [WatchEventWire] {
-        try await withThrowingTaskGroup(of: [WatchEventWire].self) { group in
-            group.addTask {
-                var out: [WatchEventWire] = []
-                for try await e in stream {
-                    out.append(e)
-                    if out.count == count { break }
-                }
-                return out
-            }
-            group.addTask {
-                try await Task.sleep(for: .seconds(10))
-                throw KumoError(.internal, "timed out waiting for \(count) watch events")
-            }
-            let first = try await group.next()!
-            group.cancelAll()
-            return first
-        }
-    }
 
     @Test("since=REV replays every change after REV, then streams live ones, in order")
     func replayThenLive() async throws {
@@ -36,7 +16,7 @@ struct WatchTests {
             _ = try await s.admin.create(Sample.node("n1"), kind: .node)
             _ = try await s.admin.mergePatch(.node, "n1", ["metadata": ["labels": ["a": "1"]]])
             let stream = try await s.admin.watch("/api/v1/nodes", query: [("since", rev)])
-            async let events = take(4, stream)
+            async let events = takeEvents(4, stream)
             try await Task.sleep(for: .milliseconds(100))
             _ = try await s.admin.create(Sample.node("n2"), kind: .node)
             _ = try await s.admin.send(.DELETE, "/api/v1/nodes/n1")
@@ -55,7 +35,7 @@ struct WatchTests {
             _ = try await s.admin.create(Sample.node("n1", labels: ["zone": "a"]), kind: .node)
             _ = try await s.admin.create(Sample.node("n2", labels: ["zone": "b"]), kind: .node)
             let stream = try await s.admin.watch("/api/v1/nodes", query: [("labelSelector", "zone=a")])
-            async let events = take(2, stream)
+            async let events = takeEvents(2, stream)
             try await Task.sleep(for: .milliseconds(100))
             _ = try await s.admin.mergePatch(.node, "n2", ["spec": ["unschedulable": true]])  // filtered out
             _ = try await s.admin.mergePatch(.node, "n1", ["spec": ["unschedulable": true]])
@@ -75,7 +55,7 @@ struct WatchTests {
             #expect(status == 410)
             #expect(body?["error"]?["code"] == "gone")
             let ok = try await s.admin.watch("/api/v1/nodes", query: [("since", String(rev - 1))])
-            let got = try await take(1, ok)
+            let got = try await takeEvents(1, ok)
             #expect(got.first?.object["metadata"]?["name"] == "n4")
         }
     }
@@ -91,7 +71,7 @@ struct WatchTests {
             let denied = await kumoError { _ = try await view.watch("/api/v1/workloads", query: []) }
             #expect(denied?.code == .forbidden)
             let stream = try await view.watch("/api/v1/projects/a/workloads", query: [])
-            async let events = take(1, stream)
+            async let events = takeEvents(1, stream)
             try await Task.sleep(for: .milliseconds(100))
             _ = try await s.admin.create(Sample.workload("web"), kind: .workload, project: "a")
             #expect(try await events.first?.type == "ADDED")

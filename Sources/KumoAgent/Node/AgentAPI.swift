@@ -65,17 +65,7 @@ public struct AgentAPI: Sendable {
 
     /// Records an event about this node (best effort).
     public func nodeEvent(reason: String, message: String, warning: Bool = false) async {
-        let suffix = String(UInt64.random(in: 0...UInt64.max), radix: 36)
-        let event: JSONValue = [
-            "apiVersion": .string(Kind.apiVersion), "kind": "Event",
-            "metadata": ["name": .string("\(node).\(suffix)")],
-            "spec": [
-                "regarding": ["kind": "Node", "name": .string(node)],
-                "reason": .string(reason), "message": .string(String(message.prefix(EventSpec.maxMessageLength))),
-                "type": .string(warning ? "Warning" : "Normal"), "source": .string("node/\(node)"),
-            ],
-        ]
-        _ = try? await client.send(.POST, APIPaths.collection(.event, project: nil), body: event.serialized())
+        await post(event: reason, regarding: .node, project: nil, name: node, message: message, warning: warning)
     }
 
     var boundSelector: [(String, String)] { [("fieldSelector", "spec.nodeName=\(node)")] }
@@ -133,18 +123,27 @@ public struct AgentAPI: Sendable {
     public func event(
         project: String, replica: String, reason: String, message: String, warning: Bool = false
     ) async {
+        await post(event: reason, regarding: .replica, project: project, name: replica, message: message, warning: warning)
+    }
+
+    /// Posts an Event (best effort: an event that cannot be written is not worth failing for).
+    private func post(event reason: String, regarding kind: Kind, project: String?, name: String, message: String, warning: Bool) async {
         let suffix = String(UInt64.random(in: 0...UInt64.max), radix: 36)
+        var meta: [String: JSONValue] = ["name": .string("\(name).\(suffix)")]
+        var regarding: [String: JSONValue] = ["kind": .string(kind.rawValue), "name": .string(name)]
+        if let project {
+            meta["project"] = .string(project)
+            regarding["project"] = .string(project)
+        }
         let event: JSONValue = [
-            "apiVersion": .string(Kind.apiVersion), "kind": "Event",
-            "metadata": ["name": .string("\(replica).\(suffix)"), "project": .string(project)],
+            "apiVersion": .string(Kind.apiVersion), "kind": "Event", "metadata": .object(meta),
             "spec": [
-                "regarding": ["kind": "Replica", "name": .string(replica), "project": .string(project)],
-                "reason": .string(reason), "message": .string(String(message.prefix(EventSpec.maxMessageLength))),
+                "regarding": .object(regarding), "reason": .string(reason),
+                "message": .string(String(message.prefix(EventSpec.maxMessageLength))),
                 "type": .string(warning ? "Warning" : "Normal"), "source": .string("node/\(node)"),
             ],
         ]
-        _ = try? await client.send(
-            .POST, APIPaths.collection(.event, project: project), body: event.serialized())
+        _ = try? await client.send(.POST, APIPaths.collection(.event, project: project), body: event.serialized())
     }
 }
 

@@ -24,6 +24,7 @@ final class OverlayManager: Sendable {
     let hostNetns: String?
     let interval: Duration
     let logger: Logger
+    let metrics: AgentMetrics
     let vtepMAC: String
 
     struct State: Sendable {
@@ -36,8 +37,6 @@ final class OverlayManager: Sendable {
         var repairsByKind: [String: Int] = [:]
         var syncs = 0
         var lastApplyMs: Double = 0
-        var applyMsTotal: Double = 0
-        var applies = 0
         var programmedCount = 0
         var lastError: String?
         var republished = 0
@@ -53,9 +52,10 @@ final class OverlayManager: Sendable {
 
     init(
         api: AgentAPI, node: String, subnet: IPv4Network, cluster: IPv4Network, publicIP: IPv4Address,
-        underlayDevice: String, mtu: Int, hostNetns: String?, interval: Duration, logger: Logger
+        underlayDevice: String, mtu: Int, hostNetns: String?, interval: Duration, metrics: AgentMetrics, logger: Logger
     ) throws(KumoError) {
         self.api = api
+        self.metrics = metrics
         self.kernel = try OverlayKernel(logger: logger)
         self.node = node
         self.subnet = subnet
@@ -203,11 +203,10 @@ final class OverlayManager: Sendable {
                 if !plan.isEmpty {
                     let start = ContinuousClock.now
                     try await kernel.apply(plan, hostNetns: hostNetns)
+                    metrics.overlayApplied(ContinuousClock.now - start)
                     let ms = Double((ContinuousClock.now - start).milliseconds)
                     state.withLock {
                         $0.lastApplyMs = ms
-                        $0.applyMsTotal += ms
-                        $0.applies += 1
                     }
                     // changes that follow the cluster (a peer came or went) are not drift; the rest is
                     if previous == desired && changedDevice.isEmpty {
@@ -218,6 +217,8 @@ final class OverlayManager: Sendable {
                         logger.info("overlay entries applied", metadata: ["changes": "\(plan.summary)"])
                     }
                 }
+                let missing = state.withLock { $0.missing.count }
+                metrics.overlaySynced(peers: peers.count, entries: desired.count, peersDataMissing: missing)
                 state.withLock {
                     $0.lastSync = Timestamp.now()
                     $0.syncs += 1
@@ -234,6 +235,7 @@ final class OverlayManager: Sendable {
     }
 
     func recordRepair(kind: String, what: String) async {
+        metrics.overlayRepaired(kind: kind)
         state.withLock { s in
             s.repairsByKind[kind, default: 0] += 1
             s.lastRepair = (Timestamp.now(), what)
@@ -268,22 +270,5 @@ final class OverlayManager: Sendable {
             "lastApplyMs": .number(s.lastApplyMs), "syncs": .number(Double(s.syncs)),
             "lastError": s.lastError.map { .string($0) } ?? .null, "published": .number(Double(s.republished)),
         ]
-    }
-
-    func renderMetrics() -> String {
-        let s = state.withLock { $0 }
-        var out = "# HELP kumo_agent_overlay_peers Peers with overlay entries on this node.\n# TYPE kumo_agent_overlay_peers gauge\n"
-        out += "kumo_agent_overlay_peers \(s.peers.count)\n"
-        out += "# HELP kumo_agent_overlay_entries Route, neighbour and FDB entries programmed.\n# TYPE kumo_agent_overlay_entries gauge\n"
-        out += "kumo_agent_overlay_entries \(s.programmedCount)\n"
-        out += "# HELP kumo_agent_overlay_apply_seconds Batch apply latency (ip -batch + bridge -batch).\n# TYPE kumo_agent_overlay_apply_seconds summary\n"
-        out += "kumo_agent_overlay_apply_seconds_sum \(s.applyMsTotal / 1000)\nkumo_agent_overlay_apply_seconds_count \(s.applies)\n"
-        out += "# HELP kumo_agent_overlay_drift_repairs_total Entries or devices found changed outside Kumo and repaired.\n# TYPE kumo_agent_overlay_drift_repairs_total counter\n"
-        for kind in ["route", "neighbor", "fdb", "device"] {
-            out += "kumo_agent_overlay_drift_repairs_total{kind=\"\(kind)\"} \(s.repairsByKind[kind] ?? 0)\n"
-        }
-        out += "# HELP kumo_agent_overlay_peers_data_missing Peers whose overlay data vanished from the API (entries kept).\n# TYPE kumo_agent_overlay_peers_data_missing gauge\n"
-        out += "kumo_agent_overlay_peers_data_missing \(s.missing.count)\n"
-        return out
     }
 }

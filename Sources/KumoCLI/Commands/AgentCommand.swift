@@ -70,13 +70,9 @@ extension AgentCommand {
     @Option(help: "Seconds between heartbeats.")
     var heartbeatSeconds = 2
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel = "info"
+    @OptionGroup var logging: LogLevelOption
 
     func validate() throws {
-        guard Logger.Level(rawValue: logLevel) != nil else {
-            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
-        }
         if let name, let why = Names.validateDNSLabel(name) { throw ValidationError("--name: \(why)") }
         if let cpu { _ = try CPUQuantity(parsing: cpu) }
         if let memory { _ = try MemoryQuantity(parsing: memory) }
@@ -87,22 +83,12 @@ extension AgentCommand {
         _ = try parseListen()
     }
 
-    func parseListen() throws -> (String, Int) {
-        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
-            (1...65535).contains(port)
-        else { throw ValidationError("--listen must be HOST:PORT, e.g. 0.0.0.0:7481") }
-        return (String(listen[..<colon]), port)
+    func parseListen() throws -> (host: String, port: Int) {
+        try KumoCLI.parseListen(listen, ports: 1...65535, example: "0.0.0.0:7481")
     }
 
     func run() async throws {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        var logger = Logger(label: "kumo.agent")
-        logger.logLevel = level
+        let logger = logging.bootstrap(label: "kumo.agent")
         try await runReporting {
             guard let server else { throw KumoError(.invalid, "--server is required: the API server's URL", field: "server") }
             let node = name ?? ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init)?.lowercased() ?? "node"
@@ -111,10 +97,10 @@ extension AgentCommand {
             }
             var config = AgentConfiguration(server: server, nodeName: node, dataDir: dataDir ?? "/var/lib/kumo-agent/\(node)")
             if let file = joinTokenFile {
-                guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-                    throw KumoError(.notFound, "cannot read join token file \(file)", field: "join-token-file")
+                guard let text = SecureFile.readSecret(file) else {
+                    throw KumoError(.notFound, "cannot read join token file \(file) (missing or empty)", field: "join-token-file")
                 }
-                config.joinToken = text.trimmingCharacters(in: .whitespacesAndNewlines)
+                config.joinToken = text
             } else {
                 config.joinToken = joinToken
             }

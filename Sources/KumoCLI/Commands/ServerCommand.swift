@@ -49,13 +49,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Largest image blob accepted by `PUT /api/v1/blobs/{digest}`, in bytes (streamed to disk).")
     var maxBlobBytes: Int64 = 4 << 30
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: String = "info"
+    @OptionGroup var logging: LogLevelOption
 
     func validate() throws {
-        guard Logger.Level(rawValue: logLevel) != nil else {
-            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
-        }
         guard nodeGraceSeconds >= 2 else { throw ValidationError("--node-grace-seconds must be at least 2") }
         guard historyMaxPerObject > 0, historyMaxAgeHours > 0, eventTTLHours > 0, compactKeepRevisions > 0 else {
             throw ValidationError("retention settings must be positive")
@@ -63,13 +59,8 @@ struct ServerCommand: AsyncParsableCommand {
         _ = try parseListen()
     }
 
-    func parseListen() throws -> (String, Int) {
-        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
-            (0...65535).contains(port)
-        else {
-            throw ValidationError("--listen must be HOST:PORT, e.g. 127.0.0.1:7480 or 0.0.0.0:7480")
-        }
-        return (String(listen[..<colon]), port)
+    func parseListen() throws -> (host: String, port: Int) {
+        try KumoCLI.parseListen(listen, ports: 0...65535, example: "127.0.0.1:7480 or 0.0.0.0:7480")
     }
 
     static func defaultDataDir() -> String {
@@ -78,17 +69,7 @@ struct ServerCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        let logger = {
-            var l = Logger(label: "kumo.server")
-            l.logLevel = level
-            return l
-        }()
+        let logger = logging.bootstrap(label: "kumo.server")
         let (host, port) = try parseListen()
         let dir = dataDir ?? Self.defaultDataDir()
         try await runReporting {

@@ -101,12 +101,7 @@ public final class SchedulingController: ServiceLifecycle.Service, Sendable {
         }
         let start = ContinuousClock.now
         let replica = try decode(json, as: Replica.self)
-        // a node without a pod subnet (IPAM exhausted) cannot take replicas: it counts as cordoned
-        let nodeObjects = nodes.all.compactMap { try? decode($0, as: Node.self) }.map { node -> Node in
-            var node = node
-            if node.spec.podCIDR == nil { node.spec.unschedulable = true }
-            return node
-        }
+        let nodeObjects = nodes.all.compactMap { try? decode($0, as: Node.self) }
         let bound = replicas.all.compactMap { try? decode($0, as: Replica.self) }.filter { $0.spec.nodeName != nil }
         let snapshot = SchedulingSnapshot(
             nodes: nodeObjects, replicas: bound, topologyKeys: [scheduler.options.topologyKey], group: Self.group(of:))

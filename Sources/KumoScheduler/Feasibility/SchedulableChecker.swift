@@ -1,4 +1,4 @@
-/// Rejects cordoned nodes (`spec.unschedulable`; the scheduling loop also counts nodes without a pod subnet).
+/// Rejects cordoned nodes (`spec.unschedulable`) and nodes without a pod subnet (see `SchedulingNode.init(node:)`).
 public struct SchedulableChecker: FeasibilityChecker {
     public init() {}
     public var name: String { "Schedulable" }

@@ -30,14 +30,14 @@ public struct SchedulingNode: Sendable, Equatable {
     }
 
     /// From a KumoModel node: `status.allocatable`, falling back to `status.capacity`; Ready when the `Ready`
-    /// condition is `True`.
+    /// condition is `True`; unschedulable when cordoned or without a pod subnet (IPAM exhausted: no addresses).
     public init(node: Node) {
         let resources = node.status?.allocatable ?? node.status?.capacity
         let ready = node.status?.conditions?.contains { $0.type == "Ready" && $0.status == .true } ?? false
         self.init(
             name: node.metadata.name, labels: node.metadata.labels ?? [:],
             cpuMillicores: resources?.cpu?.millicores ?? 0, memoryBytes: resources?.memory?.bytes ?? 0,
-            pods: resources?.pods, ready: ready, unschedulable: node.spec.unschedulable ?? false,
+            pods: resources?.pods, ready: ready, unschedulable: (node.spec.unschedulable ?? false) || node.spec.podCIDR == nil,
             taints: node.spec.taints ?? [])
     }
 }

@@ -34,12 +34,7 @@ public final class TokenService: Sendable {
 
     /// A secret kept in a 0600 file, made at first start.
     static func loadOrCreate(_ path: String, what: String, logger: Logger) throws(KumoError) -> String {
-        if let data = FileManager.default.contents(atPath: path),
-            let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines),
-            !text.isEmpty
-        {
-            return text
-        }
+        if let text = SecureFile.readSecret(path) { return text }
         let token = generate()
         try SecureFile.write(Data((token + "\n").utf8), to: path)
         logger.notice("created \(what)", metadata: ["path": "\(path)"])
