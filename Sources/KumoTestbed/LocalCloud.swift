@@ -11,6 +11,9 @@ import Synchronization
 public final class LocalCloud: @unchecked Sendable {
     public let prefix: String
     public let block: Int
+    /// Holds this cloud's /28 (an exclusive `flock` on a file per block), so concurrent test runs — other
+    /// processes, other checkouts — never share addresses; the kernel drops it when the process dies.
+    private var blockLock: Int32
     public let dir: String
     public let agentCount: Int
     public private(set) var server: ServerProcess!
@@ -31,10 +34,28 @@ public final class LocalCloud: @unchecked Sendable {
         let n = Self.counter.wrappingAdd(1, ordering: .relaxed).oldValue
         let pid = Int(getpid())
         prefix = "k\(String(pid % 1000, radix: 36))\(String(n % 36, radix: 36))"
-        block = (pid + n) % 13 + 1  // 192.0.2.16/28 … 192.0.2.208/28; make run uses .224/28; never .0/28 (the
-        // machine's own eth0 may be 192.0.2.2 with its gateway at .1: the /28 routes are more specific than its /24)
+        // 192.0.2.16/28 … 192.0.2.208/28; make run uses .224/28; never .0/28 (the machine's own eth0 may be
+        // 192.0.2.2 with its gateway at .1: the /28 routes are more specific than its /24)
+        (block, blockLock) = Self.lockBlock(start: pid + n)
         dir = tempDir("cloud-\(prefix)")
         agentCount = agents
+    }
+
+    /// The first free block of 13, starting at `start % 13`; waits (bounded) when all are taken.
+    private static func lockBlock(start: Int) -> (Int, Int32) {
+        let dir = "/run/kumo-test-blocks"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        for attempt in 0..<600 {
+            for k in 0..<13 {
+                let b = (start + k) % 13 + 1
+                let fd = open("\(dir)/\(b).lock", O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+                guard fd >= 0 else { continue }
+                if flock(fd, LOCK_EX | LOCK_NB) == 0 { return (b, fd) }
+                close(fd)
+            }
+            if attempt < 599 { usleep(100_000) }
+        }
+        return (start % 13 + 1, -1)
     }
 
     public static var available: Bool {
@@ -168,6 +189,7 @@ public final class LocalCloud: @unchecked Sendable {
         _ = try? Self.sh(["ip", "netns", "del", underlay], check: false)
         _ = try? Self.sh(["ip", "link", "del", prefix + "0"], check: false)
         try? FileManager.default.removeItem(atPath: dir)
+        if blockLock >= 0 { close(blockLock); blockLock = -1 }
     }
 }
 
