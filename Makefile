@@ -4,8 +4,9 @@ SWIFT ?= swift
 RUN_DIR := $(CURDIR)/.kumo-run
 KUMO := $(CURDIR)/.build/debug/kumo
 AGENTS ?= 3
-# Debian packages the build, the agent and the tests need (later issues add qemu, dnsmasq, haproxy…).
-DEB_PACKAGES := libsqlite3-dev curl runc busybox-static iproute2 iputils-ping tar gzip
+# Debian packages the build, the agent and the tests need (later issues add qemu, dnsmasq…). haproxy: each node's
+# load balancer (its package starts no service here).
+DEB_PACKAGES := libsqlite3-dev curl runc busybox-static iproute2 iputils-ping tar gzip haproxy
 
 .PHONY: all build release deps run stop test bench clean
 

@@ -108,8 +108,12 @@ Kumo is running: a control plane and $agents node agents, each in its own networ
 Try:
   export KUMO_CONFIG=$dir/config PATH=$(dirname "$kumo"):\$PATH
   kumo get nodes -o wide
-  kumo apply -f examples/project.yaml -f examples/workload.yaml
+  kumo apply -f examples/project.yaml -f examples/workload.yaml -f examples/service.yaml
   kumo get replicas -p demo -o wide
+  ip netns exec ${P}h1 curl -s http://10.96.0.80/     # the service VIP, from any host: replies rotate over the replicas
+  curl -s http://192.0.2.226:30080/                   # its external port on node-1's underlay address
+  kumo describe service/web -p demo                   # endpoints, each node's HAProxy: sessions, queue, req/min, timings
+  kumo state lb/node-1                                # one node's load balancer in full
   kumo logs replica/NAME -p demo
   kumo scale workload/web -p demo --replicas 5
 Stop it with: make stop   (run make run again to start afresh)

@@ -51,6 +51,11 @@ public struct AgentConfiguration: Sendable {
     public var logFiles: Int
     /// Images unused for this long are removed from the cache.
     public var imageGCAge: Duration
+    /// Service VIPs (the server's `--service-cidr`): addresses in it on the bridge that no service explains are
+    /// removed.
+    public var serviceCIDR: String
+    /// How long a stopping replica waits for every Ready node's HAProxy to stop sending to it before SIGTERM.
+    public var drainTimeout: Duration
 
     public init(server: String, nodeName: String, dataDir: String) {
         self.server = server
@@ -77,6 +82,8 @@ public struct AgentConfiguration: Sendable {
         self.logMaxBytes = 10 << 20
         self.logFiles = 3
         self.imageGCAge = .seconds(600)
+        self.serviceCIDR = "10.96.0.0/16"
+        self.drainTimeout = .seconds(15)
     }
 
     public var nodeTokenPath: String { dataDir + "/node.token" }
@@ -85,6 +92,8 @@ public struct AgentConfiguration: Sendable {
     public var imagesDir: String { dataDir + "/images" }
     public var bundlesDir: String { dataDir + "/bundles" }
     public var logsDir: String { dataDir + "/logs" }
+    /// haproxy.cfg, its pid file, Runtime API socket and log.
+    public var haproxyDir: String { dataDir + "/haproxy" }
     /// Secret files: a tmpfs the agent mounts (never on disk), one directory per replica and secret.
     public var secretsDir: String { (runcRoot as NSString).deletingLastPathComponent + "/secrets" }
     /// The identity its writes are recorded under.

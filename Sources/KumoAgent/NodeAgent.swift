@@ -29,6 +29,7 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
         var subnet: IPv4Network
         var agentURL: String
         var overlay: OverlayManager
+        var loadBalancer: LoadBalancerManager
     }
 
     public init(config: AgentConfiguration, logger: Logger) throws(KumoError) {
@@ -47,6 +48,7 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
 
     var serverCredential: String? { credential.withLock { $0 } }
     var supervisor: ReplicaSupervisor? { started.withLock { $0?.supervisor } }
+    var loadBalancer: LoadBalancerManager? { started.withLock { $0?.loadBalancer } }
 
     public func run() async throws {
         let token = try await nodeToken()
@@ -69,6 +71,12 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
             api: api, node: config.nodeName, subnet: subnet, cluster: cluster, publicIP: publicIP,
             underlayDevice: underlay.device, mtu: mtu, hostNetns: config.hostNetns, interval: config.overlayResync,
             metrics: metrics, logger: logger.with(label: "kumo.overlay"))
+        guard let serviceCIDR = IPv4Network(config.serviceCIDR) else {
+            throw KumoError(.invalid, "bad --service-cidr \(config.serviceCIDR)", field: "service-cidr")
+        }
+        let loadBalancer = LoadBalancerManager(
+            api: api, node: config.nodeName, nodeAddress: address, serviceCIDR: serviceCIDR, hostNetns: config.hostNetns,
+            dir: config.haproxyDir, drainTimeout: config.drainTimeout, logger: logger.with(label: "kumo.lb"))
         let images = ImageStore(
             directory: config.imagesDir, source: APIImageSource(client: client), command: Command(),
             logger: logger.with(label: "kumo.images"))
@@ -82,7 +90,7 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
             subnet: subnet, recordsDir: config.recordsDir,
             backoff: .init(base: config.backoffBase, cap: config.backoffCap, reset: config.backoffReset),
             exitPollInterval: config.exitPollInterval, defaultGracePeriodSeconds: config.defaultGracePeriodSeconds,
-            beforeStop: { _ in }, logger: logger.with(label: "kumo.replicas"))
+            beforeStop: { replica in await loadBalancer.drain(replica) }, logger: logger.with(label: "kumo.replicas"))
         let supervisor = ReplicaSupervisor(context: context, node: config.nodeName, logger: logger.with(label: "kumo.replicas"))
         let heartbeat = LeaseHeartbeat(
             api: api, interval: config.heartbeatInterval, durationSeconds: config.leaseDurationSeconds,
@@ -90,7 +98,7 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
         started.withLock {
             $0 = Started(
                 api: api, supervisor: supervisor, heartbeat: heartbeat, reporter: reporter, images: images,
-                subnet: subnet, agentURL: agentURL, overlay: overlay)
+                subnet: subnet, agentURL: agentURL, overlay: overlay, loadBalancer: loadBalancer)
         }
         logger.notice(
             "kumo agent running",
@@ -99,6 +107,7 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
             group.addTask { await heartbeat.run() }
             group.addTask { await reporter.run() }
             group.addTask { await supervisor.run() }
+            group.addTask { await loadBalancer.run() }
             group.addTask {
                 await overlay.publish(reason: "initial")
                 await overlay.run()
@@ -144,6 +153,9 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
             await driver.removeContainer(id)
         }
         await driver.removeNode()
+        if let cidr = IPv4Network(config.serviceCIDR) {
+            await LoadBalancerManager.reset(dir: config.haproxyDir, hostNetns: config.hostNetns, serviceCIDR: cidr)
+        }
         return containers.count
     }
 
@@ -202,9 +214,10 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
             let stats = await images.statistics
             img = (stats.pulls, stats.cacheHits, await images.state()["images"]?.arrayValue?.count ?? 0)
         }
-        return metrics.render(
+        let base = metrics.render(
             phases: phases, images: img,
             heartbeats: (Int(hb?["renewals"]?.numberValue ?? 0), Int(hb?["failures"]?.numberValue ?? 0)))
+        return base + (await s?.loadBalancer.metricsText() ?? "")
     }
 
     /// `kumo state agent/<node>`: runners and their states, images cached, runc root, heartbeat.
@@ -220,6 +233,7 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
             "heartbeat": s?.heartbeat.state() ?? .null,
             "replicas": s?.supervisor.state() ?? .null,
             "network": s?.overlay.stateDump() ?? .null,
+            "loadBalancer": await s?.loadBalancer.stateDump() ?? .null,
             "statusReports": s?.reporter.state() ?? .null,
             "images": await s?.images.state() ?? .null,
             "recentStartLatenciesMs": .array(metrics.recentStartLatencies.suffix(20).map { .number(($0 * 1000).rounded()) }),

@@ -10,9 +10,31 @@ public struct IPAM: Sendable, Equatable {
 
     public static let defaultClusterCIDR = "10.244.0.0/16"
 
-    public init(cluster: IPv4Network, nodePrefixLength: Int = 24) {
+    /// Service VIPs (default 10.96.0.0/16).
+    public var services: IPv4Network
+
+    public static let defaultServiceCIDR = "10.96.0.0/16"
+
+    public init(cluster: IPv4Network, nodePrefixLength: Int = 24, services: IPv4Network = IPv4Network(defaultServiceCIDR)!) {
         self.cluster = cluster
         self.nodePrefixLength = nodePrefixLength
+        self.services = services
+    }
+
+    /// VIPs a service may get: all but the network address, `.1` (kept for a future gateway) and broadcast.
+    public var assignableVIPs: ClosedRange<UInt32> { (services.first.value + 2)...(services.last.value - 1) }
+
+    /// A free VIP: the first at or after `start` (wrapping), nil when the service CIDR is used up.
+    public func nextVIP(used: Set<IPv4Address>, after start: IPv4Address? = nil) -> IPv4Address? {
+        let range = assignableVIPs
+        let count = Int(range.upperBound - range.lowerBound) + 1
+        var offset = 0
+        if let start, range.contains(start.value) { offset = Int(start.value - range.lowerBound) + 1 }
+        for i in 0..<count {
+            let candidate = IPv4Address(range.lowerBound + UInt32((offset + i) % count))
+            if !used.contains(candidate) { return candidate }
+        }
+        return nil
     }
 
     /// How many node subnets the cluster holds.

@@ -72,6 +72,9 @@ public struct NodeStatus: Codable, Sendable, Equatable {
     /// Published by the agent; peers program routes, neighbours and FDB entries from it.
     public var overlay: NodeOverlay?
     public var info: NodeInfo?
+    /// Published by the agent: which endpoints generation of each service its HAProxy serves (a stopping
+    /// replica waits until every Ready node serves one without it).
+    public var loadBalancer: NodeLoadBalancer?
 
     public init(
         agentURL: String? = nil, addresses: [String]? = nil, capacity: Resources? = nil,
@@ -85,6 +88,19 @@ public struct NodeStatus: Codable, Sendable, Equatable {
         self.conditions = conditions
         self.overlay = overlay
         self.info = info
+    }
+}
+
+/// What a node's HAProxy serves.
+public struct NodeLoadBalancer: Codable, Sendable, Equatable, Hashable {
+    /// `project/service` → the endpoints generation loaded in HAProxy.
+    public var appliedGenerations: [String: Int]?
+    /// When that config was loaded.
+    public var appliedAt: String?
+
+    public init(appliedGenerations: [String: Int]? = nil, appliedAt: String? = nil) {
+        self.appliedGenerations = appliedGenerations
+        self.appliedAt = appliedAt
     }
 }
 

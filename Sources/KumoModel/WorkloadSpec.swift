@@ -18,6 +18,8 @@ public struct WorkloadSpec: ResourceSpec {
     /// How long a rollout may take before it is declared failed (and reverted); default set by the controller
     /// (120 s).
     public var progressDeadlineSeconds: Int?
+    /// Scale `replicas` between min and max on a load-balancer metric (the autoscaler owns `spec.replicas` then).
+    public var autoscale: Autoscale?
 
     public init(
         replicas: Int, selector: [String: String]? = nil, template: ReplicaTemplate,
@@ -72,11 +74,65 @@ public struct WorkloadSpec: ResourceSpec {
                 errors.append(FieldError("\(at).maxUnavailable", "may not be 0 when maxSurge is 0"))
             }
         }
+        if let a = autoscale { errors += a.validate(path: "\(path).autoscale") }
         if let r = revisionHistoryLimit, r < 0 {
             errors.append(FieldError("\(path).revisionHistoryLimit", "must not be negative"))
         }
         return errors
     }
+}
+
+/// `spec.autoscale`: keep a load-balancer metric of the workload's service near `target` by changing `replicas`
+/// within [min, max]. Scale-out happens at once; scale-in only to the highest recommendation of the last
+/// `windowSeconds` (the stabilisation window), so a short dip does not remove replicas.
+public struct Autoscale: Codable, Sendable, Equatable, Hashable {
+    public var min: Int
+    public var max: Int
+    /// Default requestsPerSecond (per ready replica).
+    public var metric: AutoscaleMetric?
+    /// The metric value to hold: requests/s per replica, requests queued per replica, or average response ms.
+    public var target: Double
+    /// The service whose HAProxy figures count (default: the one in the project whose selector matches the
+    /// template's labels).
+    public var service: String?
+    /// Stabilisation window for scale-in (default 60).
+    public var windowSeconds: Int?
+
+    public init(min: Int, max: Int, metric: AutoscaleMetric? = nil, target: Double, service: String? = nil, windowSeconds: Int? = nil) {
+        self.min = min
+        self.max = max
+        self.metric = metric
+        self.target = target
+        self.service = service
+        self.windowSeconds = windowSeconds
+    }
+
+    public var effectiveMetric: AutoscaleMetric { metric ?? .requestsPerSecond }
+    public var effectiveWindowSeconds: Int { windowSeconds ?? 60 }
+
+    func validate(path: String) -> [FieldError] {
+        var errors: [FieldError] = []
+        if min < 1 { errors.append(FieldError("\(path).min", "must be at least 1")) }
+        if max > WorkloadSpec.maxReplicas { errors.append(FieldError("\(path).max", "must be at most \(WorkloadSpec.maxReplicas)")) }
+        if max < min { errors.append(FieldError("\(path).max", "must not be less than min (\(min))")) }
+        if !(target > 0) || !target.isFinite { errors.append(FieldError("\(path).target", "must be a positive number")) }
+        if let w = windowSeconds, !(0...3600).contains(w) {
+            errors.append(FieldError("\(path).windowSeconds", "must be between 0 and 3600"))
+        }
+        if let s = service, let why = Names.validateDNSLabel(s) { errors.append(FieldError("\(path).service", why)) }
+        return errors
+    }
+}
+
+public enum AutoscaleMetric: String, Codable, CaseIterable, Sendable, Hashable {
+    /// HTTP requests (TCP: sessions) per second per ready replica, over the last 10 s, summed over every node.
+    case requestsPerSecond
+    /// Requests waiting in HAProxy queues per ready replica, summed over every node.
+    case queue
+    /// Average response time in ms (the slowest node's).
+    case responseTimeMs
+
+    public init(from decoder: any Decoder) throws { self = try FixedValues.decode(decoder) }
 }
 
 /// What each replica of a workload looks like. Its hash names a revision (the template-hash label).
@@ -128,6 +184,8 @@ public struct WorkloadStatus: Codable, Sendable, Equatable {
     /// The last revisions, newest last (for `rollout undo`).
     public var revisions: [WorkloadRevision]?
     public var conditions: [Condition]?
+    /// Written by the autoscaler: the last metric reading and its recommendation.
+    public var autoscale: AutoscaleStatus?
 
     public init(
         replicas: Int? = nil, readyReplicas: Int? = nil, updatedReplicas: Int? = nil,
@@ -142,6 +200,30 @@ public struct WorkloadStatus: Codable, Sendable, Equatable {
         self.updateRevision = updateRevision
         self.revisions = revisions
         self.conditions = conditions
+    }
+}
+
+public struct AutoscaleStatus: Codable, Sendable, Equatable, Hashable {
+    public var metric: String?
+    /// The last value read (per the metric's definition).
+    public var value: Double?
+    public var target: Double?
+    public var recommended: Int?
+    public var lastReadAt: String?
+    public var lastScaleAt: String?
+    public var message: String?
+
+    public init(
+        metric: String? = nil, value: Double? = nil, target: Double? = nil, recommended: Int? = nil, lastReadAt: String? = nil,
+        lastScaleAt: String? = nil, message: String? = nil
+    ) {
+        self.metric = metric
+        self.value = value
+        self.target = target
+        self.recommended = recommended
+        self.lastReadAt = lastReadAt
+        self.lastScaleAt = lastScaleAt
+        self.message = message
     }
 }
 

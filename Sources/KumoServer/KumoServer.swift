@@ -18,6 +18,8 @@ public final class KumoServer: Sendable {
     public let scheduling: SchedulingController
     public let workloads: WorkloadController
     public let nodeLifecycle: NodeLifecycleController
+    public let endpoints: EndpointsController
+    public let autoscaler: AutoscalerController
     private let group = Mutex<ServiceGroup?>(nil)
 
     /// Opens (or creates) the data directory and store. `onListening` gets the bound port (useful with port 0).
@@ -49,6 +51,14 @@ public final class KumoServer: Sendable {
             plane: plane, options: .init(gracePeriod: config.nodeGracePeriod), logger: logger.with(label: "kumo.nodes"))
         self.nodeLifecycle = nodeLifecycle
         core.registerState("nodeLifecycle") { nodeLifecycle.snapshot() }
+        let endpoints = EndpointsController(plane: plane, logger: logger.with(label: "kumo.endpoints"))
+        self.endpoints = endpoints
+        core.registerState("endpoints") { endpoints.snapshot() }
+        let autoscaler = AutoscalerController(
+            plane: plane, metrics: AgentLoadBalancerMetrics(core: core), interval: config.autoscaleInterval,
+            logger: logger.with(label: "kumo.autoscaler"))
+        self.autoscaler = autoscaler
+        core.registerState("autoscaler") { autoscaler.snapshot() }
         self.application = Application(
             responder: APIResponder(core: core),
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "kumo"),
@@ -92,6 +102,8 @@ public final class KumoServer: Sendable {
         if config.controllers.contains("scheduler") { out.append(scheduling) }
         if config.controllers.contains("workloads") { out.append(workloads) }
         if config.controllers.contains("node-lifecycle") { out.append(nodeLifecycle) }
+        if config.controllers.contains("endpoints") { out.append(endpoints) }
+        if config.controllers.contains("autoscaler") { out.append(autoscaler) }
         return out
     }
 

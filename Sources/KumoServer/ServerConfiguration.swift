@@ -29,11 +29,15 @@ public struct ServerConfiguration: Sendable {
     public var clusterCIDR: String
     /// Prefix length of each node's pod subnet (24: a /24 per node, 254 replicas).
     public var nodeSubnetPrefixLength: Int = 24
+    /// Service VIPs (`Service.spec.clusterIP`, owned by `ipam`) come from here.
+    public var serviceCIDR: String = "10.96.0.0/16"
+    /// How often the autoscaler reads service load and decides.
+    public var autoscaleInterval: Duration = .seconds(3)
     /// Run the in-process controllers (scheduler, workloads, node lifecycle). Off: the API only.
     public var runControllers: Bool
     /// Which controllers run when `runControllers` is on (tests run one alone).
     public var controllers: Set<String>
-    public static let allControllers: Set<String> = ["scheduler", "workloads", "node-lifecycle"]
+    public static let allControllers: Set<String> = ["scheduler", "workloads", "node-lifecycle", "endpoints", "autoscaler"]
     /// A node without a heartbeat for this long is not Ready and its replicas are replaced elsewhere.
     public var nodeGracePeriod: Duration
     /// A watch stream written to less than this long ago gets further events coalesced into one write at the

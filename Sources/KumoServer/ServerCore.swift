@@ -37,9 +37,17 @@ public final class ServerCore: Sendable {
                 "cluster CIDR \(config.clusterCIDR) must be an IPv4 network of /\(nodePrefix) (the node subnet size) or larger, like 10.244.0.0/16",
                 field: "cluster-cidr")
         }
+        guard let services = IPv4Network(config.serviceCIDR), (8...28).contains(services.prefixLength),
+            !services.contains(cluster.first), !cluster.contains(services.first)
+        else {
+            throw KumoError(
+                .invalid,
+                "service CIDR \(config.serviceCIDR) must be an IPv4 network of /8 to /28 that does not overlap the cluster CIDR \(config.clusterCIDR)",
+                field: "service-cidr")
+        }
         let keyring = try SecretKeyring(path: config.secretKeyPath, logger: logger)
         self.resources = ResourceService(
-            store: self.store, logger: logger, ipam: IPAM(cluster: cluster, nodePrefixLength: nodePrefix),
+            store: self.store, logger: logger, ipam: IPAM(cluster: cluster, nodePrefixLength: nodePrefix, services: services),
             secrets: keyring)
         // Watch streams serve what reads serve: Secret values opened (view tokens then get them redacted).
         let open: @Sendable (JSONValue) -> JSONValue = { SecretCodec.openLeniently($0, keyring: keyring) }

@@ -17,9 +17,12 @@ struct KumoBench: AsyncParsableCommand {
               start     API create of a replica → its agent reports Running (real runc, netns host; root): p50/p99
               failover  kill a node's agent and cut its link → its replicas Running elsewhere (3 netns hosts; root)
               overlay   100/1,000 simulated peers applied on a real kumo.1; node joins seen by real agents (root)
+              rollout   requests sent and failed through a service VIP while its workload rolls out (root)
+              lb        requests/s and latency through the node's HAProxy vs straight to a replica (root)
+              endpoints replica Ready → every node's HAProxy serving it: p50/p99 (root)
             """)
 
-    @Argument(help: "store, api, watch, schedule, start, failover or overlay.")
+    @Argument(help: "store, api, watch, schedule, start, failover, overlay, rollout, lb or endpoints.")
     var scenario: String
 
     @Flag(help: "Print the result as one JSON object on the last line.")
@@ -42,6 +45,9 @@ struct KumoBench: AsyncParsableCommand {
 
     @Option(help: "Node losses to time (failover scenario).")
     var rounds: Int = 2
+
+    @Option(help: "Target URL (load, used internally by the service scenarios).")
+    var url: String?
 
     @Flag(help: "Run the store with synchronous=FULL (fsync per commit).")
     var synchronousFull = false
@@ -70,8 +76,18 @@ struct KumoBench: AsyncParsableCommand {
             result = try await AgentBench.failover(rounds: rounds)
         case "overlay":
             result = try await OverlayBench.run(joins: max(rounds, 5))
+        case "rollout":
+            result = try await ServiceBench.rollout(minimum: 20_000, connections: min(concurrency, 8))
+        case "lb":
+            result = try await ServiceBench.lb(seconds: seconds, connections: min(concurrency, 8))
+        case "endpoints":
+            result = try await ServiceBench.endpoints(rounds: max(rounds, 20))
+        case "load":
+            // internal: the client the service scenarios start inside a host's network namespace
+            guard let url else { throw ValidationError("load needs --url") }
+            result = LoadScenario.run(url: url, seconds: seconds, connections: concurrency)
         default:
-            throw ValidationError("unknown scenario \"\(scenario)\": expected store, api, watch, schedule, start, failover or overlay")
+            throw ValidationError("unknown scenario \"\(scenario)\": expected store, api, watch, schedule, start, failover, overlay, rollout, lb or endpoints")
         }
         result.print(json: json)
         if !result.met { throw ExitCode(3) }

@@ -160,7 +160,7 @@ enum KindSamples {
         """
         {"metadata": {"name": "web", "project": "team-a"},
          "spec": {"selector": {"app": "web"},
-                  "ports": [{"name": "http", "port": 80, "targetPort": 8080}, {"name": "dns", "port": 53, "protocol": "UDP"}],
+                  "ports": [{"name": "http", "port": 80, "targetPort": 8080}, {"name": "admin", "port": 9090, "protocol": "HTTP"}],
                   "clusterIP": "10.96.0.10"},
          "status": {"endpoints": [{"ip": "10.244.3.7", "port": 8080, "replica": "web-5d8f-abcde",
                                    "node": "worker-1", "ready": true}],

@@ -276,6 +276,19 @@ import Testing
         expectInvalid(.service, s.settingField("spec.ports.0.protocol", "SCTP"), field: "spec.ports[0].protocol")
         expectInvalid(.service, s.settingField("spec.clusterIP", "10.96.0.300"), field: "spec.clusterIP")
         expectInvalid(.service, s.settingField("status.endpoints.0.ip", nil), field: "status.endpoints[0].ip")
+        expectInvalid(.service, s.settingField("spec.selector", ["app": "web/x"]), field: "spec.selector.app")
+        expectInvalid(.service, s.settingField("spec.ports.0.protocol", "UDP"), field: "spec.ports[0].protocol")
+        expectInvalid(.service, s.settingField("spec.external", ["port": 0]), field: "spec.external.port")
+        expectInvalid(
+            .service, s.settingField("spec.external", ["port": 30080, "servicePort": 81]),
+            field: "spec.external.servicePort", message: "not one of spec.ports")
+        expectInvalid(.service, s.settingField("spec.balance", "fastest"), field: "spec.balance")
+        expectInvalid(.service, s.settingField("spec.healthCheck", ["intervalSeconds": 0]), field: "spec.healthCheck.intervalSeconds")
+        expectInvalid(.service, s.settingField("spec.healthCheck", ["path": "no-slash"]), field: "spec.healthCheck.path")
+        let full = s.settingField("spec.external", ["port": 30080, "servicePort": 9090])
+            .settingField("spec.balance", "leastconn")
+            .settingField("spec.healthCheck", ["path": "/healthz", "intervalSeconds": 1, "rise": 1, "fall": 2])
+        #expect(throws: Never.self) { try Kind.service.canonicalize(full) }
     }
 
     // MARK: Secret

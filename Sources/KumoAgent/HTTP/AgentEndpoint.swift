@@ -32,6 +32,8 @@ struct AgentEndpoint: HTTPResponder {
             return Self.text(await agent.renderMetrics(), contentType: "text/plain; version=0.0.4")
         case "debug" where segments.count == 2 && segments[1] == "state":
             return Self.json(await agent.state())
+        case "debug" where segments.count == 2 && segments[1] == "lb":
+            return Self.json(await agent.loadBalancer?.stateDump() ?? .null)
         case "logs" where segments.count == 3:
             let params = request.uri.queryParameters
             let tail = params["tail"].flatMap { Int(String($0)) }

@@ -8,14 +8,18 @@ import KumoSystem
 struct IPCommand: Sendable {
     let command: Command
     let netns: String?
+    /// A namespace file to run `ip` in through `nsenter --net=` (e.g. `/proc/PID/ns/net` of an unnamed namespace).
+    let enter: String?
 
-    init(command: Command, netns: String?) {
+    init(command: Command, netns: String?, enter: String? = nil) {
         self.command = command
         self.netns = netns
+        self.enter = enter
     }
 
     func argv(_ args: [String]) -> [String] {
         var argv = ["ip"]
+        if let enter { argv = ["nsenter", "--net=\(enter)", "ip"] }
         if let netns { argv += ["-n", netns] }
         return argv + args
     }

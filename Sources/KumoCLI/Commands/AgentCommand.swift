@@ -67,6 +67,12 @@ extension AgentCommand {
     @Option(help: "runc state directory. Default: /run/kumo/NAME/runc.")
     var runcRoot: String?
 
+    @Option(help: "Service VIPs (the server's --service-cidr); addresses in it on lo are the load balancer's.")
+    var serviceCIDR = "10.96.0.0/16"
+
+    @Option(help: "Seconds a stopping replica waits for every node's HAProxy to stop sending to it before SIGTERM.")
+    var drainTimeoutSeconds = 15
+
     @Option(help: "Seconds between heartbeats.")
     var heartbeatSeconds = 2
 
@@ -79,6 +85,8 @@ extension AgentCommand {
         for l in labels where !l.contains("=") { throw ValidationError("--label must be KEY=VALUE, got \"\(l)\"") }
         if let mtu, !(576...9000).contains(mtu) { throw ValidationError("--mtu must be between 576 and 9000") }
         guard IPv4Network(clusterCIDR) != nil else { throw ValidationError("--cluster-cidr must be an IPv4 network like 10.244.0.0/16") }
+        guard IPv4Network(serviceCIDR) != nil else { throw ValidationError("--service-cidr must be an IPv4 network like 10.96.0.0/16") }
+        guard (0...600).contains(drainTimeoutSeconds) else { throw ValidationError("--drain-timeout-seconds must be between 0 and 600") }
         guard heartbeatSeconds >= 1 else { throw ValidationError("--heartbeat-seconds must be at least 1") }
         _ = try parseListen()
     }
@@ -117,6 +125,8 @@ extension AgentCommand {
             config.bridge = bridge
             config.mtu = mtu
             config.clusterCIDR = clusterCIDR
+            config.serviceCIDR = serviceCIDR
+            config.drainTimeout = .seconds(drainTimeoutSeconds)
             if let runcRoot { config.runcRoot = runcRoot }
             config.heartbeatInterval = .seconds(heartbeatSeconds)
             config.leaseDurationSeconds = max(6, heartbeatSeconds * 3)
@@ -134,13 +144,14 @@ extension AgentCommand {
     struct Reset: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "reset",
-            abstract: "Remove everything an agent left on this node: containers, their network sandboxes, bundles, logs.",
+            abstract: "Remove everything an agent left on this node: containers, their network sandboxes, bundles, logs, HAProxy and service VIPs.",
             discussion: "Run it with the agent stopped. The Node object stays in the API; delete it with `kumo delete node/NAME`.")
 
         @Option(help: "Node name the agent ran as.") var name: String
         @Option(help: "The agent's data directory. Default: /var/lib/kumo-agent/NAME.") var dataDir: String?
         @Option(help: "The agent's runc root. Default: /run/kumo/NAME/runc.") var runcRoot: String?
         @Option(help: "Node bridge to remove.") var bridge = "kumo0"
+        @Option(help: "Service VIPs to remove from lo (the agent's --service-cidr).") var serviceCIDR = "10.96.0.0/16"
 
         func run() async throws {
             var logger = Logger(label: "kumo.agent")
@@ -149,6 +160,7 @@ extension AgentCommand {
                 var config = AgentConfiguration(server: "", nodeName: name, dataDir: dataDir ?? "/var/lib/kumo-agent/\(name)")
                 if let runcRoot { config.runcRoot = runcRoot }
                 config.bridge = bridge
+                config.serviceCIDR = serviceCIDR
                 let removed = try await NodeAgent.reset(config: config, logger: logger)
                 printOut("removed \(removed) container(s) and their sandboxes")
             }

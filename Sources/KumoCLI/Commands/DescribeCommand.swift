@@ -50,6 +50,9 @@ struct DescribeCommand: AsyncParsableCommand {
                 for (field, m) in owners { byManager[m.stringValue ?? "?", default: []].append(field) }
                 for m in byManager.keys.sorted() { out += "  \(m): \(byManager[m]!.sorted().joined(separator: ", "))\n" }
             }
+            if k == .service, let project {
+                out += await Self.loadBalancerSection(api, project: project, name: n, service: object)
+            }
             if let history = try? await api.send(.GET, APIPaths.history(k, project: project, name: n), query: [("limit", "5")])
                 .decode(HistoryList.self)
             {

@@ -41,6 +41,12 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Pod network, split into one /24 per node.")
     var clusterCIDR = "10.244.0.0/16"
 
+    @Option(help: "Service VIPs (spec.clusterIP) come from this network.")
+    var serviceCIDR = "10.96.0.0/16"
+
+    @Option(help: "Seconds between autoscaler rounds (each reads every node's HAProxy figures).")
+    var autoscaleIntervalSeconds = 3
+
     @Option(help: "Size of each node's pod subnet, as a prefix length (24 = a /24 per node).")
     var nodeSubnetSize = 24
 
@@ -83,6 +89,8 @@ struct ServerCommand: AsyncParsableCommand {
                 eventTTL: .seconds(eventTTLHours * 3600), compactKeepRevisions: compactKeepRevisions,
                 clusterCIDR: clusterCIDR, nodeGracePeriod: .seconds(nodeGraceSeconds), maxBlobBytes: maxBlobBytes)
             config.nodeSubnetPrefixLength = nodeSubnetSize
+            config.serviceCIDR = serviceCIDR
+            config.autoscaleInterval = .seconds(max(1, autoscaleIntervalSeconds))
             let tokenPath = config.adminTokenPath
             let server = try KumoServer(config: config, logger: logger) { port in
                 logger.notice(

@@ -118,9 +118,9 @@ struct StateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "state",
         abstract: "A component's internal state as JSON (admin).",
-        discussion: "Components: server (store, watches, controllers, scheduler), agent/NODE (runners, images, heartbeat; through the server).")
+        discussion: "Components: server (store, watches, controllers, scheduler), agent/NODE (runners, images, heartbeat; through the server), lb/NODE (the node's HAProxy: config state, last reload, per backend and server sessions, queue, request rate, timings, errors, findings).")
     @OptionGroup var client: ClientOptions
-    @Argument(help: "server or agent/NODE.") var component: String = "server"
+    @Argument(help: "server, agent/NODE or lb/NODE.") var component: String = "server"
     @Flag(help: "agent/NODE only: just the network part (overlay peers: expected entries, last sync, last repair).")
     var network = false
 
@@ -131,10 +131,13 @@ struct StateCommand: AsyncParsableCommand {
                 path = "/debug/state"
             } else if component.hasPrefix("agent/"), component.count > 6 {
                 path = "/api/v1/nodes/\(APIPaths.encode(String(component.dropFirst(6))))/state"
+            } else if component.hasPrefix("lb/"), component.count > 3 {
+                path = "/api/v1/nodes/\(APIPaths.encode(String(component.dropFirst(3))))/state"
             } else {
-                throw KumoError(.notFound, "unknown component \"\(component)\": expected server or agent/NODE")
+                throw KumoError(.notFound, "unknown component \"\(component)\": expected server, agent/NODE or lb/NODE")
             }
             var state = try await client.client().send(.GET, path).json()
+            if component.hasPrefix("lb/") { state = state["loadBalancer"] ?? .null }
             if network {
                 guard component != "server" else { throw KumoError(.invalid, "--network applies to agent/NODE", field: "network") }
                 state = state["network"] ?? .null

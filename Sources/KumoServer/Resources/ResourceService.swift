@@ -116,6 +116,12 @@ public struct ResourceService: Sendable {
                     logger.warning("node subnets exhausted", metadata: ["node": "\(name)"])
                 }
             }
+            if kind == .service {
+                let (reservations, assigned) = try await reserveServiceAddresses(&object, ref: ref, attempt: attempt)
+                if assigned { ownership.owners["spec.clusterIP"] = IPAMRecords.manager }
+                compares += reservations.compares
+                ops += reservations.operations
+            }
             let now = ObjectCodec.now()
             setServerFields(&object, uid: UUID().uuidString.lowercased(), createdAt: now, owners: ownership.owners)
             let entry = HistoryEntry(
@@ -143,6 +149,13 @@ public struct ResourceService: Sendable {
                     }
                     continue  // another node took that subnet just now: pick the next
                 }
+                if let field = e.field, field.hasPrefix(IPAMRecords.vipPrefix) {
+                    if let asked = canonical["spec"]?["clusterIP"]?.stringValue {
+                        throw KumoError(.conflict, "spec.clusterIP \(asked) is already used by another service", field: "spec.clusterIP")
+                    }
+                    continue  // another service took that VIP just now: pick another
+                }
+                if let mapped = await serviceRecordConflict(e) { throw mapped }
                 throw KumoError(.notFound, "project \"\(ref.project ?? "")\" not found", field: "metadata.project")
             } catch {
                 throw storeError(error, "create \(ref)")
@@ -253,6 +266,7 @@ public struct ResourceService: Sendable {
             {
                 operations.append(.delete(IPAMRecords.addressKey(address)))  // the address is free again
             }
+            if ref.kind == .service { operations += Self.serviceReleases(stored) }  // VIP and external port are free again
             let txn = Txn(compares: [.modRevision(ref.storeKey, equals: kv.modRevision)], operations: operations)
             do {
                 let revision = try await store.commit(txn)
@@ -306,6 +320,8 @@ public struct ResourceService: Sendable {
             guard desired.objectValue != nil else { throw KumoError(.invalid, "the result is not an object", field: "") }
             try keepIdentity(&desired, of: current, ref: ref)
             var object = try ref.kind.canonicalize(ObjectCodec.strippingServerFields(desired))
+            var serviceRecords = ServiceReservations()
+            if ref.kind == .service { serviceRecords = try await serviceChanges(ref, old: current, new: &object) }
             let owners = ownersOf(current)
             let ownership = FieldOwnership(
                 old: current, new: object, owners: owners, manager: options.manager, force: options.force)
@@ -339,7 +355,7 @@ public struct ResourceService: Sendable {
             var ops: [KumoStore.Operation] = [
                 .put(ref.storeKey, try sealedForStore(object, previous: storedCurrent, lease: lease).serialized()),
                 .put(HistoryStore.key(for: ref), HistoryStore.encode(entry)),
-            ]
+            ] + serviceRecords.operations
             if !ownership.transfers.isEmpty {
                 let fields = ownership.transfers.map { "\($0.field) from \($0.previousOwner)" }.joined(separator: ", ")
                 let event = EventFactory.make(
@@ -349,9 +365,10 @@ public struct ResourceService: Sendable {
             }
             do {
                 let revision = try await store.commit(
-                    Txn(compares: [.modRevision(ref.storeKey, equals: kv.modRevision)], operations: ops))
+                    Txn(compares: [.modRevision(ref.storeKey, equals: kv.modRevision)] + serviceRecords.compares, operations: ops))
                 return StoredObject(object: ObjectCodec.served(object, revision: revision), revision: revision)
             } catch let e as KumoError where e.code == .conflict {
+                if let mapped = await serviceRecordConflict(e) { throw mapped }
                 if precondition != nil {
                     throw KumoError(.conflict, "\(ref) was changed by another writer; re-read and retry", field: "metadata.resourceVersion")
                 }

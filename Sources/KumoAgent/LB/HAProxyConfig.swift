@@ -1,0 +1,96 @@
+import KumoModel
+
+/// The node's haproxy.cfg, rendered from the services this node serves: the single source of truth for HAProxy
+/// (DATAPATH.md: `add server` is lost on reload, so every change is a render + `haproxy -c` + hitless reload).
+/// Pure and deterministic: the same input renders the same bytes (golden tests).
+///
+/// Per service port: a frontend bound to VIP:port (and to the node's underlay address on the external port), and
+/// a backend with one `server` line per endpoint, named after its replica. HTTP ports run in mode http (request
+/// metrics; a failed connect or an empty/broken response is retried on another server: `retries` + `option
+/// redispatch` + `retry-on`); TCP ports in mode tcp (connect failures retried). A backend without servers answers
+/// 503 (HTTP) or closes (TCP).
+struct HAProxyConfig: Sendable, Equatable {
+    var node: String
+    /// Runtime API socket (`level admin expose-fd listeners`, which the `-x` reload needs).
+    var adminSocket: String
+    /// A listener that always exists (HAProxy refuses to run without any), used to check liveness.
+    var aliveSocket: String
+    /// The node's underlay address (external ports bind here).
+    var nodeAddress: String?
+    var services: [LBService]
+    var retries = 3
+    /// Global connection limit; nil: HAProxy derives it from the file descriptor limit it may raise to.
+    var maxconn: Int? = nil
+    var serverMaxconn: Int? = nil
+    var connectTimeoutMs = 1_000
+    var queueTimeoutMs = 10_000
+    var clientTimeoutMs = 60_000
+    var serverTimeoutMs = 60_000
+
+    func render() -> String {
+        var out: [String] = []
+        out.append("# rendered by the kumo agent of node \(node); do not edit (changes are overwritten)")
+        out.append("global")
+        out.append("    stats socket \(adminSocket) mode 600 level admin expose-fd listeners")
+        if let maxconn { out.append("    maxconn \(maxconn)") }
+        out.append("    hard-stop-after 30s")
+        out.append("")
+        out.append("defaults")
+        out.append("    timeout connect \(connectTimeoutMs)ms")
+        out.append("    timeout client \(clientTimeoutMs)ms")
+        out.append("    timeout server \(serverTimeoutMs)ms")
+        out.append("    timeout queue \(queueTimeoutMs)ms")
+        out.append("    timeout http-request 10s")
+        out.append("    timeout http-keep-alive 10s")
+        out.append("    retries \(retries)")
+        out.append("    option redispatch 1")
+        out.append("")
+        out.append("frontend kumo.alive")
+        out.append("    mode http")
+        out.append("    bind unix@\(aliveSocket)")
+        out.append("    http-request return status 200 content-type text/plain string ok")
+        for service in services.sorted(by: { $0.key < $1.key }) {
+            for port in service.ports.sorted(by: { $0.port < $1.port }) {
+                out.append("")
+                out += renderPort(service, port)
+            }
+        }
+        return out.joined(separator: "\n") + "\n"
+    }
+
+    private func renderPort(_ s: LBService, _ port: ServicePort) -> [String] {
+        let http = port.protocol == .http
+        let mode = http ? "http" : "tcp"
+        let name = s.proxyName(port)
+        var out: [String] = []
+        out.append("# service \(s.key) port \(port.port) generation \(s.generation): \(s.endpoints.count) endpoint(s)")
+        out.append("frontend \(name)")
+        out.append("    mode \(mode)")
+        out.append("    bind \(s.vip):\(port.port)")
+        let externalPort = s.external.flatMap { e in (e.servicePort ?? s.ports.first?.port) == port.port ? e.port : nil }
+        if let externalPort, let nodeAddress {
+            out.append("    bind \(nodeAddress):\(externalPort)")
+        }
+        if http { out.append("    option http-keep-alive") }
+        out.append("    default_backend \(name)")
+        out.append("")
+        out.append("backend \(name)")
+        out.append("    mode \(mode)")
+        out.append("    balance \(s.balance.rawValue)")
+        if http { out.append("    retry-on all-retryable-errors") }
+        let check = s.healthCheck?.enabled ?? true
+        if check, http, let path = s.healthCheck?.path {
+            out.append("    option httpchk GET \(path)")
+        }
+        let inter = s.healthCheck?.intervalSeconds ?? 2
+        let rise = s.healthCheck?.rise ?? 1
+        let fall = s.healthCheck?.fall ?? 2
+        let checkArgs = check ? " check inter \(inter)s rise \(rise) fall \(fall)" : ""
+        let maxconn = serverMaxconn.map { " maxconn \($0)" } ?? ""
+        for e in s.endpoints.sorted(by: { ($0.replica ?? $0.ip) < ($1.replica ?? $1.ip) }) {
+            let server = e.replica ?? e.ip
+            out.append("    server \(server) \(e.ip):\(port.effectiveTargetPort)\(checkArgs)\(maxconn)")
+        }
+        return out
+    }
+}

@@ -1,0 +1,311 @@
+import Foundation
+import KumoModel
+import KumoSystem
+import Logging
+import Synchronization
+
+/// The node's load balancer: follows every Service (watch), renders haproxy.cfg for all of them, keeps their VIPs
+/// on the node's `lo` (so the host and its containers reach them), loads the config through the supervisor, and
+/// publishes on its Node status which endpoints generation of each service it serves. Stopping replicas wait
+/// here (`drain`) until every Ready node serves a generation without them.
+final class LoadBalancerManager: Sendable {
+    let api: AgentAPI
+    let node: String
+    let nodeAddress: String?
+    let serviceCIDR: IPv4Network
+    let ip: IPCommand
+    let supervisor: HAProxySupervisor
+    let drainTimeout: Duration
+    let logger: Logger
+
+    struct State: Sendable {
+        var services: [String: Service] = [:]
+        var synced = false
+        /// What HAProxy serves now.
+        var applied: [String: LBService] = [:]
+        var published: [String: Int]?
+        var vips: Set<String> = []
+        var stats = HAProxyStats(rows: [])
+        var samples = LBSamples()
+        var lastError: String?
+        var drains: [DrainRecord] = []
+        var syncs = 0
+    }
+
+    struct DrainRecord: Sendable {
+        var replica: String
+        var at: Timestamp
+        var waitedMs: Int
+        var outcome: String
+    }
+
+    let state = Mutex(State())
+    private let wake: AsyncStream<Void>.Continuation
+    private let wakes: AsyncStream<Void>
+
+    init(
+        api: AgentAPI, node: String, nodeAddress: String?, serviceCIDR: IPv4Network, hostNetns: String?, dir: String,
+        drainTimeout: Duration, logger: Logger
+    ) {
+        self.api = api
+        self.node = node
+        self.nodeAddress = nodeAddress
+        self.serviceCIDR = serviceCIDR
+        self.ip = IPCommand(command: Command(logger: logger), netns: hostNetns)
+        self.supervisor = HAProxySupervisor(dir: dir, hostNetns: hostNetns, logger: logger)
+        self.drainTimeout = drainTimeout
+        self.logger = logger
+        (wakes, wake) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+    }
+
+    func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.watchServices() }
+            group.addTask { await self.syncLoop() }
+            group.addTask {
+                // watchdog + stats: HAProxy restarted if it died; `show stat` sampled for state, metrics, findings
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(1))
+                    if await self.supervisor.restartIfDead() {
+                        await self.api.nodeEvent(
+                            reason: "HAProxyRestarted", message: "HAProxy on node \(self.node) had died; started again", warning: true)
+                    }
+                    await self.sampleStats()
+                }
+            }
+            await group.waitForAll()
+        }
+    }
+
+    // MARK: Services from the API
+
+    func watchServices() async {
+        while !Task.isCancelled {
+            do {
+                let (items, revision) = try await api.listServices()
+                var fresh: [String: Service] = [:]
+                for item in items {
+                    if let s = try? decode(item, as: Service.self) { fresh[Self.key(s)] = s }
+                }
+                state.withLock {
+                    $0.services = fresh
+                    $0.synced = true
+                }
+                wake.yield()
+                for try await event in try await api.watchServices(since: revision) {
+                    guard let s = try? decode(event.object, as: Service.self) else { continue }
+                    state.withLock { $0.services[Self.key(s)] = event.type == "DELETED" ? nil : s }
+                    wake.yield()
+                }
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("service watch ended; listing again", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    static func key(_ s: Service) -> String { "\(s.metadata.project ?? "")/\(s.metadata.name)" }
+
+    // MARK: Sync
+
+    func syncLoop() async {
+        for await _ in wakes {
+            if Task.isCancelled { return }
+            try? await Task.sleep(for: .milliseconds(10))  // coalesce a burst of changes into one reload
+            await sync()
+        }
+    }
+
+    /// Render → VIPs → (drain leaving servers) → validate + load → drop stale VIPs → publish applied generations.
+    func sync() async {
+        let (services, synced, before) = state.withLock { ($0.services, $0.synced, $0.applied) }
+        guard synced else { return }
+        var desired: [String: LBService] = [:]
+        for (key, s) in services { if let lb = LBService(s) { desired[key] = lb } }
+        let config = HAProxyConfig(
+            node: node, adminSocket: supervisor.adminSocket, aliveSocket: supervisor.aliveSocket, nodeAddress: nodeAddress,
+            services: Array(desired.values))
+        do {
+            let vips = Set(desired.values.map(\.vip))
+            try await addVIPs(vips)
+            await drainLeaving(before: before, after: desired)
+            try await supervisor.apply(config.render())
+            try await removeStaleVIPs(keeping: vips)
+            state.withLock {
+                $0.applied = desired
+                $0.vips = vips
+                $0.lastError = nil
+                $0.syncs += 1
+            }
+            await publish(desired.mapValues(\.generation))
+        } catch {
+            state.withLock { $0.lastError = error.message }
+            logger.error("load balancer sync failed", metadata: ["error": "\(error.message)"])
+            Task {
+                try? await Task.sleep(for: .seconds(2))
+                self.wake.yield()
+            }
+        }
+    }
+
+    /// Servers that leave are put in maintenance through the Runtime API first, so the running process sends them
+    /// nothing new while the reload happens.
+    func drainLeaving(before: [String: LBService], after: [String: LBService]) async {
+        var commands: [String] = []
+        for (key, old) in before {
+            let remaining = Set((after[key]?.endpoints ?? []).compactMap(\.replica))
+            for e in old.endpoints where !remaining.contains(e.replica ?? "") {
+                for port in old.ports { commands.append("set server \(old.proxyName(port))/\(e.replica ?? e.ip) state maint") }
+            }
+        }
+        guard !commands.isEmpty else { return }
+        _ = try? await supervisor.runtime().send(commands.joined(separator: "; "))
+    }
+
+    func publish(_ generations: [String: Int]) async {
+        guard state.withLock({ $0.published }) != generations else { return }
+        let patch: JSONValue = [
+            "status": [
+                "loadBalancer": [
+                    "appliedGenerations": .object(generations.mapValues { .number(Double($0)) }),
+                    "appliedAt": .string(Timestamp.now().rfc3339),
+                ]
+            ]
+        ]
+        do {
+            // replace the whole map (merge patch would keep deleted services' keys): clear, then set
+            if let old = state.withLock({ $0.published }), old.keys.contains(where: { generations[$0] == nil }) {
+                _ = try await api.patchNode(["status": ["loadBalancer": .null]], force: true)
+            }
+            _ = try await api.patchNode(patch, force: true)
+            state.withLock { $0.published = generations }
+        } catch {
+            logger.warning("failed to publish applied generations", metadata: ["error": "\(error.message)"])
+            Task {
+                try? await Task.sleep(for: .seconds(1))
+                self.wake.yield()
+            }
+        }
+    }
+
+    // MARK: VIPs on lo
+
+    func addVIPs(_ vips: Set<String>) async throws(KumoError) {
+        let missing = vips.subtracting(state.withLock { $0.vips })
+        guard !missing.isEmpty else { return }
+        try await ip.batch(missing.sorted().map { "addr replace \($0)/32 dev lo" }, what: "failed to add service VIPs")
+    }
+
+    func removeStaleVIPs(keeping vips: Set<String>) async throws(KumoError) {
+        let present = try await Self.serviceAddresses(ip: ip, cidr: serviceCIDR)
+        let stale = present.subtracting(vips)
+        guard !stale.isEmpty else { return }
+        try await ip.batch(stale.sorted().map { "addr del \($0)/32 dev lo" }, what: "failed to remove service VIPs")
+    }
+
+    /// Addresses of the service CIDR on `lo`.
+    static func serviceAddresses(ip: IPCommand, cidr: IPv4Network) async throws(KumoError) -> Set<String> {
+        let out = try await ip.check(["-j", "addr", "show", "dev", "lo"], what: "failed to read addresses of lo")
+        guard let json = try? JSONValue(parsing: Array(out.utf8)) else { return [] }
+        var found: Set<String> = []
+        for link in json.arrayValue ?? [] {
+            for a in link["addr_info"]?.arrayValue ?? [] {
+                if let local = a["local"]?.stringValue, let addr = IPv4Address(local), cidr.contains(addr) { found.insert(local) }
+            }
+        }
+        return found
+    }
+
+    /// `kumo agent reset`: stops every HAProxy of this agent and removes the VIPs.
+    /// The VIPs go from the namespace HAProxy ran in (reset may run outside the node's namespace) and from the
+    /// agent's own (`hostNetns` or the current one).
+    static func reset(dir: String, hostNetns: String?, serviceCIDR: IPv4Network) async {
+        let pids = HAProxySupervisor.processes(config: dir + "/haproxy.cfg")
+        var namespaces: [String: String] = [:]  // ns identity → a path to enter it
+        for pid in pids {
+            let path = "/proc/\(pid)/ns/net"
+            if let id = try? FileManager.default.destinationOfSymbolicLink(atPath: path), namespaces[id] == nil { namespaces[id] = path }
+        }
+        var commands: [IPCommand] = [IPCommand(command: Command(), netns: hostNetns)]
+        let own = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/net")
+        for (id, path) in namespaces where id != own || hostNetns != nil {
+            commands.append(IPCommand(command: Command(), netns: nil, enter: path))
+        }
+        for ip in commands {
+            if let vips = try? await serviceAddresses(ip: ip, cidr: serviceCIDR), !vips.isEmpty {
+                try? await ip.batch(vips.sorted().map { "addr del \($0)/32 dev lo" }, what: "remove VIPs")
+            }
+        }
+        for pid in pids { kill(pid, SIGKILL) }
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    // MARK: Drain (a replica's beforeStop)
+
+    /// Waits until no Ready node's HAProxy sends to `replica` any more: every service selecting it has a
+    /// generation without it, and every Ready node reports that generation (or newer) applied. Gives up after the
+    /// drain timeout with a `DrainTimeout` event naming the nodes that lag.
+    func drain(_ replica: Replica) async {
+        let project = replica.metadata.project ?? ""
+        let name = replica.metadata.name
+        let selecting = state.withLock { s in
+            s.services.filter {
+                $0.value.metadata.project == project && $0.value.spec.selects(replica.metadata.labels)
+            }.map(\.key)
+        }
+        guard !selecting.isEmpty else { return }
+        let started = ContinuousClock.now
+        let deadline = started + drainTimeout
+        var targets: [String: Int] = [:]
+        var lagging: [String] = []
+        while ContinuousClock.now < deadline {
+            let services = state.withLock { $0.services }
+            for key in selecting where targets[key] == nil {
+                guard let s = services[key] else {
+                    targets[key] = 0  // deleted: nothing routes to it
+                    continue
+                }
+                if !(s.status?.endpoints ?? []).contains(where: { $0.replica == name }) { targets[key] = s.status?.generation ?? 0 }
+            }
+            if targets.count == selecting.count {
+                lagging = await laggingNodes(targets)
+                if lagging.isEmpty { break }
+            } else {
+                lagging = selecting.filter { targets[$0] == nil }.map { "endpoints of \($0) still list it" }
+            }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        let waited = ContinuousClock.now - started
+        let ms = Int(waited.components.seconds * 1000 + waited.components.attoseconds / 1_000_000_000_000_000)
+        let outcome = lagging.isEmpty ? "drained" : "timeout: " + lagging.joined(separator: ", ")
+        state.withLock {
+            $0.drains.append(DrainRecord(replica: "\(project)/\(name)", at: Timestamp.now(), waitedMs: ms, outcome: outcome))
+            if $0.drains.count > 20 { $0.drains.removeFirst($0.drains.count - 20) }
+        }
+        if lagging.isEmpty {
+            logger.info("replica drained from every load balancer", metadata: ["replica": "\(project)/\(name)", "ms": "\(ms)"])
+        } else {
+            await api.event(
+                project: project, replica: name, reason: "DrainTimeout",
+                message: "stopping after \(ms) ms although not every load balancer has dropped it: \(lagging.joined(separator: ", "))",
+                warning: true)
+        }
+    }
+
+    /// Ready nodes whose applied generation of a service is older than the target, as "node (service gen N < M)".
+    func laggingNodes(_ targets: [String: Int]) async -> [String] {
+        guard let nodes = try? await api.listNodes().items else { return ["node list unavailable"] }
+        var out: [String] = []
+        for n in nodes {
+            let ready = n["status"]?["conditions"]?.arrayValue?.contains { $0["type"] == "Ready" && $0["status"] == "True" } ?? false
+            guard ready, let nodeName = n["metadata"]?["name"]?.stringValue else { continue }
+            let applied = n["status"]?["loadBalancer"]?["appliedGenerations"]
+            for (key, target) in targets where target > 0 {
+                let have = applied?[key]?.numberValue.map(Int.init) ?? 0
+                if have < target { out.append("\(nodeName) (\(key) generation \(have) < \(target))") }
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,324 @@
+import Foundation
+import KumoAPI
+import KumoModel
+import KumoTestbed
+import Testing
+
+/// Services for real: `kumo server` + 3 `kumo agent`s on network-namespace hosts, each running HAProxy for every
+/// VIP, replicas in runc containers that answer with their own name.
+@Suite("Services: HAProxy on every node, drain, rolling update", .serialized, .enabled(if: LocalCloud.available && FileManager.default.isExecutableFile(atPath: "/usr/sbin/haproxy"), "needs root, runc, busybox-static and haproxy"))
+struct ServiceE2ETests {
+    static let project = """
+        apiVersion: kumo/v1
+        kind: Project
+        metadata: {name: demo}
+        """
+
+    /// Each replica serves its own name (the container's hostname) on 8080.
+    static func workload(replicas: Int = 3, image: String = "busybox:latest", name: String = "web", app: String = "web") -> String {
+        """
+        apiVersion: kumo/v1
+        kind: Workload
+        metadata: {name: \(name), project: demo}
+        spec:
+          replicas: \(replicas)
+          template:
+            labels: {app: \(app)}
+            spec:
+              image: \(image)
+              command: ["sh", "-c", "mkdir -p /tmp/www && hostname > /tmp/www/index.html && exec httpd -f -p 8080 -h /tmp/www"]
+              resources: {cpu: 100m, memory: 32Mi}
+              terminationGracePeriodSeconds: 2
+              readinessProbe:
+                httpGet: {path: /, port: 8080}
+                periodSeconds: 1
+        """
+    }
+
+    static func service(name: String = "web", app: String = "web", external: Int? = nil) -> String {
+        """
+        apiVersion: kumo/v1
+        kind: Service
+        metadata: {name: \(name), project: demo}
+        spec:
+          selector: {app: \(app)}
+          ports: [{name: http, port: 80, targetPort: 8080, protocol: HTTP}]
+          healthCheck: {intervalSeconds: 1, fall: 2, rise: 1}
+        \(external.map { "  external: {port: \($0)}" } ?? "")
+        """
+    }
+
+    func serving(_ c: LocalCloud) async throws -> [JSONValue] {
+        let items = try await c.admin.send(.GET, "/api/v1/projects/demo/replicas").json()["items"]?.arrayValue ?? []
+        return items.filter {
+            $0["status"]?["phase"] == "Running" && $0["status"]?["ready"] == true && $0["metadata"]?["deletionTimestamp"] == nil
+        }
+    }
+
+    /// Waits until the service lists `count` endpoints and every node's HAProxy serves that generation.
+    func converged(_ c: LocalCloud, service: String = "web", endpoints count: Int) async throws -> JSONValue {
+        var last = JSONValue.null
+        try await eventually("service \(service) with \(count) endpoints applied on every node", timeout: .seconds(90)) {
+            let s = try await c.admin.get(.service, service, project: "demo")
+            last = s
+            guard (s["status"]?["endpoints"]?.arrayValue?.count ?? -1) == count,
+                let generation = s["status"]?["generation"]?.numberValue
+            else { return false }
+            let nodes = try await c.admin.send(.GET, "/api/v1/nodes").json()["items"]?.arrayValue ?? []
+            return nodes.count == c.agentCount && nodes.allSatisfy {
+                ($0["status"]?["loadBalancer"]?["appliedGenerations"]?["demo/\(service)"]?.numberValue ?? -1) >= generation
+            }
+        }
+        return last
+    }
+
+    @Test("a service over 3 replicas on 3 hosts: the VIP answers from every host and inside containers, spread over all replicas; external port; 503 without endpoints; conflicts and bad selectors refused")
+    func vipFromEverywhere() async throws {
+        try await withCloud { c in
+            try c.kumo(["image", "push", "busybox:latest", "--from-busybox"])
+            try c.apply(Self.project)
+            try c.apply(Self.workload())
+            try c.apply(Self.service(external: 30080))
+            try await eventually("3 serving replicas on 3 nodes", timeout: .seconds(60)) {
+                let s = try await serving(c)
+                return s.count == 3 && Set(s.compactMap { $0["spec"]?["nodeName"]?.stringValue }).count == 3
+            }
+            let svc = try await converged(c, endpoints: 3)
+            let vip = try #require(svc["spec"]?["clusterIP"]?.stringValue)
+            #expect(vip.hasPrefix("10.96."), "VIP from the service CIDR: \(vip)")
+            #expect(svc["status"]?["reason"] == "Ready")
+            let names = Set(try await serving(c).compactMap { $0["metadata"]?["name"]?.stringValue })
+
+            for i in 1...3 {
+                var replies: Set<String> = []
+                for _ in 0..<12 {
+                    let r = try c.inHost(i, ["curl", "-sf", "--max-time", "3", "http://\(vip)/"])
+                    #expect(r.status == 0, "VIP from host \(i): \(r.err)")
+                    replies.insert(r.out.trimmingCharacters(in: .whitespacesAndNewlines))
+                }
+                #expect(replies == names, "host \(i): replies from every replica (round robin): \(replies)")
+            }
+            // inside a container (its network namespace, through its node's gateway)
+            let state = try JSONValue(parsing: Array(try c.kumo(["state", "agent/\(c.nodeName(2))"]).utf8))
+            let pid = try #require(state["replicas"]?["runners"]?.arrayValue?.compactMap { $0["pid"]?.numberValue }.first)
+            var fromContainer: Set<String> = []
+            for _ in 0..<9 {
+                let r = try LocalCloud.sh(["nsenter", "--net=/proc/\(Int(pid))/ns/net", "curl", "-sf", "--max-time", "3", "http://\(vip)/"], check: false)
+                #expect(r.status == 0, "VIP from inside a container: \(r.err)")
+                fromContainer.insert(r.out.trimmingCharacters(in: .whitespacesAndNewlines))
+            }
+            #expect(fromContainer == names)
+            // the external port on every node's underlay address
+            let ext = try c.inHost(1, ["curl", "-sf", "--max-time", "3", "http://\(c.hostIP(3)):30080/"])
+            #expect(ext.status == 0 && names.contains(ext.out.trimmingCharacters(in: .whitespacesAndNewlines)), "external port: \(ext.err)")
+
+            // LB internal state: kumo state lb/NODE and kumo describe
+            let lb = try JSONValue(parsing: Array(try c.kumo(["state", "lb/\(c.nodeName(1))"]).utf8))
+            #expect(lb["haproxy"]?["state"]?.stringValue?.hasPrefix("running") == true)
+            #expect(lb["vips"]?.arrayValue?.contains(.string(vip)) == true)
+            let port = lb["services"]?.arrayValue?.first { $0["service"] == "demo/web" }?["ports"]?.arrayValue?.first
+            #expect(port?["servers"]?.arrayValue?.count == 3)
+            #expect((port?["servers"]?.arrayValue ?? []).allSatisfy { $0["status"]?.stringValue?.hasPrefix("UP") == true })
+            let describe = try c.kumo(["describe", "service/web", "-p", "demo"])
+            #expect(describe.contains("Load balancers") && describe.contains("demo.web:80") && describe.contains("last reload"), "\(describe)")
+
+            // no matching replicas → 503 and a clear status
+            try c.apply(Self.service(name: "nothing", app: "nothing"))
+            let empty = try await converged(c, service: "nothing", endpoints: 0)
+            #expect(empty["status"]?["reason"] == "NoEndpoints")
+            #expect(empty["status"]?["message"]?.stringValue?.contains("no replica matches selector app=nothing") == true)
+            let emptyVIP = try #require(empty["spec"]?["clusterIP"]?.stringValue)
+            let code = try c.inHost(1, ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "3", "http://\(emptyVIP)/"])
+            #expect(code.out == "503")
+
+            // conflicting external port → refused, naming the owner; invalid selector → 422
+            let file = c.dir + "/dup.yaml"
+            try Data(Self.service(name: "other", app: "web", external: 30080).utf8).write(to: URL(fileURLWithPath: file))
+            let dup = try KumoBinary.run(["apply", "-f", file], env: ["KUMO_CONFIG": c.configPath])
+            #expect(dup.status != 0)
+            #expect(dup.err.contains("already published by service demo/web"), "\(dup.err)")
+            let bad: JSONValue = [
+                "apiVersion": "kumo/v1", "kind": "Service", "metadata": ["name": "bad"],
+                "spec": ["selector": ["app": "no spaces allowed"], "ports": [["port": 80]]],
+            ]
+            do {
+                try await c.admin.send(.POST, "/api/v1/projects/demo/services", body: bad.serialized())
+                Issue.record("a selector value with spaces was accepted")
+            } catch let error as KumoError {
+                #expect(error.code.httpStatus == 422)
+                #expect(error.field == "spec.selector.app")
+            }
+        }
+    }
+
+    @Test("a killed replica leaves the rotation before it is Ready again, and no request fails (retries + redispatch); a rolling update under a request loop fails no request")
+    func killAndRollingUpdate() async throws {
+        try await withCloud { c in
+            try c.kumo(["image", "push", "busybox:latest", "--from-busybox"])
+            try c.kumo(["image", "push", "busybox:v2", "--from-busybox", "--env", "VERSION=2"])
+            try c.apply(Self.project)
+            try c.apply(Self.workload())
+            try c.apply(Self.service())
+            try await eventually("3 serving", timeout: .seconds(60)) { try await serving(c).count == 3 }
+            let svc = try await converged(c, endpoints: 3)
+            let vip = try #require(svc["spec"]?["clusterIP"]?.stringValue)
+
+            // kill one replica's container
+            let loop = RequestLoop(netns: c.host(1), url: "http://\(vip)/")
+            loop.start()
+            try await Task.sleep(for: .seconds(1))
+            let victim = try #require(try await serving(c).first)
+            let name = try #require(victim["metadata"]?["name"]?.stringValue)
+            let node = try #require(victim["spec"]?["nodeName"]?.stringValue)
+            let state = try JSONValue(parsing: Array(try c.kumo(["state", "agent/\(node)"]).utf8))
+            let runner = try #require(state["replicas"]?["runners"]?.arrayValue?.first { $0["replica"]?.stringValue == "demo/\(name)" })
+            let pid = try #require(runner["pid"]?.numberValue.map { Int32($0) })
+            #expect(kill(pid, SIGKILL) == 0)
+            var removedEverywhere: ContinuousClock.Instant?
+            var readyAgain: ContinuousClock.Instant?
+            try await eventually("\(name) out of rotation, then back", timeout: .seconds(40)) {
+                let s = try await c.admin.get(.service, "web", project: "demo")
+                let listed = s["status"]?["endpoints"]?.arrayValue?.contains { $0["replica"]?.stringValue == name } ?? true
+                let generation = s["status"]?["generation"]?.numberValue ?? 0
+                if removedEverywhere == nil, !listed {
+                    let nodes = try await c.admin.send(.GET, "/api/v1/nodes").json()["items"]?.arrayValue ?? []
+                    if nodes.allSatisfy({ ($0["status"]?["loadBalancer"]?["appliedGenerations"]?["demo/web"]?.numberValue ?? 0) >= generation }) {
+                        removedEverywhere = ContinuousClock.now
+                    }
+                }
+                let r = try await c.admin.get(.replica, name, project: "demo")
+                if readyAgain == nil, (r["status"]?["restartCount"]?.numberValue ?? 0) >= 1, r["status"]?["ready"] == true {
+                    readyAgain = ContinuousClock.now
+                }
+                return removedEverywhere != nil && readyAgain != nil
+            }
+            #expect(try #require(removedEverywhere) < (try #require(readyAgain)), "out of every HAProxy before it was Ready again")
+            _ = try await converged(c, endpoints: 3)
+            try await Task.sleep(for: .seconds(1))
+            let killed = loop.stop()
+            #expect(killed.sent > 20)
+            #expect(killed.failed == 0, "\(killed.failed) of \(killed.sent) requests failed around the kill: \(killed.errors)")
+
+            // rolling update under a bounded request loop
+            let rollout = RequestLoop(netns: c.host(2), url: "http://\(vip)/")
+            rollout.start()
+            try c.apply(Self.workload(image: "busybox:v2"))
+            try await eventually("rolled out to v2", timeout: .seconds(90)) {
+                let s = try await serving(c)
+                let all = try await c.admin.send(.GET, "/api/v1/projects/demo/replicas").json()["items"]?.arrayValue ?? []
+                return s.count == 3 && all.count == 3 && s.allSatisfy { $0["spec"]?["image"] == "busybox:v2" }
+            }
+            _ = try await converged(c, endpoints: 3)
+            let result = rollout.stop()
+            #expect(result.sent > 50)
+            #expect(result.failed == 0, "\(result.failed) of \(result.sent) requests failed during the rolling update: \(result.errors)")
+            let names = Set(try await serving(c).compactMap { $0["metadata"]?["name"]?.stringValue })
+            #expect(result.lastReplies(3).isSubset(of: names), "the last replies come from the new replicas")
+            let events = try c.kumo(["events", "-p", "demo"])
+            #expect(!events.contains("DrainTimeout"), "every stop drained in time: \(events)")
+        }
+    }
+}
+
+extension ServiceE2ETests {
+    @Test("autoscale: a load generator pushes requests/s per replica over the target → replicas rise to max; load stops → back to min after the window; events carry the figures")
+    func autoscale() async throws {
+        try await withCloud { c in
+            try c.kumo(["image", "push", "busybox:latest", "--from-busybox"])
+            try c.apply(Self.project)
+            try c.apply(Self.workload(replicas: 1, name: "api", app: "api") + """
+
+                  autoscale: {min: 1, max: 3, metric: requestsPerSecond, target: 3, windowSeconds: 5}
+                """)
+            try c.apply(Self.service(name: "api", app: "api"))
+            let svc = try await converged(c, service: "api", endpoints: 1)
+            let vip = try #require(svc["spec"]?["clusterIP"]?.stringValue)
+            func replicas() async throws -> Int {
+                Int(try await c.admin.get(.workload, "api", project: "demo")["spec"]?["replicas"]?.numberValue ?? 0)
+            }
+            #expect(try await replicas() == 1)
+
+            // bounded load inside host 1's namespace (two client loops): far over 3 req/s per replica
+            let loads = [RequestLoop(netns: c.host(1), url: "http://\(vip)/"), RequestLoop(netns: c.host(2), url: "http://\(vip)/")]
+            for l in loads { l.start() }
+            var peak = 0
+            do {
+                try await eventually("scaled out to max", timeout: .seconds(60)) {
+                    peak = max(peak, try await replicas())
+                    return peak == 3
+                }
+            } catch {
+                for l in loads { _ = l.stop() }
+                throw error
+            }
+            try await eventually("3 endpoints", timeout: .seconds(60)) {
+                try await c.admin.get(.service, "api", project: "demo")["status"]?["endpoints"]?.arrayValue?.count == 3
+            }
+            let sent = loads.map { $0.stop() }
+            #expect(sent.reduce(0) { $0 + $1.failed } == 0, "no request failed while scaling out")
+            let stopped = ContinuousClock.now
+            try await eventually("back to min after the load stopped", timeout: .seconds(90)) { try await replicas() == 1 }
+            #expect(ContinuousClock.now - stopped >= .seconds(5), "not before the stabilisation window")
+            let events = try c.kumo(["events", "-p", "demo"])
+            #expect(events.contains("ScaledOut") && events.contains("ScaledIn"), "\(events)")
+            #expect(events.contains("req/s per replica"), "events carry the metric values: \(events)")
+            let w = try await c.admin.get(.workload, "api", project: "demo")
+            #expect(w["status"]?["autoscale"]?["metric"] == "requestsPerSecond")
+            #expect(w["metadata"]?["managedFields"]?["spec.replicas"] == "autoscaler")
+        }
+    }
+}
+
+/// A bounded client loop on its own thread (never on the test's cooperative threads): one curl per request from
+/// inside a host's namespace, counting sent and failed requests and keeping the replies.
+final class RequestLoop: @unchecked Sendable {
+    let netns: String
+    let url: String
+    private let lock = NSLock()
+    private var running = false
+    private var sent = 0
+    private var failed = 0
+    private var errors: [String] = []
+    private var replies: [String] = []
+    private let done = DispatchSemaphore(value: 0)
+
+    init(netns: String, url: String) {
+        self.netns = netns
+        self.url = url
+    }
+
+    func start() {
+        lock.withLock { running = true }
+        let thread = Thread { [self] in
+            while lock.withLock({ running }) {
+                let r = try? LocalCloud.sh(["ip", "netns", "exec", netns, "curl", "-sf", "--max-time", "5", url], check: false)
+                lock.withLock {
+                    sent += 1
+                    if let r, r.status == 0 {
+                        replies.append(r.out.trimmingCharacters(in: .whitespacesAndNewlines))
+                        if replies.count > 1000 { replies.removeFirst(500) }
+                    } else {
+                        failed += 1
+                        if errors.count < 10 { errors.append("curl exit \(r?.status ?? -1) \(r?.err ?? "")") }
+                    }
+                }
+            }
+            done.signal()
+        }
+        thread.start()
+    }
+
+    struct Result {
+        var sent: Int
+        var failed: Int
+        var errors: [String]
+        var replies: [String]
+        func lastReplies(_ n: Int) -> Set<String> { Set(replies.suffix(n)) }
+    }
+
+    func stop() -> Result {
+        lock.withLock { running = false }
+        done.wait()
+        return lock.withLock { Result(sent: sent, failed: failed, errors: errors, replies: replies) }
+    }
+}
