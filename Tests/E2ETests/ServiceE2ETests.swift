@@ -216,6 +216,13 @@ struct ServiceE2ETests {
             #expect(result.lastReplies(3).isSubset(of: names), "the last replies come from the new replicas")
             let events = try c.kumo(["events", "-p", "demo"])
             #expect(!events.contains("DrainTimeout"), "every stop drained in time: \(events)")
+            // the 3 old replicas each waited in their stop hook until every node's HAProxy had dropped them
+            var drained: [JSONValue] = []
+            for i in 1...3 {
+                let lb = try JSONValue(parsing: Array(try c.kumo(["state", "lb/\(c.nodeName(i))"]).utf8))
+                drained += (lb["recentDrains"]?.arrayValue ?? []).filter { $0["outcome"] == "drained" }
+            }
+            #expect(drained.count >= 3, "drains recorded by the stopping replicas' agents: \(drained)")
         }
     }
 }

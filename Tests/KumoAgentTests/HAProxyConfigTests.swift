@@ -102,5 +102,9 @@ import Testing
         #expect(samples.perMinute("p/BACKEND") == 1800, "600 requests in 20 s = 1800/min")
         #expect(samples.perSecond("p/BACKEND", over: .seconds(10)) == 30)
         #expect(samples.perMinute("missing/BACKEND") == 0)
+        // a reload starts the counters again: 700 → 50 means 50 more, not a negative rate or zero
+        samples.add(stats(50), at: t0 + .seconds(30))
+        #expect(samples.perSecond("p/BACKEND", over: .seconds(10)) == 5)
+        #expect(samples.perMinute("p/BACKEND") == 650 * 60 / 30.0, "300 + 300 + 50 in 30 s")
     }
 }

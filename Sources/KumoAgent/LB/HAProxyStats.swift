@@ -68,22 +68,28 @@ struct LBSamples: Sendable {
     }
 
     /// Requests per minute of "proxy/server" over the window (scaled when less history exists).
-    func perMinute(_ key: String) -> Double {
-        guard let last = samples.last, let now = last.totals[key] else { return 0 }
-        let base = samples.first { last.at - $0.at <= window && $0.totals[key] != nil } ?? last
-        let seconds = Double((last.at - base.at).components.seconds) + Double((last.at - base.at).components.attoseconds) / 1e18
-        guard seconds >= 0.5, let then = base.totals[key] else { return 0 }
-        return Double(max(0, now - then)) * 60 / seconds
-    }
+    func perMinute(_ key: String) -> Double { rate(key, over: window) * 60 }
 
-    /// Requests per second of "proxy/server" over the last `seconds` (what the autoscaler reads).
-    func perSecond(_ key: String, over span: Duration) -> Double {
-        guard let last = samples.last, let now = last.totals[key] else { return 0 }
-        let base = samples.last { last.at - $0.at >= span && $0.totals[key] != nil } ?? samples.first { $0.totals[key] != nil } ?? last
-        let d = last.at - base.at
+    /// Requests per second of "proxy/server" over the last `span` (what the autoscaler reads).
+    func perSecond(_ key: String, over span: Duration) -> Double { rate(key, over: span) }
+
+    /// Increase per second over the samples of the last `span`. A reload starts HAProxy's counters at zero
+    /// again: a counter that went down was reset, and its new value is the increase (Prometheus' `increase`).
+    func rate(_ key: String, over span: Duration) -> Double {
+        guard let last = samples.last else { return 0 }
+        let recent = samples.filter { last.at - $0.at <= span && $0.totals[key] != nil }
+        guard let first = recent.first, recent.count >= 2 else { return 0 }
+        var increase = 0
+        var previous = first.totals[key] ?? 0
+        for s in recent.dropFirst() {
+            let value = s.totals[key] ?? 0
+            increase += value >= previous ? value - previous : value
+            previous = value
+        }
+        let d = last.at - first.at
         let seconds = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
-        guard seconds >= 0.5, let then = base.totals[key] else { return 0 }
-        return Double(max(0, now - then)) / seconds
+        guard seconds >= 0.5 else { return 0 }
+        return Double(increase) / seconds
     }
 
     /// The backend's queue in the previous sample (nil without history).
