@@ -20,6 +20,9 @@ public struct ServiceSpec: ResourceSpec {
     public var healthCheck: ServiceHealthCheck?
     /// How requests are spread (default roundrobin).
     public var balance: BalanceAlgorithm?
+    /// Concurrent connections each node's HAProxy sends one replica (its `maxconn`); more wait in the backend's
+    /// queue — the figure that says "not enough replicas". Default: no limit.
+    public var maxConnectionsPerReplica: Int?
 
     public init(
         selector: [String: String], ports: [ServicePort], clusterIP: String? = nil, external: ServiceExternal? = nil,
@@ -69,6 +72,9 @@ public struct ServiceSpec: ResourceSpec {
             if let sp = external.servicePort, !ports.contains(where: { $0.port == sp }) {
                 errors.append(FieldError("\(path).external.servicePort", "\(sp) is not one of spec.ports"))
             }
+        }
+        if let m = maxConnectionsPerReplica, !(1...100_000).contains(m) {
+            errors.append(FieldError("\(path).maxConnectionsPerReplica", "must be between 1 and 100000"))
         }
         if let h = healthCheck {
             if let i = h.intervalSeconds, !(1...3600).contains(i) {

@@ -276,6 +276,65 @@ extension ServiceE2ETests {
     }
 }
 
+extension ServiceE2ETests {
+    @Test("saturation: one slow replica with maxConnectionsPerReplica 1 → requests queue in HAProxy, and kumo describe says so in plain words")
+    func saturationFinding() async throws {
+        try await withCloud(agents: 1) { c in
+            try c.kumo(["image", "push", "busybox:latest", "--from-busybox"])
+            try c.apply(Self.project)
+            // answers one connection at a time, each after 2 s
+            try c.apply("""
+                apiVersion: kumo/v1
+                kind: Workload
+                metadata: {name: slow, project: demo}
+                spec:
+                  replicas: 1
+                  template:
+                    labels: {app: slow}
+                    spec:
+                      image: busybox:latest
+                      command: ["sh", "-c", 'while true; do { sleep 2; printf "HTTP/1.0 200 OK\\r\\nContent-Length: 5\\r\\n\\r\\nslow\\n"; } | nc -l -p 8080; done']
+                      terminationGracePeriodSeconds: 1
+                """)
+            try c.apply("""
+                apiVersion: kumo/v1
+                kind: Service
+                metadata: {name: slow, project: demo}
+                spec:
+                  selector: {app: slow}
+                  ports: [{port: 80, targetPort: 8080, protocol: HTTP}]
+                  maxConnectionsPerReplica: 1
+                  healthCheck: {enabled: false}
+                """)
+            let svc = try await converged(c, service: "slow", endpoints: 1)
+            let vip = try #require(svc["spec"]?["clusterIP"]?.stringValue)
+            // 6 clients at once: one is served, the others wait in the backend's queue
+            var clients: [Process] = []
+            defer {
+                for p in clients where p.isRunning { kill(p.processIdentifier, SIGKILL) }
+            }
+            for _ in 0..<6 {
+                let p = Process()
+                p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+                p.arguments = ["netns", "exec", c.host(1), "curl", "-s", "-o", "/dev/null", "--max-time", "20", "http://\(vip)/"]
+                p.standardOutput = FileHandle.nullDevice
+                p.standardError = FileHandle.nullDevice
+                try p.run()
+                clients.append(p)
+            }
+            var describe = ""
+            try await eventually("a queue finding", timeout: .seconds(20)) {
+                describe = try c.kumo(["describe", "service/slow", "-p", "demo"])
+                return describe.contains("waiting in the queue") || describe.contains("and rising")
+            }
+            #expect(describe.contains("replicas are") && (describe.contains("scale out") || describe.contains("connection limit")), "\(describe)")
+            let lb = try JSONValue(parsing: Array(try c.kumo(["state", "lb/\(c.nodeName(1))"]).utf8))
+            let port = lb["services"]?.arrayValue?.first { $0["service"] == "demo/slow" }?["ports"]?.arrayValue?.first
+            #expect((port?["peakQueue"]?.numberValue ?? 0) >= 1, "HAProxy queued requests: \(String(describing: port))")
+        }
+    }
+}
+
 /// A bounded client loop on its own thread (never on the test's cooperative threads): one curl per request from
 /// inside a host's namespace, counting sent and failed requests and keeping the replies.
 final class RequestLoop: @unchecked Sendable {

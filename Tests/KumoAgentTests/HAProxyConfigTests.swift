@@ -16,7 +16,7 @@ import Testing
             external: ServiceExternal(port: 30080),
             endpoints: (0..<endpoints).map {
                 Endpoint(ip: "10.244.\($0 + 1).5", port: 8080, replica: "web-abc\($0)", node: "node-\($0 + 1)", ready: true)
-            }, generation: generation)
+            }, generation: generation, maxConnectionsPerReplica: 50)
     }
 
     static let db = LBService(

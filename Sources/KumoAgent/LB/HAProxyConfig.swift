@@ -21,7 +21,6 @@ struct HAProxyConfig: Sendable, Equatable {
     var retries = 3
     /// Global connection limit; nil: HAProxy derives it from the file descriptor limit it may raise to.
     var maxconn: Int? = nil
-    var serverMaxconn: Int? = nil
     var connectTimeoutMs = 1_000
     var queueTimeoutMs = 10_000
     var clientTimeoutMs = 60_000
@@ -86,7 +85,7 @@ struct HAProxyConfig: Sendable, Equatable {
         let rise = s.healthCheck?.rise ?? 1
         let fall = s.healthCheck?.fall ?? 2
         let checkArgs = check ? " check inter \(inter)s rise \(rise) fall \(fall)" : ""
-        let maxconn = serverMaxconn.map { " maxconn \($0)" } ?? ""
+        let maxconn = s.maxConnectionsPerReplica.map { " maxconn \($0)" } ?? ""
         for e in s.endpoints.sorted(by: { ($0.replica ?? $0.ip) < ($1.replica ?? $1.ip) }) {
             let server = e.replica ?? e.ip
             out.append("    server \(server) \(e.ip):\(port.effectiveTargetPort)\(checkArgs)\(maxconn)")

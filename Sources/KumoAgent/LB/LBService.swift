@@ -11,6 +11,7 @@ struct LBService: Sendable, Equatable {
     var external: ServiceExternal?
     var endpoints: [Endpoint]
     var generation: Int
+    var maxConnectionsPerReplica: Int? = nil
 
     var key: String { "\(project)/\(name)" }
 
@@ -26,12 +27,15 @@ struct LBService: Sendable, Equatable {
         self.external = service.spec.external
         self.endpoints = service.status?.endpoints ?? []
         self.generation = service.status?.generation ?? 0
+        self.maxConnectionsPerReplica = service.spec.maxConnectionsPerReplica
     }
 
     init(
         project: String, name: String, vip: String, ports: [ServicePort], balance: BalanceAlgorithm = .roundrobin,
-        healthCheck: ServiceHealthCheck? = nil, external: ServiceExternal? = nil, endpoints: [Endpoint], generation: Int
+        healthCheck: ServiceHealthCheck? = nil, external: ServiceExternal? = nil, endpoints: [Endpoint], generation: Int,
+        maxConnectionsPerReplica: Int? = nil
     ) {
+        self.maxConnectionsPerReplica = maxConnectionsPerReplica
         self.project = project
         self.name = name
         self.vip = vip

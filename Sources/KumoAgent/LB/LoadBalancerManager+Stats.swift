@@ -88,9 +88,9 @@ extension LoadBalancerManager {
             lines.append("# TYPE \(name) \(type)")
         }
         func esc(_ v: String) -> String { v.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") }
-        family("kumo_agent_lb_reloads", "HAProxy config loads since the agent started", "counter")
+        family("kumo_agent_lb_reloads_total", "HAProxy config loads since the agent started", "counter")
         lines.append("kumo_agent_lb_reloads_total \(Int(haproxy["reloads"]?.numberValue ?? 0))")
-        family("kumo_agent_lb_restarts", "HAProxy restarts after it died", "counter")
+        family("kumo_agent_lb_restarts_total", "HAProxy restarts after it died", "counter")
         lines.append("kumo_agent_lb_restarts_total \(Int(haproxy["restarts"]?.numberValue ?? 0))")
         family("kumo_agent_lb_last_reload_seconds", "Duration of the last HAProxy start or reload")
         lines.append("kumo_agent_lb_last_reload_seconds \((haproxy["lastReload"]?["durationMs"]?.numberValue ?? 0) / 1000)")
@@ -106,9 +106,9 @@ extension LoadBalancerManager {
             family(name, help)
             for r in rows { lines.append("\(name){backend=\"\(esc(r.proxy))\",server=\"\(esc(r.server))\"} \(r.int(field))") }
         }
-        family("kumo_agent_lb_requests", "Requests (HTTP) or sessions (TCP) so far", "counter")
+        family("kumo_agent_lb_requests_total", "Requests (HTTP) or sessions (TCP) so far", "counter")
         for r in rows { lines.append("kumo_agent_lb_requests_total{backend=\"\(esc(r.proxy))\",server=\"\(esc(r.server))\"} \(r.requestsTotal)") }
-        family("kumo_agent_lb_errors", "Connection and response errors plus 5xx answers", "counter")
+        family("kumo_agent_lb_errors_total", "Connection and response errors plus 5xx answers", "counter")
         for r in rows { lines.append("kumo_agent_lb_errors_total{backend=\"\(esc(r.proxy))\",server=\"\(esc(r.server))\"} \(r.errors)") }
         family("kumo_agent_lb_requests_per_minute", "Requests per minute over the last minute")
         for r in rows {

@@ -35,7 +35,7 @@ enum ObjectColumns {
         case .workload: h = ["NAME", "READY", "UP-TO-DATE", "AGE"] + (wide ? ["IMAGE"] : [])
         case .replica: h = ["NAME", "STATUS", "READY", "RESTARTS", "NODE", "IP", "AGE"] + (wide ? ["IMAGE", "REASON"] : [])
         case .instance: h = ["NAME", "STATUS", "NODE", "IP", "AGE"] + (wide ? ["IMAGE"] : [])
-        case .service: h = ["NAME", "CLUSTER-IP", "PORTS", "AGE"] + (wide ? ["SELECTOR"] : [])
+        case .service: h = ["NAME", "CLUSTER-IP", "PORTS", "ENDPOINTS", "AGE"] + (wide ? ["EXTERNAL", "GENERATION", "SELECTOR"] : [])
         case .secret: h = ["NAME", "TYPE", "KEYS", "AGE"]
         case .event: h = ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
         }
@@ -95,8 +95,11 @@ enum ObjectColumns {
                 let port = p["port"]?.numberValue.map { String(Int($0)) } ?? "?"
                 return port + "/" + (p["protocol"]?.stringValue ?? "TCP")
             }.joined(separator: ",")
-            r = [name, s(spec?["clusterIP"]), ports, age]
+            let endpoints = status?["endpoints"]?.arrayValue.map { String($0.count) } ?? "-"
+            r = [name, s(spec?["clusterIP"]), ports, endpoints, age]
             if wide {
+                r.append(spec?["external"]?["port"]?.numberValue.map { String(Int($0)) } ?? "-")
+                r.append(status?["generation"]?.numberValue.map { String(Int($0)) } ?? "-")
                 r.append((spec?["selector"]?.objectValue ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.stringValue ?? "")" }.joined(separator: ","))
             }
         case .secret:
