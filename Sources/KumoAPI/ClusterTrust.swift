@@ -70,8 +70,9 @@ public enum ClusterTrust {
             }
         }
         var config = HTTPClient.Configuration(tlsConfiguration: tls)
+        // a refused connection still fails at once; a busy server gets longer for TCP + TLS handshakes
         config.connectionPool.retryConnectionEstablishment = false
-        config.timeout = .init(connect: .seconds(5))
+        config.timeout = .init(connect: .seconds(10))
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
         return clients.withLock { all in
             if let existing = all[key] {

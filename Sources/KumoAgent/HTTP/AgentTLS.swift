@@ -17,6 +17,9 @@ enum AgentTLS {
                 certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(chain.utf8)).map { .certificate($0) },
                 privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(key.utf8), format: .pem)))
             tls.minimumTLSVersion = .tlsv12
+            // on close, wait this little for the peer's close_notify: the server's idle pooled connections never
+            // send one, and a graceful stop (agent restart) must not hang on them past the node grace period
+            tls.shutdownTimeout = .milliseconds(300)
             tls.trustRoots = .certificates(try ClusterTrust.certificates(pem: caPEM))
             tls.certificateVerification = .noHostnameVerification
             return tls
