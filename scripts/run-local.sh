@@ -11,7 +11,7 @@ cmd=$1 kumo=$2 dir=$3 agents=${4:-3}
 P=${KUMO_PREFIX:-kumo-}
 server_ip=192.0.2.225
 mask=/28
-url=http://$server_ip:7480
+url=https://$server_ip:7480
 ul=${P}ul
 
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
@@ -71,19 +71,24 @@ start)
   done
   nohup "$kumo" server --data-dir "$dir/data" --listen "$server_ip:7480" >>"$dir/server.log" 2>&1 &
   echo $! >"$dir/server.pid"
+  # HTTPS only: the server made its cluster CA (data/ca.crt) at first start; everything here trusts only it
+  ca=$dir/data/ca.crt
+  ready() { [ -f "$ca" ] && curl -sf --cacert "$ca" "$url/readyz" >/dev/null 2>&1; }
   for _ in $(seq 1 100); do
-    curl -sf "$url/readyz" >/dev/null 2>&1 && break
+    ready && break
     pid_alive "$dir/server.pid" || { echo "kumo server failed to start:"; tail -20 "$dir/server.log"; exit 1; }
     sleep 0.1
   done
-  curl -sf "$url/readyz" >/dev/null || { echo "kumo server did not become ready; see $dir/server.log"; exit 1; }
+  ready || { echo "kumo server did not become ready; see $dir/server.log"; exit 1; }
   export KUMO_CONFIG=$dir/config
-  "$kumo" login --server "$url" --token-file "$dir/data/admin.token" >/dev/null
+  "$kumo" login --server "$url" --token-file "$dir/data/admin.token" --ca "$ca" >/dev/null 2>&1 \
+    || "$kumo" login --server "$url" --token-file "$dir/data/admin.token" --ca "$ca"
   "$kumo" token create --join --name local-agents --quiet >"$dir/join.token"
   chmod 600 "$dir/join.token"
   for i in $(seq 1 "$agents"); do
     # nsenter --net (not ip netns exec, whose private mount namespace would hide the pod namespaces the agent
-    # names under /run/netns from everyone else, including the agent after a restart)
+    # names under /run/netns from everyone else, including the agent after a restart). The join token pins the
+    # cluster CA (K10<sha256>::…): each agent checks the server against it before it sends the token.
     $SUDO nohup nsenter --net="/run/netns/${P}h$i" "$kumo" agent --server "$url" --join-token-file "$dir/join.token" \
       --name "node-$i" --data-dir "$dir/agent-$i" --runc-root "$dir/agent-$i/runc" --cpu 2 --memory 2Gi \
       --label "zone=zone-$(( (i - 1) % 2 + 1 ))" --listen 0.0.0.0:7481 --log-level "${KUMO_AGENT_LOG_LEVEL:-info}" >>"$dir/agent-$i.log" 2>&1 &
@@ -101,7 +106,8 @@ start)
     || { echo "pushing the demo image failed; see $dir/image-push.log"; exit 1; }
   cat <<MSG
 Kumo is running: a control plane and $agents node agents, each in its own network namespace.
-  API:          $url   (admin token: $dir/data/admin.token)
+  API:          $url   (HTTPS; admin token: $dir/data/admin.token)
+  cluster CA:   $ca   (the CLI config and every agent trust only it)
   CLI config:   $dir/config
   logs:         $dir/server.log, $dir/agent-N.log
   hosts:        ip netns exec ${P}hN …   (underlay 192.0.2.224/28; node-N is 192.0.2.(225+N))

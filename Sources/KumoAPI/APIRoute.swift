@@ -10,6 +10,11 @@ public enum APIRoute: String, CaseIterable, Sendable {
     case debugState = "/debug/state"
     case openapi = "/openapi.json"
     case version = "/version"
+    /// The cluster CA bundle (PEM), unauthenticated: clients check its fingerprint against a join token's pin or
+    /// show it to a person before trusting it.
+    case cacerts = "/cacerts"
+    /// Authentication failures and authorization denials (admin).
+    case audit = "/api/v1/audit"
     case clusterCollection = "/api/v1/{kind}"
     case clusterObject = "/api/v1/{kind}/{name}"
     case clusterObjectHistory = "/api/v1/{kind}/{name}/history"
@@ -36,7 +41,7 @@ public enum APIRoute: String, CaseIterable, Sendable {
     /// Methods this route answers (anything else → 405).
     public var methods: [String] {
         switch self {
-        case .healthz, .readyz, .metrics, .debugState, .openapi, .version, .backup: ["GET"]
+        case .healthz, .readyz, .metrics, .debugState, .openapi, .version, .backup, .cacerts, .audit: ["GET"]
         case .clusterCollection, .projectCollection, .tokens: ["GET", "POST"]
         case .clusterObject, .projectObject: ["GET", "PUT", "PATCH", "DELETE"]
         case .clusterObjectHistory, .projectObjectHistory: ["GET"]
@@ -83,7 +88,7 @@ public struct ResolvedPath: Sendable, Equatable {
         }
         switch segments.count {
         case 1:
-            return [APIRoute.healthz, .readyz, .metrics, .openapi, .version]
+            return [APIRoute.healthz, .readyz, .metrics, .openapi, .version, .cacerts]
                 .first { $0.rawValue == "/" + segments[0] }.map { ResolvedPath(route: $0) }
         case 2 where segments == ["debug", "state"]:
             return ResolvedPath(route: .debugState)
@@ -98,6 +103,7 @@ public struct ResolvedPath: Sendable, Equatable {
             return nil
         }
         if rest == ["backup"] { return ResolvedPath(route: .backup) }
+        if rest == ["audit"] { return ResolvedPath(route: .audit) }
         if rest == ["join"] { return ResolvedPath(route: .join) }
         if rest == ["secrets", "rotate-key"] { return ResolvedPath(route: .secretKeyRotation) }
         if rest[0] == "blobs" {

@@ -7,11 +7,15 @@ public struct ClientConfig: Codable, Sendable, Equatable {
     public var token: String
     /// Project used when a command names none (`-p`).
     public var project: String?
+    /// The cluster CA (PEM) the server's certificate must be signed by; stored at the first `kumo login` after
+    /// showing its fingerprint, or from `--ca FILE`. A server presenting another CA is refused.
+    public var ca: String?
 
-    public init(server: String, token: String, project: String? = nil) {
+    public init(server: String, token: String, project: String? = nil, ca: String? = nil) {
         self.server = server
         self.token = token
         self.project = project
+        self.ca = ca
     }
 
     public static var defaultPath: String {

@@ -30,9 +30,25 @@ public struct KumoClient: Sendable {
         self.http = http
     }
 
-    public init(config: ClientConfig, http: HTTPClient = KumoClient.defaultHTTP) {
+    /// A client that trusts only the cluster CA `caPEM` (nil: the default client, for `http://` or system trust).
+    /// Clients trusting the same CA share one connection pool (keep-alive connections are reused).
+    public init(baseURL: String, token: String, caPEM: String?) {
+        let http = (try? ClusterTrust.httpClient(caPEM: caPEM)) ?? KumoClient.defaultHTTP
+        self.init(baseURL: baseURL, token: token, http: http)
+        self.caPEM = caPEM
+    }
+
+    /// With the CA stored by `kumo login`.
+    public init(config: ClientConfig) {
+        self.init(baseURL: config.server, token: config.token, caPEM: config.ca)
+    }
+
+    public init(config: ClientConfig, http: HTTPClient) {
         self.init(baseURL: config.server, token: config.token, http: http)
     }
+
+    /// The cluster CA this client trusts (for error messages).
+    public private(set) var caPEM: String?
 
     public struct Response: Sendable {
         public var status: Int
@@ -177,7 +193,26 @@ public struct KumoClient: Sendable {
     }
 
     func unreachable(_ error: any Error) -> KumoError {
-        KumoError(
+        let text = "\(error)"
+        if baseURL.hasPrefix("https://"),
+            text.contains("CERTIFICATE_VERIFY_FAILED") || text.contains("handshakeFailed") || text.contains("certificate")
+        {
+            let pinned = caPEM.flatMap { try? ClusterTrust.fingerprint(pem: $0) }.map(ClusterTrust.display)
+            return KumoError(
+                .unavailable,
+                "refusing to talk to \(baseURL): its TLS certificate is not signed by the cluster CA this client trusts"
+                    + (pinned.map { " (\($0))" } ?? "")
+                    + " — the server's CA changed, or this is not your server. If the change is expected, log in again "
+                    + "with `kumo login --server \(baseURL) --ca FILE` (FILE: the server's <data-dir>/ca.crt). (\(text))",
+                cause: error)
+        }
+        if baseURL.hasPrefix("http://"), text.contains("remoteConnectionClosed") || text.contains("connectionReset") {
+            return KumoError(
+                .unavailable,
+                "the Kumo server at \(baseURL) closed the connection: Kumo servers speak only HTTPS — use https:// (\(text))",
+                cause: error)
+        }
+        return KumoError(
             .unavailable,
             "failed to reach the Kumo server at \(baseURL): \(error) — is `kumo server` running, and is the URL in "
                 + "your config (\(ClientConfig.defaultPath)) right?", cause: error)

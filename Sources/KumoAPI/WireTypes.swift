@@ -118,7 +118,12 @@ public struct TokenRequest: Codable, Sendable {
 /// `POST /api/v1/join` body, sent with a join token: the node that wants a node token.
 public struct JoinRequest: Codable, Sendable {
     public var node: String
-    public init(node: String) { self.node = node }
+    /// The addresses the agent's endpoint is reached at: the SANs of the certificate the server issues it.
+    public var addresses: [String]?
+    public init(node: String, addresses: [String]? = nil) {
+        self.node = node
+        self.addresses = addresses
+    }
 }
 
 /// A token as listed (never with its secret) or as created (with `token` once).
@@ -135,6 +140,13 @@ public struct TokenInfo: Codable, Sendable {
     public var token: String?
     /// Only in the answer to a join: the credential the server presents when it calls the agent (logs, state).
     public var serverCredential: String?
+    /// Only in the answer to a join: the agent endpoint's certificate chain and key (PEM), signed by the cluster CA.
+    public var agentCertificate: String?
+    public var agentKey: String?
+    /// Token id (its name): what `kumo token revoke` takes.
+    public var id: String { name }
+    /// When the server last accepted it (RFC 3339; nil: never, or not yet recorded).
+    public var lastUsedAt: String?
 
     public init(
         name: String, project: String?, role: TokenRole, identity: String, createdAt: String, createdBy: String,

@@ -10,6 +10,8 @@ public struct AgentConfiguration: Sendable {
     public var server: String
     /// A join token (`kumo token create --join`); only needed until the node token is saved in `dataDir`.
     public var joinToken: String?
+    /// A CA file to trust instead of the join token's hash (`kumo agent --ca`), e.g. for plain (non-K10) tokens.
+    public var caFile: String?
     public var nodeName: String
     /// Node token, server credential, replica records, image cache, bundles, logs.
     public var dataDir: String
@@ -88,6 +90,11 @@ public struct AgentConfiguration: Sendable {
 
     public var nodeTokenPath: String { dataDir + "/node.token" }
     public var serverCredentialPath: String { dataDir + "/server.credential" }
+    /// The cluster CA, stored at join after it matched the join token's hash (or came from `--ca`).
+    public var caPath: String { dataDir + "/ca.crt" }
+    /// The endpoint's certificate chain and key, issued by the server in the join answer (0600).
+    public var agentCertPath: String { dataDir + "/agent.crt" }
+    public var agentKeyPath: String { dataDir + "/agent.key" }
     public var recordsDir: String { dataDir + "/replicas" }
     public var imagesDir: String { dataDir + "/images" }
     public var bundlesDir: String { dataDir + "/bundles" }

@@ -1,6 +1,8 @@
 import AsyncHTTPClient
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import KumoAPI
 import KumoModel
 import KumoSystem
@@ -51,15 +53,26 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
     var loadBalancer: LoadBalancerManager? { started.withLock { $0?.loadBalancer } }
 
     public func run() async throws {
-        let token = try await nodeToken()
-        let client = KumoClient(baseURL: config.server, token: token)
+        let address = config.advertiseAddress ?? HostAddresses.primaryIPv4() ?? "127.0.0.1"
+        let token = try await nodeToken(address: address)
+        let caPEM = try? String(contentsOfFile: config.caPath, encoding: .utf8)
+        if config.server.hasPrefix("https://") && caPEM == nil {
+            throw KumoError(
+                .unauthorized,
+                "no cluster CA in \(config.caPath) (this node joined before TLS): run `kumo agent reset` and join again")
+        }
+        let client = KumoClient(baseURL: config.server, token: token, caPEM: caPEM)
         let api = AgentAPI(client: client, node: config.nodeName)
+        let tls = try AgentTLS.serverConfiguration(config: config, caPEM: caPEM)
+        let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .seconds(120)))
+        let server: HTTPServerBuilder
+        if let tls { server = try .tls(http1, tlsConfiguration: tls) } else { server = http1 }
         let endpoint = Application(
             responder: AgentEndpoint(agent: self),
+            server: server,
             configuration: .init(address: .hostname(config.listenHost, port: config.listenPort), serverName: "kumo-agent"),
             logger: logger.with(label: "kumo.agent.http"))
-        let address = config.advertiseAddress ?? HostAddresses.primaryIPv4() ?? "127.0.0.1"
-        let agentURL = "http://\(address):\(config.listenPort)"
+        let agentURL = "\(tls == nil ? "http" : "https")://\(address):\(config.listenPort)"
         let subnet = try await register(api: api, agentURL: agentURL, address: address)
         let underlay = try await Underlay.find(address: address, hostNetns: config.hostNetns)
         let mtu = config.mtu ?? (underlay.mtu - 50)
@@ -166,8 +179,9 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
         try await group.run()
     }
 
-    /// The node token saved from an earlier join, or a new one from the join token.
-    func nodeToken() async throws(KumoError) -> String {
+    /// The node token saved from an earlier join, or a new one from the join token (after checking the server's
+    /// CA against the token's pin); the CA, the endpoint certificate and the server credential are kept with it.
+    func nodeToken(address: String) async throws(KumoError) -> String {
         if let saved = SecureFile.readSecret(config.nodeTokenPath) {
             credential.withLock { $0 = SecureFile.readSecret(config.serverCredentialPath) }
             return saved
@@ -178,8 +192,22 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
                 "no node token in \(config.nodeTokenPath) and no --join-token: create one with `kumo token create --join`",
                 field: "join-token")
         }
-        let info = try await AgentAPI.join(server: config.server, joinToken: join, node: config.nodeName)
+        var trusted: String? = nil
+        if let file = config.caFile {
+            guard let pem = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw KumoError(.notFound, "cannot read the CA file \(file)", field: "ca")
+            }
+            trusted = pem
+        }
+        let (info, ca) = try await AgentAPI.join(
+            server: config.server, joinToken: join, node: config.nodeName, addresses: [address], trustedCA: trusted)
         guard let token = info.token else { throw KumoError(.internal, "the server's join answer has no node token") }
+        if let ca { try SecureFile.write(Data(ca.utf8), to: config.caPath) }
+        if let cert = info.agentCertificate, let key = info.agentKey {
+            try SecureFile.write(Data(key.utf8), to: config.agentKeyPath)
+            try SecureFile.write(Data(cert.utf8), to: config.agentCertPath)
+        }
+        // last: a node token on disk means the join is complete
         try SecureFile.write(Data((token + "\n").utf8), to: config.nodeTokenPath)
         if let c = info.serverCredential {
             try SecureFile.write(Data((c + "\n").utf8), to: config.serverCredentialPath)

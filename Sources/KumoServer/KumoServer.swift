@@ -1,5 +1,8 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import KumoAPI
 import KumoControllers
 import KumoModel
 import KumoStore
@@ -59,10 +62,28 @@ public final class KumoServer: Sendable {
             logger: logger.with(label: "kumo.autoscaler"))
         self.autoscaler = autoscaler
         core.registerState("autoscaler") { autoscaler.snapshot() }
+        // Idle connections (and stalled TLS handshakes, slow request heads) are closed after 2 minutes: longer
+        // than clients keep idle keep-alive connections (60 s), so they close first.
+        let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .seconds(120)))
+        var services: [any ServiceLifecycle.Service] = [RetentionService(core: core)]
+        let server: HTTPServerBuilder
+        if let serving = core.serving {
+            do {
+                server = try .tls(http1, tlsConfiguration: serving.tlsConfiguration())
+            } catch {
+                throw KumoError(.internal, "failed to set up TLS: \(error)", cause: error)
+            }
+            services.append(
+                CertificateRenewalService(
+                    serving: serving, interval: config.certificateCheckInterval, logger: logger.with(label: "kumo.tls")))
+        } else {
+            server = http1
+        }
         self.application = Application(
             responder: APIResponder(core: core),
+            server: server,
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "kumo"),
-            services: [RetentionService(core: core)],
+            services: services,
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? config.port) },
             logger: logger)
     }
@@ -72,7 +93,10 @@ public final class KumoServer: Sendable {
     public func run(signals: [UnixSignal] = [.sigterm, .sigint]) async throws {
         core.logger.notice(
             "kumo server starting",
-            metadata: ["listen": "\(core.config.host):\(core.config.port)", "dataDir": "\(core.config.dataDir)"])
+            metadata: [
+                "listen": "\(core.config.host):\(core.config.port)", "dataDir": "\(core.config.dataDir)",
+                "tls": "\(core.serving != nil)", "caFingerprint": "\(ClusterTrust.display(core.ca.fingerprint))",
+            ])
         defer { core.logger.notice("kumo server stopped") }
         do {
             _ = try await core.resources.sealPlaintextSecrets()

@@ -43,6 +43,25 @@ public struct ServerConfiguration: Sendable {
     /// A watch stream written to less than this long ago gets further events coalesced into one write at the
     /// next tick: fewer writes for busy streams, at most this much added latency.
     public var watchFlushInterval: Duration = .milliseconds(40)
+    /// How the API is served. Default: HTTPS with a certificate from the cluster CA (both made at first start).
+    public var tls: TLSMode = .automatic
+    /// Lifetime of the serving certificate the server issues itself; it is renewed (without a restart) when a
+    /// third of it is left.
+    public var servingCertificateLifetime: Duration = .seconds(365 * 86400)
+    /// How often the serving certificate is checked for renewal (and operator files for changes).
+    public var certificateCheckInterval: Duration = .seconds(60)
+    /// Extra names/addresses for the serving certificate (besides the listen address, hostname, localhost, 127.0.0.1).
+    public var extraSANs: [String] = []
+    /// Authentication failures one source address may have in a burst before its requests get 429 …
+    public var authFailureBurst: Int = 20
+    /// … and how fast that allowance comes back (failures per second).
+    public var authFailureRefillPerSecond: Double = 0.5
+    /// Audit records (refused requests) are kept this long …
+    public var auditMaxAge: Duration = .seconds(30 * 86400)
+    /// … and at most this many.
+    public var auditMaxRecords: Int = 100_000
+    /// Lifetime of the certificates issued to agents at join.
+    public var agentCertificateLifetime: Duration = .seconds(365 * 86400)
 
     public init(
         dataDir: String, host: String = "127.0.0.1", port: Int = 7480, synchronousFull: Bool = false,
@@ -74,4 +93,20 @@ public struct ServerConfiguration: Sendable {
     /// The keys that seal Secret values at rest (0600, made at first start).
     public var secretKeyPath: String { dataDir + "/secrets.key" }
     public var blobDirectory: String { dataDir + "/blobs/sha256" }
+    /// The cluster CA (0600): it signs the serving certificate and the agents' certificates.
+    public var caCertPath: String { dataDir + "/ca.crt" }
+    public var caKeyPath: String { dataDir + "/ca.key" }
+    /// The serving certificate the server made itself (chain: leaf, CA) and its key (0600).
+    public var servingCertPath: String { dataDir + "/server.crt" }
+    public var servingKeyPath: String { dataDir + "/server.key" }
+
+    /// Transport of the API.
+    public enum TLSMode: Sendable, Equatable {
+        /// HTTPS with a serving certificate signed by the cluster CA, renewed before it expires.
+        case automatic
+        /// HTTPS with an operator's certificate chain and key (PEM files, re-read when they change).
+        case files(certificate: String, key: String)
+        /// Plain HTTP: only for in-process benchmarks that compare the cost of TLS; `kumo server` has no flag for it.
+        case plainHTTP
+    }
 }

@@ -1,4 +1,6 @@
+import AsyncHTTPClient
 import Foundation
+import KumoAPI
 import KumoModel
 import KumoStore
 import KumoSystem
@@ -19,6 +21,17 @@ public final class ServerCore: Sendable {
     public let watches = WatchRegistry()
     public let broadcaster: WatchBroadcaster
     public let images: ImageService
+    /// The cluster CA (signs the serving certificate and the agents' certificates).
+    public let ca: CertificateAuthority
+    /// What the API presents over TLS (nil: plain HTTP, benchmarks only).
+    public let serving: ServingCertificate?
+    /// What the proxy to agents uses: trusts only the cluster CA (hostname checked against the agent's
+    /// certificate) and presents a client certificate from it (agents require one).
+    public let agentHTTP: HTTPClient
+    /// Refused requests (401/403/429), queryable with `kumo audit`.
+    public let audit: AuditLog
+    /// 429 for sources with too many authentication failures.
+    public let failureLimiter: FailureLimiter
     /// State dumps of in-process components (controllers), by name, for `/debug/state`.
     let stateProviders = Mutex<[String: @Sendable () -> JSONValue]>([:])
 
@@ -52,7 +65,19 @@ public final class ServerCore: Sendable {
         // Watch streams serve what reads serve: Secret values opened (view tokens then get them redacted).
         let open: @Sendable (JSONValue) -> JSONValue = { SecretCodec.openLeniently($0, keyring: keyring) }
         self.watchCache = WatchRenderCache(open: open)
-        self.tokens = try TokenService(store: self.store, adminTokenPath: config.adminTokenPath, logger: logger)
+        let ca = try CertificateAuthority.loadOrCreate(certPath: config.caCertPath, keyPath: config.caKeyPath)
+        self.ca = ca
+        self.serving =
+            config.tls == .plainHTTP ? nil : try ServingCertificate(config: config, ca: ca, logger: logger.with(label: "kumo.tls"))
+        let proxyIdentity = try ca.issue(
+            commonName: "kumo server proxy", dnsNames: ["kumo-server"], ipAddresses: [],
+            lifetime: config.agentCertificateLifetime)
+        self.agentHTTP = try ClusterTrust.httpClient(
+            caPEM: ca.pem, identity: (proxyIdentity.chainPEM, proxyIdentity.keyPEM))
+        self.tokens = try TokenService(
+            store: self.store, adminTokenPath: config.adminTokenPath, caFingerprint: ca.fingerprint, logger: logger)
+        self.audit = AuditLog(store: self.store, logger: logger.with(label: "kumo.audit"))
+        self.failureLimiter = FailureLimiter(burst: config.authFailureBurst, refillPerSecond: config.authFailureRefillPerSecond)
         self.startedAt = Date()
         self.broadcaster = WatchBroadcaster(
             store: self.store, logger: logger, flushInterval: config.watchFlushInterval, open: open)

@@ -100,7 +100,8 @@ public final class LocalCloud: @unchecked Sendable {
             dataDir: dir + "/server", host: serverIP, port: 7480, extraArguments: ["--node-grace-seconds", "6"])
         try await server.waitReady()
         let login = try KumoBinary.run(
-            ["login", "--server", server.url, "--token-file", server.dataDir + "/admin.token"], env: ["KUMO_CONFIG": configPath])
+            ["login", "--server", server.url, "--token-file", server.dataDir + "/admin.token", "--ca", server.caPath],
+            env: ["KUMO_CONFIG": configPath])
         guard login.status == 0 else { throw KumoError(.internal, "login failed: \(login.err)") }
         let join = try kumo(["token", "create", "--join", "--quiet"])
         try Data(join.trimmingCharacters(in: .whitespacesAndNewlines).utf8).write(to: URL(fileURLWithPath: dir + "/join.token"))

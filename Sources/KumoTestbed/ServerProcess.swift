@@ -44,7 +44,8 @@ func runProgram(_ executable: String, _ args: [String], env: [String: String] = 
     return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
 }
 
-/// A `kumo server` child process on a free loopback port.
+/// A `kumo server` child process on a free loopback port, serving HTTPS with the cluster CA it makes in its data
+/// directory (`caPEM`; `admin` trusts it).
 public final class ServerProcess: @unchecked Sendable {
     public let dataDir: String
     public let port: Int
@@ -52,7 +53,11 @@ public final class ServerProcess: @unchecked Sendable {
     public let process: Process
     public let log: String
 
-    public var url: String { "http://\(host):\(port)" }
+    public var url: String { "https://\(host):\(port)" }
+
+    /// The cluster CA file (made at the server's first start).
+    public var caPath: String { dataDir + "/ca.crt" }
+    public var caPEM: String? { try? String(contentsOfFile: caPath, encoding: .utf8) }
 
     public init(dataDir: String, host: String = "127.0.0.1", port: Int? = nil, extraArguments: [String] = []) throws {
         self.dataDir = dataDir
@@ -78,8 +83,10 @@ public final class ServerProcess: @unchecked Sendable {
             if !process.isRunning {
                 throw KumoError(.unavailable, "kumo server exited: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
             }
-            let client = KumoClient(baseURL: url, token: "")
-            if (try? await client.send(.GET, "/readyz")) != nil { return }
+            if let ca = caPEM {
+                let client = KumoClient(baseURL: url, token: "", caPEM: ca)
+                if (try? await client.send(.GET, "/readyz")) != nil { return }
+            }
             try await Task.sleep(for: .milliseconds(50))
         }
         throw KumoError(.unavailable, "kumo server not ready after \(timeout)")
@@ -90,7 +97,10 @@ public final class ServerProcess: @unchecked Sendable {
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    public var admin: KumoClient { KumoClient(baseURL: url, token: adminToken) }
+    public var admin: KumoClient { KumoClient(baseURL: url, token: adminToken, caPEM: caPEM) }
+
+    /// A client with another token, trusting this server's CA.
+    public func client(token: String) -> KumoClient { KumoClient(baseURL: url, token: token, caPEM: caPEM) }
 
     public func kill9() {
         kill(process.processIdentifier, SIGKILL)

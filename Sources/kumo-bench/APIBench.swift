@@ -3,15 +3,61 @@ import Foundation
 import KumoAPI
 import KumoModel
 import NIOCore
+import NIOSSL
 import Synchronization
 
 /// `api`: mutating latency at a fixed rate (target p99 ≤ 10 ms at 1,000 writes/s), then sustained throughput with
 /// N concurrent clients (target ≥ 5,000 writes/s). Writes are Project creates and label merge patches over HTTP
 /// (Projects: no controller reacts to them, and Nodes would each take a /24 from the cluster CIDR).
 enum APIBench {
+    /// Over TLS (what `kumo server` serves), then the same over plain HTTP for the ratio, then the cost of a new
+    /// connection (TCP + TLS handshake vs TCP alone).
     static func run(seconds: Double, rate: Double, concurrency: Int, synchronousFull: Bool) async throws -> BenchResult {
-        let server = try await BenchServer.start(synchronousFull: synchronousFull)
-        let http = BenchServer.httpClient(connections: max(concurrency, 256))
+        var result = try await runOnce(
+            seconds: seconds, rate: rate, concurrency: concurrency, synchronousFull: synchronousFull, tls: true)
+        let plain = try await runOnce(
+            seconds: seconds, rate: rate, concurrency: concurrency, synchronousFull: synchronousFull, tls: false)
+        for key in ["writes_per_s", "mutating_p99_ms", "failed_requests"] {
+            if let v = plain.value(key) { result.add("plain_" + key, v) }
+        }
+        if let t = result.value("writes_per_s"), let p = plain.value("writes_per_s"), p > 0 {
+            result.add("tls_throughput_ratio", (t / p * 100).rounded() / 100)
+        }
+        // handshake cost per new connection
+        let server = try await BenchServer.start(synchronousFull: synchronousFull, tls: true)
+        do {
+            let url = URL(string: server.url)!
+            let ctx = try tlsContext(caPEM: server.caPEM)
+            var withTLS = Samples()
+            withTLS.add(contentsOf: try await HandshakeProbe.run(host: url.host ?? "127.0.0.1", port: url.port ?? 443, count: 300, tls: ctx))
+            var tcpOnly = Samples()
+            tcpOnly.add(contentsOf: try await HandshakeProbe.run(host: url.host ?? "127.0.0.1", port: url.port ?? 443, count: 300, tls: nil))
+            result.add("new_connection_tls_p50_ms", withTLS.percentile(50))
+            result.add("new_connection_tls_p99_ms", withTLS.percentile(99))
+            result.add("new_connection_tcp_p50_ms", tcpOnly.percentile(50))
+            result.add("handshake_cost_ms", max(0, withTLS.percentile(50) - tcpOnly.percentile(50)))
+        } catch {
+            await server.stop()
+            throw error
+        }
+        await server.stop()
+        result.notes.append("figures without prefix are over TLS (the default); plain_* is the same load over plain HTTP")
+        result.notes.append("clients keep connections alive: the handshake is paid once per connection, not per request")
+        return result
+    }
+
+    static func tlsContext(caPEM: String?) throws -> NIOSSLContext {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array((caPEM ?? "").utf8)))
+        tls.certificateVerification = .noHostnameVerification
+        return try NIOSSLContext(configuration: tls)
+    }
+
+    static func runOnce(seconds: Double, rate: Double, concurrency: Int, synchronousFull: Bool, tls: Bool) async throws
+        -> BenchResult
+    {
+        let server = try await BenchServer.start(synchronousFull: synchronousFull, tls: tls)
+        let http = BenchServer.httpClient(connections: max(concurrency, 256), caPEM: server.caPEM)
         let client = KumoClient(baseURL: server.url, token: server.token, http: http)
         var result = BenchResult(scenario: "api")
         do {
@@ -67,7 +113,8 @@ enum APIBench {
             let url = URL(string: server.url)!
             let token = server.token
             let load = try await RawHTTPLoad.run(
-                host: url.host ?? "127.0.0.1", port: url.port ?? 80, connections: concurrency, seconds: seconds
+                host: url.host ?? "127.0.0.1", port: url.port ?? 80, connections: concurrency, seconds: seconds,
+                tls: tls ? try tlsContext(caPEM: server.caPEM) : nil
             ) { connection, sequence in
                 let name = sequence % 2 == 0 ? "tp-\(connection)-\(sequence)" : "pool-\((connection * 7 + sequence) % pool)"
                 let body =
@@ -91,7 +138,7 @@ enum APIBench {
             result.target("mutating_p99_ms", 10, higherIsBetter: false)
             result.target("writes_per_s", 5000, higherIsBetter: true)
             result.target("failed_requests", 0, higherIsBetter: false)
-            result.notes.append("client and server share this machine's cores (in one process, over loopback HTTP)")
+            result.notes.append("client and server share this machine's cores (in one process, over loopback)")
         } catch {
             try? await http.shutdown()
             await server.stop()

@@ -1,6 +1,8 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import NIOSSL
+import NIOTLS
 import Synchronization
 
 /// A closed-loop HTTP/1.1 load generator in the spirit of wrk: each connection sends a request, reads the whole
@@ -93,7 +95,7 @@ enum RawHTTPLoad {
     /// `connections` keep-alive connections, each running requests back to back until `seconds` pass.
     /// `request(connection, sequence)` renders one request.
     static func run(
-        host: String, port: Int, connections: Int, seconds: Double,
+        host: String, port: Int, connections: Int, seconds: Double, tls: NIOSSLContext? = nil,
         request: @escaping @Sendable (Int, Int) -> ByteBuffer
     ) async throws -> Result {
         let group = MultiThreadedEventLoopGroup.singleton
@@ -104,7 +106,14 @@ enum RawHTTPLoad {
             let handler = RawHTTPLoadHandler(deadline: deadline, done: loop.makePromise()) { request(c, $0) }
             let channel = try await ClientBootstrap(group: loop)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                .channelInitializer { ch in ch.eventLoop.makeCompletedFuture { try ch.pipeline.syncOperations.addHandler(handler) } }
+                .channelInitializer { ch in
+                    ch.eventLoop.makeCompletedFuture {
+                        if let tls {
+                            try ch.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: nil))
+                        }
+                        try ch.pipeline.syncOperations.addHandler(handler)
+                    }
+                }
                 .connect(host: host, port: port).get()
             handlers.append((channel, handler))
         }
@@ -117,5 +126,52 @@ enum RawHTTPLoad {
             result.latenciesMs += l
         }
         return result
+    }
+}
+
+/// Cost of a new connection: TCP connect, plus the TLS handshake when `tls` is given (until the handshake completes).
+enum HandshakeProbe {
+    final class Waiter: ChannelInboundHandler, @unchecked Sendable {
+        typealias InboundIn = ByteBuffer
+        let done: EventLoopPromise<Void>
+        let tls: Bool
+        init(done: EventLoopPromise<Void>, tls: Bool) {
+            self.done = done
+            self.tls = tls
+        }
+        func channelActive(context: ChannelHandlerContext) {
+            if !tls { done.succeed(()) }
+            context.fireChannelActive()
+        }
+        func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+            if let e = event as? TLSUserEvent, case .handshakeCompleted = e { done.succeed(()) }
+            context.fireUserInboundEventTriggered(event)
+        }
+        func errorCaught(context: ChannelHandlerContext, error: any Error) { done.fail(error) }
+    }
+
+    /// Milliseconds per new connection, `count` of them one after another.
+    static func run(host: String, port: Int, count: Int, tls: NIOSSLContext?) async throws -> [Double] {
+        var out: [Double] = []
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        for _ in 0..<count {
+            let promise = loop.makePromise(of: Void.self)
+            let t0 = ContinuousClock.now
+            let channel = try await ClientBootstrap(group: loop)
+                .channelInitializer { ch in
+                    ch.eventLoop.makeCompletedFuture {
+                        if let tls {
+                            try ch.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: nil))
+                        }
+                        try ch.pipeline.syncOperations.addHandler(Waiter(done: promise, tls: tls != nil))
+                    }
+                }
+                .connect(host: host, port: port).get()
+            try await promise.futureResult.get()
+            let d = ContinuousClock.now - t0
+            out.append(Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15)
+            try? await channel.close()
+        }
+        return out
     }
 }

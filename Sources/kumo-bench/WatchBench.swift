@@ -10,7 +10,8 @@ import Synchronization
 /// moment each watcher has read its event. Target p99 ≤ 100 ms with 1,000 watchers at 100 writes/s.
 enum WatchBench {
     static func run(seconds: Double, watchers: Int, rate: Double) async throws -> BenchResult {
-        let server = try await BenchServer.start()
+        // plain HTTP: this scenario measures fan-out; what TLS costs per request is measured by `api`
+        let server = try await BenchServer.start(tls: false)
         let http = BenchServer.httpClient(connections: watchers + 64)
         let client = KumoClient(baseURL: server.url, token: server.token, http: http)
         var result = BenchResult(scenario: "watch")

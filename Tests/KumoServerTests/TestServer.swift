@@ -15,7 +15,9 @@ final class TestServer: Sendable {
     let port: Int
     let admin: KumoClient
 
-    var url: String { "http://127.0.0.1:\(port)" }
+    var url: String { "https://127.0.0.1:\(port)" }
+    /// The cluster CA the server made (clients trust only it).
+    var caPEM: String { (try? String(contentsOfFile: dir + "/ca.crt", encoding: .utf8)) ?? "" }
 
     /// API tests run without the controllers (so nothing else writes their objects); controller tests turn
     /// them on with `configure: { $0.runControllers = true }`.
@@ -45,10 +47,11 @@ final class TestServer: Sendable {
         self.server = server
         self.task = task
         self.port = port
-        self.admin = KumoClient(baseURL: "http://127.0.0.1:\(port)", token: token)
+        let ca = (try? String(contentsOfFile: dir + "/ca.crt", encoding: .utf8)) ?? ""
+        self.admin = KumoClient(baseURL: "https://127.0.0.1:\(port)", token: token, caPEM: ca)
     }
 
-    func client(token: String) -> KumoClient { KumoClient(baseURL: url, token: token) }
+    func client(token: String) -> KumoClient { KumoClient(baseURL: url, token: token, caPEM: caPEM) }
 
     /// Graceful shutdown; the data directory stays (for restart tests) until `remove()`.
     func stop() async {
@@ -79,7 +82,7 @@ final class TestServer: Sendable {
             request.headers.add(name: "Content-Type", value: contentType)
             request.body = .bytes(ByteBuffer(bytes: body))
         }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let response = try await admin.http.execute(request, timeout: .seconds(30))
         let bytes = Array(try await response.body.collect(upTo: 64 << 20).readableBytesView)
         return (Int(response.status.code), try? JSONValue(parsing: bytes))
     }

@@ -13,11 +13,38 @@ public struct AgentAPI: Sendable {
         self.node = node
     }
 
-    /// Exchanges a join token for this node's token (and the credential the server uses to call the agent).
-    public static func join(server: String, joinToken: String, node: String) async throws(KumoError) -> TokenInfo {
-        let client = KumoClient(baseURL: server, token: joinToken)
-        let body = try JSONValue.encoded(JoinRequest(node: node))
-        return try await client.send(.POST, "/api/v1/join", body: body).decode(TokenInfo.self)
+    /// Exchanges a join token for this node's token (and the credential the server uses to call the agent, and the
+    /// endpoint's certificate). Before anything secret is sent, the server's CA is checked: it must hash to the
+    /// token's pin (`K10<sha256>::…`) or be `trustedCA`. Returns the answer and the CA now trusted.
+    public static func join(
+        server: String, joinToken: String, node: String, addresses: [String] = [], trustedCA: String? = nil
+    ) async throws(KumoError) -> (info: TokenInfo, caPEM: String?) {
+        let token = try JoinToken(parsing: joinToken)
+        var ca = trustedCA
+        if server.hasPrefix("https://") && ca == nil {
+            guard let pinned = token.caFingerprint else {
+                throw KumoError(
+                    .invalid,
+                    "the join token carries no CA hash (K10<sha256>::<secret>) and no --ca was given: refusing to send it "
+                        + "to \(server) unverified. Create one with `kumo token create --join`.",
+                    field: "join-token")
+            }
+            let presented = try await ClusterTrust.fetchCA(server: server)
+            let fingerprint = try ClusterTrust.fingerprint(pem: presented)
+            guard fingerprint == pinned else {
+                throw KumoError(
+                    .forbidden,
+                    "refusing to join \(server): it presents the CA \(ClusterTrust.display(fingerprint)), but the join "
+                        + "token pins \(ClusterTrust.display(pinned)) — a different cluster, or a man in the middle. "
+                        + "Nothing was sent.",
+                    field: "join-token")
+            }
+            ca = presented
+        }
+        let client = KumoClient(baseURL: server, token: token.secret, caPEM: ca)
+        let body = try JSONValue.encoded(JoinRequest(node: node, addresses: addresses))
+        let info = try await client.send(.POST, "/api/v1/join", body: body).decode(TokenInfo.self)
+        return (info, ca)
     }
 
     public func getNode() async throws(KumoError) -> JSONValue? {

@@ -25,8 +25,11 @@ extension AgentCommand {
             Stops on SIGTERM/SIGINT; its containers keep running and the next agent re-adopts them.             `kumo agent reset` removes them for good.
             """)
 
-    @Option(help: "API server URL, e.g. http://192.0.2.1:7480 (required).")
+    @Option(help: "API server URL, e.g. https://192.0.2.1:7480 (required).")
     var server: String?
+
+    @Option(help: "Cluster CA to trust (PEM) instead of the join token's hash.")
+    var ca: String?
 
     @Option(help: "Join token (only for the first start; the node token is then kept in --data-dir).")
     var joinToken: String?
@@ -112,6 +115,7 @@ extension AgentCommand {
             } else {
                 config.joinToken = joinToken
             }
+            config.caFile = ca
             if let cpu { config.cpuMillicores = Int(try CPUQuantity(parsing: cpu).millicores) }
             if let memory { config.memoryBytes = try MemoryQuantity(parsing: memory).bytes }
             for l in labels {

@@ -9,8 +9,11 @@ struct ServerCommand: AsyncParsableCommand {
         commandName: "server",
         abstract: "Run the control plane: store, API server, retention.",
         discussion: """
-            On first start the data directory gets the store (kumo.db, SQLite in WAL mode) and an admin token \
-            (admin.token, mode 0600). Log in with: kumo login --server http://HOST:PORT --token-file DATA/admin.token
+            On first start the data directory gets the store (kumo.db, SQLite in WAL mode), an admin token \
+            (admin.token), the cluster CA (ca.crt, ca.key) and a serving certificate (server.crt, server.key), all \
+            mode 0600. The API is served over HTTPS only (plain HTTP connections fail the TLS handshake); the serving \
+            certificate is renewed before it expires without a restart. \
+            Log in with: kumo login --server https://HOST:PORT --token-file DATA/admin.token --ca DATA/ca.crt
             Stops gracefully on SIGTERM/SIGINT.
             """)
 
@@ -55,10 +58,24 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Largest image blob accepted by `PUT /api/v1/blobs/{digest}`, in bytes (streamed to disk).")
     var maxBlobBytes: Int64 = 4 << 30
 
+    @Option(help: "An operator's certificate chain (PEM) to serve instead of one from the cluster CA (with --tls-key); re-read when the file changes.")
+    var tlsCert: String?
+
+    @Option(help: "The private key (PEM) of --tls-cert.")
+    var tlsKey: String?
+
+    @Option(help: "Another DNS name or IP address for the serving certificate (repeatable).")
+    var tlsSan: [String] = []
+
+    @Option(help: ArgumentHelp("Lifetime of the serving certificate the server issues itself, in seconds (renewed with a third left).", visibility: .hidden))
+    var servingCertLifetimeSeconds: Int = 365 * 86400
+
     @OptionGroup var logging: LogLevelOption
 
     func validate() throws {
         guard nodeGraceSeconds >= 2 else { throw ValidationError("--node-grace-seconds must be at least 2") }
+        guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("pass both --tls-cert and --tls-key, or neither") }
+        guard servingCertLifetimeSeconds >= 3 else { throw ValidationError("--serving-cert-lifetime-seconds must be at least 3") }
         guard historyMaxPerObject > 0, historyMaxAgeHours > 0, eventTTLHours > 0, compactKeepRevisions > 0 else {
             throw ValidationError("retention settings must be positive")
         }
@@ -91,10 +108,16 @@ struct ServerCommand: AsyncParsableCommand {
             config.nodeSubnetPrefixLength = nodeSubnetSize
             config.serviceCIDR = serviceCIDR
             config.autoscaleInterval = .seconds(max(1, autoscaleIntervalSeconds))
+            if let tlsCert, let tlsKey { config.tls = .files(certificate: tlsCert, key: tlsKey) }
+            config.extraSANs = tlsSan
+            config.servingCertificateLifetime = .seconds(servingCertLifetimeSeconds)
+            if servingCertLifetimeSeconds < 600 { config.certificateCheckInterval = .seconds(1) }
             let tokenPath = config.adminTokenPath
+            let caPath = config.caCertPath
             let server = try KumoServer(config: config, logger: logger) { port in
                 logger.notice(
-                    "kumo server ready", metadata: ["url": "http://\(host):\(port)", "adminToken": "\(tokenPath)"])
+                    "kumo server ready",
+                    metadata: ["url": "https://\(host):\(port)", "adminToken": "\(tokenPath)", "ca": "\(caPath)"])
             }
             try await server.run()
         }

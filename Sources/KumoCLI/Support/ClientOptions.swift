@@ -8,7 +8,7 @@ struct ClientOptions: ParsableArguments {
     @Option(name: .customLong("config"), help: "Client configuration file (default: $KUMO_CONFIG or ~/.kumo/config).")
     var configPath: String?
 
-    @Option(name: .customLong("server"), help: "Server URL, overriding the configuration (e.g. http://127.0.0.1:7480).")
+    @Option(name: .customLong("server"), help: "Server URL, overriding the configuration (e.g. https://127.0.0.1:7480).")
     var server: String?
 
     func config() throws(KumoError) -> ClientConfig {
@@ -79,6 +79,6 @@ func printOut(_ s: String) {
     FileHandle.standardOutput.write(Data((s.hasSuffix("\n") ? s : s + "\n").utf8))
 }
 
-func printErr(_ s: String) {
-    FileHandle.standardError.write(Data((s.hasSuffix("\n") ? s : s + "\n").utf8))
+func printErr(_ s: String, newline: Bool = true) {
+    FileHandle.standardError.write(Data((s.hasSuffix("\n") || !newline ? s : s + "\n").utf8))
 }

@@ -16,16 +16,22 @@ public final class TokenService: Sendable {
     /// each agent in its join answer. `<data-dir>/agent.credential` (0600).
     public let agentCredential: String
     let logger: Logger
-    /// Verified project tokens by hash; cleared for a token on delete (this server is the only writer).
-    private let cache = Mutex<[String: Identity]>([:])
+    /// Verified tokens by hash, with their expiry; cleared for a token on delete (this server is the only writer).
+    private let cache = Mutex<[String: (identity: Identity, expires: Timestamp?)]>([:])
+    /// When each token (by hash) was last accepted, and when that was last written to its record.
+    private let lastUsed = Mutex<[String: (used: Timestamp, persisted: Timestamp?)]>([:])
+    /// SHA-256 of the cluster CA: join tokens carry it (`K10<hash>::<secret>`).
+    public let caFingerprint: String
 
     static let namePrefix = "/auth/token-names/"
 
     /// Loads the admin token from `adminTokenPath`, creating it (0600) if missing.
-    public init(store: any Store, adminTokenPath: String, agentCredentialPath: String? = nil, logger: Logger) throws(
-        KumoError
-    ) {
+    public init(
+        store: any Store, adminTokenPath: String, agentCredentialPath: String? = nil, caFingerprint: String = "",
+        logger: Logger
+    ) throws(KumoError) {
         self.store = store
+        self.caFingerprint = caFingerprint
         self.logger = logger
         self.adminHash = Self.hash(try Self.loadOrCreate(adminTokenPath, what: "admin token", logger: logger))
         let credentialPath = agentCredentialPath ?? (adminTokenPath as NSString).deletingLastPathComponent + "/agent.credential"
@@ -61,11 +67,26 @@ public final class TokenService: Sendable {
         guard let authorization, authorization.lowercased().hasPrefix("bearer ") else {
             throw KumoError(.unauthorized, "missing bearer token: send `Authorization: Bearer <token>`")
         }
-        let token = authorization.dropFirst(7).trimmingCharacters(in: .whitespaces)
+        var token = authorization.dropFirst(7).trimmingCharacters(in: .whitespaces)
+        if token.hasPrefix("K10") {
+            // a whole join token: its hash part must name this cluster's CA
+            let parsed = try JoinToken(parsing: token)
+            if let pinned = parsed.caFingerprint, !caFingerprint.isEmpty, pinned != caFingerprint {
+                throw KumoError(.unauthorized, "the token pins another cluster CA (\(ClusterTrust.display(pinned)))")
+            }
+            token = parsed.secret
+        }
         let h = Self.hash(token)
         if constantTimeEqual(h, adminHash) { return .admin }
         let hexHash = Self.hex(h)
-        if let cached = cache.withLock({ $0[hexHash] }) { return cached }
+        let now = Timestamp.now()
+        if let cached = cache.withLock({ $0[hexHash] }) {
+            if let expires = cached.expires, expires < now {
+                throw KumoError(.unauthorized, "token \(cached.identity.name) expired at \(expires.rfc3339)")
+            }
+            noteUse(hexHash, now: now)
+            return cached.identity
+        }
         let kv: KeyValue?
         do {
             kv = try await store.get("/auth/tokens/" + hexHash)
@@ -75,6 +96,10 @@ public final class TokenService: Sendable {
         guard let kv, let info = try? JSONDecoder().decode(TokenInfo.self, from: Data(kv.value)) else {
             throw KumoError(.unauthorized, "unknown or revoked token")
         }
+        let expires = info.expiresAt.flatMap(Timestamp.init(rfc3339:))
+        if let expires, expires < now {
+            throw KumoError(.unauthorized, "\(info.role == .join ? "join token" : "token") \(info.name) expired at \(info.expiresAt ?? "")")
+        }
         let identity: Identity
         switch info.role {
         case .view, .edit:
@@ -82,13 +107,37 @@ public final class TokenService: Sendable {
         case .node:
             identity = Identity(name: info.identity, role: .node(String(info.identity.dropFirst("node/".count))))
         case .join:
-            if let expires = info.expiresAt.flatMap(Timestamp.init(rfc3339:)), expires < Timestamp.now() {
-                throw KumoError(.unauthorized, "join token \(info.name) expired at \(info.expiresAt ?? "")")
-            }
-            return Identity(name: info.identity, role: .join)  // not cached: it expires
+            identity = Identity(name: info.identity, role: .join)
         }
-        cache.withLock { $0[hexHash] = identity }
+        cache.withLock { $0[hexHash] = (identity, expires) }
+        noteUse(hexHash, now: now)
         return identity
+    }
+
+    /// Records that a token was accepted; its record's `lastUsedAt` is written at most once a minute per token
+    /// (in the background: a request never waits for it).
+    private func noteUse(_ hexHash: String, now: Timestamp) {
+        let persist = lastUsed.withLock { map -> Bool in
+            let previous = map[hexHash]?.persisted
+            let due = previous.map { now.millisecondsSinceEpoch - $0.millisecondsSinceEpoch >= 60_000 } ?? true
+            map[hexHash] = (now, due ? now : previous)
+            return due
+        }
+        guard persist else { return }
+        let store = self.store
+        Task {
+            let key = "/auth/tokens/" + hexHash
+            guard let kv = try? await store.get(key),
+                var info = try? JSONDecoder().decode(TokenInfo.self, from: Data(kv.value))
+            else { return }
+            info.lastUsedAt = now.rfc3339
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            guard let data = try? encoder.encode(info) else { return }
+            // only if unchanged since read: a revoke in between wins
+            _ = try? await store.commit(
+                Txn(compares: [.modRevision(key, equals: kv.modRevision)], operations: [.put(key, Array(data))]))
+        }
     }
 
     /// Creates a project token (view|edit) or a join token.
@@ -102,10 +151,17 @@ public final class TokenService: Sendable {
                 throw KumoError(.invalid, "invalid project \"\(project)\": \(problem)", field: "project")
             }
             let name = request.name ?? "\(project)-\(request.role.rawValue)-\(Self.suffix())"
+            var expires: String? = nil
+            if let ttl = request.ttlSeconds {
+                guard (60...(10 * 365 * 24 * 3600)).contains(ttl) else {
+                    throw KumoError(.invalid, "ttlSeconds must be between 60 and ten years", field: "ttlSeconds")
+                }
+                expires = (Timestamp.now() + .seconds(ttl)).rfc3339
+            }
             return try await save(
                 TokenInfo(
                     name: name, project: project, role: request.role, identity: "token/\(name)",
-                    createdAt: ObjectCodec.now(), createdBy: creator.name),
+                    createdAt: ObjectCodec.now(), createdBy: creator.name, expiresAt: expires),
                 requireProject: project)
         case .join:
             if request.project != nil {
@@ -117,11 +173,16 @@ public final class TokenService: Sendable {
             }
             let name = request.name ?? "join-\(Self.suffix())"
             let expires = (Timestamp.now() + .seconds(ttl)).rfc3339
-            return try await save(
+            var info = try await save(
                 TokenInfo(
                     name: name, project: nil, role: .join, identity: "join/\(name)", createdAt: ObjectCodec.now(),
                     createdBy: creator.name, expiresAt: expires),
                 requireProject: nil)
+            // the agent checks the server's CA against this hash before it sends the secret
+            if !caFingerprint.isEmpty, let secret = info.token {
+                info.token = JoinToken(caFingerprint: caFingerprint, secret: secret).text
+            }
+            return info
         case .node:
             throw KumoError(
                 .invalid, "node tokens come from joining with a join token (POST /api/v1/join)", field: "role")
@@ -192,22 +253,35 @@ public final class TokenService: Sendable {
     public func list() async throws(KumoError) -> [TokenInfo] {
         do {
             let page = try await store.list(prefix: "/auth/tokens/", startAfter: nil, limit: nil)
-            return page.items.compactMap { try? JSONDecoder().decode(TokenInfo.self, from: Data($0.value)) }
-                .sorted { $0.name < $1.name }
+            let used = lastUsed.withLock { $0 }
+            return page.items.compactMap { kv -> TokenInfo? in
+                guard var info = try? JSONDecoder().decode(TokenInfo.self, from: Data(kv.value)) else { return nil }
+                info.token = nil
+                let hexHash = String(kv.key.dropFirst("/auth/tokens/".count))
+                if let u = used[hexHash]?.used { info.lastUsedAt = u.rfc3339 }
+                return info
+            }
+            .sorted { $0.name < $1.name }
         } catch {
             throw KumoError(.unavailable, "failed to list tokens: \(error)", cause: error)
         }
     }
 
-    public func delete(name: String) async throws(KumoError) {
+    /// Revokes a token: the next request with it gets 401. Returns the revoked token's record.
+    @discardableResult
+    public func delete(name: String) async throws(KumoError) -> TokenInfo? {
         do {
             guard let index = try await store.get(Self.namePrefix + name) else {
                 throw KumoError(.notFound, "token \"\(name)\" not found")
             }
             let hexHash = String(decoding: index.value, as: UTF8.self)
+            let record = try await store.get("/auth/tokens/" + hexHash)
             _ = try await store.commit(
                 Txn(compares: [], operations: [.delete(Self.namePrefix + name), .delete("/auth/tokens/" + hexHash)]))
             cache.withLock { _ = $0.removeValue(forKey: hexHash) }
+            lastUsed.withLock { _ = $0.removeValue(forKey: hexHash) }
+            logger.notice("token revoked", metadata: ["token": "\(name)"])
+            return record.flatMap { try? JSONDecoder().decode(TokenInfo.self, from: Data($0.value)) }
         } catch let e as KumoError {
             throw e
         } catch {

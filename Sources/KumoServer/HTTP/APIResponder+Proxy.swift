@@ -50,7 +50,7 @@ extension APIResponder {
         request.headers.add(name: "Authorization", value: "Bearer \(core.tokens.agentCredential)")
         let response: HTTPClientResponse
         do {
-            response = try await Self.agentHTTP.execute(request, timeout: follow ? .hours(24) : .seconds(30))
+            response = try await core.agentHTTP.execute(request, timeout: follow ? .hours(24) : .seconds(30))
         } catch {
             throw KumoError(.unavailable, "the agent of node \(node) at \(base) is not reachable: \(error)", cause: error)
         }

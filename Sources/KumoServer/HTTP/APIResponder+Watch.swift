@@ -59,7 +59,7 @@ extension APIResponder {
         headers[.contentType] = "application/x-ndjson"
         let body = ResponseBody { writer in
             let handle = withUnsafeCurrentTask { WatchTaskHandle($0) }
-            let id = core.watches.add { handle.cancel() }
+            let id = core.watches.add(owner: identity.name) { _ in handle.cancel() }
             core.metrics.watcherOpened()
             defer {
                 handle.finish()
@@ -124,7 +124,9 @@ extension APIResponder {
         headers[.contentType] = "application/x-ndjson"
         let body = ResponseBody { writer in
             core.metrics.watcherOpened()
+            let id = core.watches.add(owner: identity.name) { reason in subscription.close(error: reason) }
             defer {
+                core.watches.remove(id)
                 subscription.cancel()
                 core.metrics.watcherClosed()
             }

@@ -9,7 +9,7 @@ import NIOCore
 /// The API server's one responder: resolve the path to an `APIRoute`, authenticate, authorize, dispatch, and turn
 /// every error into `{"error":{code,message,field}}` with the right status. Records metrics per route template.
 public struct APIResponder: HTTPResponder {
-    public typealias Context = BasicRequestContext
+    public typealias Context = KumoRequestContext
     let core: ServerCore
 
     public init(core: ServerCore) { self.core = core }
@@ -17,10 +17,14 @@ public struct APIResponder: HTTPResponder {
     public func respond(to request: Request, context: Context) async throws -> Response {
         let start = ContinuousClock.now
         var routeLabel = "unmatched"
+        var who: String? = nil
         let response: Response
         do {
-            response = try await handle(request, routeLabel: &routeLabel)
+            response = try await handle(request, routeLabel: &routeLabel, source: context.sourceIP, who: &who)
         } catch {
+            if [401, 403, 429].contains(error.code.httpStatus) {
+                await refused(request, error: error, source: context.sourceIP, who: who)
+            }
             if error.code.httpStatus >= 500 {
                 core.logger.error(
                     "request failed",
@@ -34,7 +38,9 @@ public struct APIResponder: HTTPResponder {
         return response
     }
 
-    func handle(_ request: Request, routeLabel: inout String) async throws(KumoError) -> Response {
+    func handle(_ request: Request, routeLabel: inout String, source: String, who: inout String?) async throws(KumoError)
+        -> Response
+    {
         guard let resolved = try ResolvedPath.resolve(request.uri.path) else {
             throw KumoError(.notFound, "no route for \(request.uri.path)")
         }
@@ -56,13 +62,34 @@ public struct APIResponder: HTTPResponder {
                 throw KumoError(.unavailable, "store not ready: \(error)", cause: error)
             }
             return Self.text("ok\n")
+        case .cacerts:
+            var headers = HTTPFields()
+            headers[.contentType] = "application/x-pem-file"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: core.ca.pem)))
         default:
             break
         }
-        let identity = try await core.tokens.authenticate(authorization: request.headers[.authorization])
+        if let wait = core.failureLimiter.retryAfter(source) {
+            throw KumoError(
+                .tooManyRequests,
+                "too many failed authentications from \(source): retry in \(Int(wait.rounded(.up))) s")
+        }
+        let identity: Identity
+        do {
+            identity = try await core.tokens.authenticate(authorization: request.headers[.authorization])
+        } catch {
+            if error.code == .unauthorized { core.failureLimiter.fail(source) }
+            throw error
+        }
+        who = identity.name
         switch resolved.route {
-        case .healthz, .readyz:
+        case .healthz, .readyz, .cacerts:
             return Self.text("ok\n")
+        case .audit:
+            try Authorizer.requireAdmin(identity, "read the audit log")
+            let items = try await core.audit.query(
+                limit: try query.int("limit") ?? 100, reason: query.string("reason"), source: query.string("source"))
+            return try Self.json(AuditList(items: items))
         case .version:
             return try Self.json(VersionInfo(version: KumoVersion.current, apiVersion: Kind.apiVersion))
         case .openapi:
@@ -90,8 +117,12 @@ public struct APIResponder: HTTPResponder {
             return try Self.json(try await core.tokens.create(tokenRequest, by: identity), status: 201)
         case .token:
             try Authorizer.requireAdmin(identity, "manage tokens")
-            try await core.tokens.delete(name: resolved.name ?? "")
-            return Self.json(JSONValue.object(["status": "deleted"]))
+            let revoked = try await core.tokens.delete(name: resolved.name ?? "")
+            var closed = 0
+            if let who = revoked?.identity {
+                closed = core.watches.stop(owner: who, reason: KumoError(.unauthorized, "token \(resolved.name ?? "") was revoked"))
+            }
+            return Self.json(JSONValue.object(["status": "deleted", "watchesClosed": .number(Double(closed))]))
         case .backup:
             try Authorizer.requireAdmin(identity, "take backups")
             return try await backup()
@@ -103,7 +134,15 @@ public struct APIResponder: HTTPResponder {
             } catch {
                 throw KumoError(.invalid, "expected {\"node\": NAME}: \(error)", field: "node")
             }
-            return try Self.json(try await core.tokens.join(join, by: identity), status: 201)
+            var answer = try await core.tokens.join(join, by: identity)
+            // the agent's endpoint certificate: for its addresses and node name, signed by the cluster CA
+            let addresses = (join.addresses ?? []).filter { CertificateAuthority.ipBytes($0) != nil }
+            let issued = try core.ca.issue(
+                commonName: "node/\(join.node)", dnsNames: [join.node], ipAddresses: addresses,
+                lifetime: core.config.agentCertificateLifetime)
+            answer.agentCertificate = issued.chainPEM
+            answer.agentKey = issued.keyPEM
+            return try Self.json(answer, status: 201)
         case .nodeLease:
             let node = resolved.name ?? ""
             if method == "GET" {
@@ -137,6 +176,25 @@ public struct APIResponder: HTTPResponder {
             if ref.kind == .secret { try await requireSecretOfOwnReplica(identity, ref) }
             return try Self.json(try await core.resources.history(ref, limit: try query.int("limit")))
         }
+    }
+
+    /// Audit record + metric for a refused request (401, 403, 429).
+    func refused(_ request: Request, error: KumoError, source: String, who identity: String?) async {
+        let reason: String
+        switch error.code.httpStatus {
+        case 401: reason = error.message.contains("expired") ? "expired" : "unauthenticated"
+        case 403: reason = "forbidden"
+        default: reason = "rateLimited"
+        }
+        core.metrics.recordAuthFailure(reason: reason)
+        // who: for 403 the identity is named in the message; for 401 only what kind of credential came (never it)
+        let header = request.headers[.authorization] ?? ""
+        let presented = header.isEmpty ? "no credential" : (header.split(separator: " ").first.map { "\($0.lowercased()) credential" } ?? "credential")
+        let who = identity ?? presented
+        await core.audit.record(
+            AuditRecord(
+                time: ObjectCodec.now(), reason: reason, who: who, method: request.method.rawValue,
+                path: request.uri.path, source: source, status: error.code.httpStatus, message: error.message))
     }
 
     func refreshStoreGauges() async {

@@ -67,6 +67,11 @@ public struct RetentionService: ServiceLifecycle.Service {
             core.retentionState.update { $0.lastError = "\(error)" }
         }
         await core.images.collectGarbageLogging()
+        do {
+            _ = try await core.audit.trim(now: now, maxAge: core.config.auditMaxAge, maxCount: core.config.auditMaxRecords)
+        } catch {
+            core.logger.warning("audit retention failed", metadata: ["error": "\(error)"])
+        }
     }
 
     func trimHistory(now: Date) async throws -> Int {

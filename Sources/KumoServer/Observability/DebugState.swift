@@ -28,6 +28,8 @@ enum DebugState {
             "api": .object(["openWatchStreams": .number(Double(core.metrics.openWatchers))]),
             "watchBroadcaster": core.broadcaster.snapshot(),
             "controllers": core.componentStates(),
+            "tls": core.serving?.snapshot() ?? ["source": "none (plain HTTP)", "caFingerprint": .string(core.ca.fingerprint)],
+            "auth": ["rateLimitedSourcesTracked": .number(Double(core.failureLimiter.trackedSources))],
             "config": .object([
                 "dataDir": .string(c.dataDir), "listen": .string("\(c.host):\(c.port)"),
                 "maxBodyBytes": .number(Double(c.maxBodyBytes)), "maxBlobBytes": .number(Double(c.maxBlobBytes)),

@@ -64,6 +64,21 @@ public final class ServerMetrics: Sendable {
             descriptor: Self.name("kumo_api_watch_writes", "total", "Writes to watch streams (each may carry several coalesced events)"))
     }
 
+    private let authFailureCounters = Mutex<[String: Counter]>([:])
+
+    /// `kumo_auth_failures_total{reason}`: unauthenticated, expired, forbidden, rateLimited.
+    public func recordAuthFailure(reason: String) {
+        let counter = authFailureCounters.withLock { counters in
+            if let c = counters[reason] { return c }
+            let c = registry.makeCounter(
+                descriptor: Self.name("kumo_auth_failures", "total", "Authentication failures, authorization denials and rate-limited requests by reason"),
+                labels: [("reason", reason)])
+            counters[reason] = c
+            return c
+        }
+        counter.increment()
+    }
+
     public func recordRequest(route: String, method: String, status: Int, duration: Duration) {
         let key = "\(route) \(method) \(status)"
         let counter = requestCounters.withLock { counters in

@@ -134,6 +134,25 @@ public enum OpenAPIDocument {
             ["get": op("This document", ok: ("200", response("OpenAPI 3 document", "AnyObject")))]
         case .version:
             ["get": op("Server version", ok: ("200", response("version", "Version")))]
+        case .cacerts:
+            [
+                "get": op(
+                    "The cluster CA bundle (PEM; no token needed). Its SHA-256 (over the certificates' DER) is what join "
+                        + "tokens pin (K10<hash>::<secret>) and what `kumo login` shows",
+                    ok: ("200", response("PEM certificates", "Binary", contentType: "application/x-pem-file")), auth: false)
+            ]
+        case .audit:
+            [
+                "get": op(
+                    "Authentication failures, authorization denials and rate-limited requests (admin), newest first: "
+                        + "time, reason, who (identity or token hint), what (method, path), from where (source address)",
+                    params: [
+                        param("limit", "query", "newest N (default 100)", type: "integer"),
+                        param("reason", "query", "only this reason (unauthenticated, expired, forbidden, rateLimited)"),
+                        param("source", "query", "only requests from this address"),
+                    ],
+                    ok: ("200", response("audit records", "AuditList")))
+            ]
         case .clusterCollection: collectionOps(scoped: false)
         case .clusterObject: objectOps(scoped: false)
         case .clusterObjectHistory: historyOps(scoped: false)
@@ -296,7 +315,9 @@ public enum OpenAPIDocument {
             "properties": [
                 "name": ["type": "string"], "project": ["type": "string", "description": "view and edit tokens"],
                 "role": ["type": "string", "enum": ["view", "edit", "join"]],
-                "ttlSeconds": ["type": "integer", "description": "join tokens (default 86400)"],
+                "ttlSeconds": [
+                    "type": "integer", "description": "lifetime; join tokens default to 86400, project tokens to none",
+                ],
             ],
         ],
         "BlobInfo": [
@@ -316,7 +337,32 @@ public enum OpenAPIDocument {
                 "layers": ["type": "array", "items": ["$ref": "#/components/schemas/Descriptor"]],
             ],
         ],
-        "JoinRequest": ["type": "object", "required": ["node"], "properties": ["node": ["type": "string"]]],
+        "JoinRequest": [
+            "type": "object", "required": ["node"],
+            "properties": [
+                "node": ["type": "string"],
+                "addresses": [
+                    "type": "array", "items": ["type": "string"],
+                    "description": "addresses of the agent's endpoint: the SANs of the certificate issued in the answer",
+                ],
+            ],
+        ],
+        "AuditList": [
+            "type": "object",
+            "properties": [
+                "items": [
+                    "type": "array",
+                    "items": [
+                        "type": "object",
+                        "properties": [
+                            "time": ["type": "string"], "reason": ["type": "string"], "who": ["type": "string"],
+                            "method": ["type": "string"], "path": ["type": "string"], "source": ["type": "string"],
+                            "status": ["type": "integer"], "message": ["type": "string"],
+                        ],
+                    ],
+                ]
+            ],
+        ],
         "LeaseRequest": ["type": "object", "properties": ["durationSeconds": ["type": "integer"]]],
         "Lease": [
             "type": "object",

@@ -257,6 +257,20 @@ public final class WatchBroadcaster: ServiceLifecycle.Service, Sendable {
         }
     }
 
+    /// Ends one subscription; with `error`, it gets an ERROR line first.
+    func close(_ id: Int, error: KumoError?) {
+        let wake: (CheckedContinuation<ByteBuffer?, Never>, ByteBuffer?)? = state.withLock { s in
+            guard let sub = s.subscribers[id] else { return nil }
+            sub.closed = true
+            if let error { sub.pending = Self.errorLine(error) }
+            guard let waiter = sub.waiter else { return nil }
+            sub.waiter = nil
+            defer { sub.pending = nil }
+            return (waiter, sub.pending)
+        }
+        if let (waiter, bytes) = wake { waiter.resume(returning: bytes) }
+    }
+
     func unsubscribe(_ id: Int) {
         let waiter = state.withLock { s in s.subscribers.removeValue(forKey: id)?.waiter }
         waiter?.resume(returning: nil)
@@ -296,5 +310,6 @@ public final class WatchBroadcaster: ServiceLifecycle.Service, Sendable {
 
         func next() async -> ByteBuffer? { await broadcaster.next(id) }
         func cancel() { broadcaster.unsubscribe(id) }
+        func close(error: KumoError?) { broadcaster.close(id, error: error) }
     }
 }

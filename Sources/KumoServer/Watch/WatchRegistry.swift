@@ -1,19 +1,32 @@
+import KumoModel
 import ServiceLifecycle
 import Synchronization
 
 /// The open watch streams, so a graceful shutdown can end them (otherwise the HTTP server would wait for them
 /// forever).
 public final class WatchRegistry: Sendable {
-    private let streams = Mutex<(next: Int, stops: [Int: @Sendable () -> Void])>((0, [:]))
+    /// Stop closures get the reason to tell the client (nil: shutdown, just end).
+    private let streams = Mutex<(next: Int, stops: [Int: (owner: String?, stop: @Sendable (KumoError?) -> Void)])>((0, [:]))
 
     public init() {}
 
-    func add(_ stop: @escaping @Sendable () -> Void) -> Int {
+    func add(owner: String? = nil, _ stop: @escaping @Sendable (KumoError?) -> Void) -> Int {
         streams.withLock { s in
             s.next += 1
-            s.stops[s.next] = stop
+            s.stops[s.next] = (owner, stop)
             return s.next
         }
+    }
+
+    /// Ends the streams opened by `owner` (an identity whose token was revoked), telling them why.
+    @discardableResult
+    public func stop(owner: String, reason: KumoError) -> Int {
+        let stops = streams.withLock { s in
+            let ids = s.stops.filter { $0.value.owner == owner }.map(\.key)
+            return ids.compactMap { s.stops.removeValue(forKey: $0)?.stop }
+        }
+        for stop in stops { stop(reason) }
+        return stops.count
     }
 
     func remove(_ id: Int) {
@@ -25,11 +38,11 @@ public final class WatchRegistry: Sendable {
     /// Ends every open stream.
     public func stopAll() {
         let stops = streams.withLock { s in
-            let all = Array(s.stops.values)
+            let all = s.stops.values.map(\.stop)
             s.stops.removeAll()
             return all
         }
-        for stop in stops { stop() }
+        for stop in stops { stop(nil) }
     }
 }
 
@@ -55,7 +68,7 @@ final class WatchTaskHandle: @unchecked Sendable {
 
 /// Listed after the HTTP server in the ServiceGroup, so it is shut down first: ends the watch streams, then the
 /// server can finish its in-flight requests and stop.
-struct WatchCloser: Service {
+struct WatchCloser: ServiceLifecycle.Service {
     let registry: WatchRegistry
 
     func run() async throws {
