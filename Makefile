@@ -5,7 +5,7 @@ RUN_DIR := $(CURDIR)/.kumo-run
 KUMO := $(CURDIR)/.build/debug/kumo
 AGENTS ?= 3
 # Debian packages the build, the agent and the tests need (later issues add qemu, dnsmasq, haproxy…).
-DEB_PACKAGES := libsqlite3-dev curl runc busybox-static iproute2 iputils-ping tar gzip
+DEB_PACKAGES := libsqlite3-dev curl runc busybox-static iproute2 iputils-ping tar gzip dnsmasq-base
 
 .PHONY: all build release deps run stop test bench clean
 

@@ -51,6 +51,10 @@ public struct AgentConfiguration: Sendable {
     public var logFiles: Int
     /// Images unused for this long are removed from the cache.
     public var imageGCAge: Duration
+    /// The node's dnsmasq also serves DNS (`*.kumo` on the bridge gateway, port 53); off = DHCP only.
+    public var serveDNS: Bool
+    /// dnsmasq's `--log-dhcp` log is rotated above this size.
+    public var dnsmasqLogMaxBytes: Int64
 
     public init(server: String, nodeName: String, dataDir: String) {
         self.server = server
@@ -77,6 +81,8 @@ public struct AgentConfiguration: Sendable {
         self.logMaxBytes = 10 << 20
         self.logFiles = 3
         self.imageGCAge = .seconds(600)
+        self.serveDNS = false
+        self.dnsmasqLogMaxBytes = 4 << 20
     }
 
     public var nodeTokenPath: String { dataDir + "/node.token" }
@@ -87,6 +93,8 @@ public struct AgentConfiguration: Sendable {
     public var logsDir: String { dataDir + "/logs" }
     /// Secret files: a tmpfs the agent mounts (never on disk), one directory per replica and secret.
     public var secretsDir: String { (runcRoot as NSString).deletingLastPathComponent + "/secrets" }
+    /// dnsmasq's pid, hosts, lease and log files (readable by `nobody`, so not under the 0700 data directory).
+    public var dnsmasqDir: String { (runcRoot as NSString).deletingLastPathComponent + "/dnsmasq" }
     /// The identity its writes are recorded under.
     public var manager: String { "node/\(nodeName)" }
 }

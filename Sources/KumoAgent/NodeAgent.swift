@@ -29,6 +29,7 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
         var subnet: IPv4Network
         var agentURL: String
         var overlay: OverlayManager
+        var dnsmasq: DnsmasqSupervisor
     }
 
     public init(config: AgentConfiguration, logger: Logger) throws(KumoError) {
@@ -47,6 +48,8 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
 
     var serverCredential: String? { credential.withLock { $0 } }
     var supervisor: ReplicaSupervisor? { started.withLock { $0?.supervisor } }
+    /// The node's dnsmasq (DHCP for VMs, DNS for service names), once the agent has registered.
+    public var dnsmasq: DnsmasqSupervisor? { started.withLock { $0?.dnsmasq } }
 
     public func run() async throws {
         let token = try await nodeToken()
@@ -69,6 +72,11 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
             api: api, node: config.nodeName, subnet: subnet, cluster: cluster, publicIP: publicIP,
             underlayDevice: underlay.device, mtu: mtu, hostNetns: config.hostNetns, interval: config.overlayResync,
             metrics: metrics, logger: logger.with(label: "kumo.overlay"))
+        let dnsmasq = try DnsmasqSupervisor(
+            config: DnsmasqConfig(
+                interface: config.bridge, subnet: subnet, mtu: mtu, dnsEnabled: config.serveDNS, directory: config.dnsmasqDir),
+            hostNetns: config.hostNetns, logMaxBytes: config.dnsmasqLogMaxBytes, logger: logger.with(label: "kumo.dnsmasq"))
+        await dnsmasq.startSupervised()
         let images = ImageStore(
             directory: config.imagesDir, source: APIImageSource(client: client), command: Command(),
             logger: logger.with(label: "kumo.images"))
@@ -90,7 +98,7 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
         started.withLock {
             $0 = Started(
                 api: api, supervisor: supervisor, heartbeat: heartbeat, reporter: reporter, images: images,
-                subnet: subnet, agentURL: agentURL, overlay: overlay)
+                subnet: subnet, agentURL: agentURL, overlay: overlay, dnsmasq: dnsmasq)
         }
         logger.notice(
             "kumo agent running",
@@ -99,6 +107,7 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
             group.addTask { await heartbeat.run() }
             group.addTask { await reporter.run() }
             group.addTask { await supervisor.run() }
+            group.addTask { await dnsmasq.run() }
             group.addTask {
                 await overlay.publish(reason: "initial")
                 await overlay.run()
@@ -115,7 +124,7 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
                 }
             }
             try? await gracefulShutdown()
-            logger.notice("kumo agent stopping; containers keep running")
+            logger.notice("kumo agent stopping; containers and dnsmasq keep running")
             reporter.finish()
             group.cancelAll()
         }
@@ -143,6 +152,7 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
         for id in (try? FileManager.default.contentsOfDirectory(atPath: config.bundlesDir)) ?? [] {
             await driver.removeContainer(id)
         }
+        await DnsmasqSupervisor.reset(directory: config.dnsmasqDir)
         await driver.removeNode()
         return containers.count
     }
@@ -202,6 +212,7 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
             let stats = await images.statistics
             img = (stats.pulls, stats.cacheHits, await images.state()["images"]?.arrayValue?.count ?? 0)
         }
+        if let dnsmasq = s?.dnsmasq { metrics.dnsmasqObserved(await dnsmasq.metricsSnapshot()) }
         return metrics.render(
             phases: phases, images: img,
             heartbeats: (Int(hb?["renewals"]?.numberValue ?? 0), Int(hb?["failures"]?.numberValue ?? 0)))
@@ -220,6 +231,7 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
             "heartbeat": s?.heartbeat.state() ?? .null,
             "replicas": s?.supervisor.state() ?? .null,
             "network": s?.overlay.stateDump() ?? .null,
+            "dhcp": await s?.dnsmasq.stateDump() ?? .null,
             "statusReports": s?.reporter.state() ?? .null,
             "images": await s?.images.state() ?? .null,
             "recentStartLatenciesMs": .array(metrics.recentStartLatencies.suffix(20).map { .number(($0 * 1000).rounded()) }),
