@@ -76,6 +76,9 @@ extension AgentCommand {
     @Option(help: "Seconds between heartbeats.")
     var heartbeatSeconds = 2
 
+    @Flag(help: "The node's dnsmasq also serves DNS for *.kumo on the bridge gateway (default: DHCP only).")
+    var serveDNS = false
+
     @OptionGroup var logging: LogLevelOption
 
     func validate() throws {
@@ -130,6 +133,7 @@ extension AgentCommand {
             if let runcRoot { config.runcRoot = runcRoot }
             config.heartbeatInterval = .seconds(heartbeatSeconds)
             config.leaseDurationSeconds = max(6, heartbeatSeconds * 3)
+            config.serveDNS = serveDNS
             guard getuid() == 0 else {
                 throw KumoError(.forbidden, "the agent needs root (network namespaces, runc, cgroups)")
             }
