@@ -56,6 +56,8 @@ public struct AgentConfiguration: Sendable {
     public var serviceCIDR: String
     /// How long a stopping replica waits for every Ready node's HAProxy to stop sending to it before SIGTERM.
     public var drainTimeout: Duration
+    /// Service names (`<service>.<project>.kumo` → VIP) from the node's dnsmasq; turns its DNS on.
+    public var serviceDNS: Bool
     /// The node's dnsmasq also serves DNS (`*.kumo` on the bridge gateway, port 53); off = DHCP only.
     public var serveDNS: Bool
     /// dnsmasq's `--log-dhcp` log is rotated above this size.
@@ -88,6 +90,7 @@ public struct AgentConfiguration: Sendable {
         self.imageGCAge = .seconds(600)
         self.serviceCIDR = "10.96.0.0/16"
         self.drainTimeout = .seconds(15)
+        self.serviceDNS = true
         self.serveDNS = false
         self.dnsmasqLogMaxBytes = 4 << 20
     }

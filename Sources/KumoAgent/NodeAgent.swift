@@ -82,9 +82,16 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
             dir: config.haproxyDir, drainTimeout: config.drainTimeout, logger: logger.with(label: "kumo.lb"))
         let dnsmasq = try DnsmasqSupervisor(
             config: DnsmasqConfig(
-                interface: config.bridge, subnet: subnet, mtu: mtu, dnsEnabled: config.serveDNS, directory: config.dnsmasqDir),
+                interface: config.bridge, subnet: subnet, mtu: mtu, dnsEnabled: config.serveDNS || config.serviceDNS, directory: config.dnsmasqDir),
             hostNetns: config.hostNetns, logMaxBytes: config.dnsmasqLogMaxBytes, logger: logger.with(label: "kumo.dnsmasq"))
         await dnsmasq.startSupervised()
+        if config.serviceDNS {
+            loadBalancer.onRecords { records in
+                do { try await dnsmasq.setDNSRecords(records) } catch {
+                    self.logger.warning("failed to update service DNS records", metadata: ["error": "\(error)"])
+                }
+            }
+        }
         let images = ImageStore(
             directory: config.imagesDir, source: APIImageSource(client: client), command: Command(),
             logger: logger.with(label: "kumo.images"))

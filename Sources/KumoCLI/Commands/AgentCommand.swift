@@ -70,6 +70,9 @@ extension AgentCommand {
     @Option(help: "Service VIPs (the server's --service-cidr); addresses in it on lo are the load balancer's.")
     var serviceCIDR = "10.96.0.0/16"
 
+    @Flag(inversion: .prefixedNo, help: "Serve service names (<service>.<project>.kumo → VIP) from the node's dnsmasq.")
+    var serviceDNS = true
+
     @Option(help: "Seconds a stopping replica waits for every node's HAProxy to stop sending to it before SIGTERM.")
     var drainTimeoutSeconds = 15
 
@@ -130,6 +133,7 @@ extension AgentCommand {
             config.clusterCIDR = clusterCIDR
             config.serviceCIDR = serviceCIDR
             config.drainTimeout = .seconds(drainTimeoutSeconds)
+            config.serviceDNS = serviceDNS
             if let runcRoot { config.runcRoot = runcRoot }
             config.heartbeatInterval = .seconds(heartbeatSeconds)
             config.leaseDurationSeconds = max(6, heartbeatSeconds * 3)
