@@ -4,9 +4,9 @@ SWIFT ?= swift
 RUN_DIR := $(CURDIR)/.kumo-run
 KUMO := $(CURDIR)/.build/debug/kumo
 AGENTS ?= 3
-# Debian packages the build, the agent and the tests need (later issues add qemu, dnsmasq…). haproxy: each node's
-# load balancer (its package starts no service here).
-DEB_PACKAGES := libsqlite3-dev curl runc busybox-static iproute2 iputils-ping tar gzip haproxy
+# Debian packages the build, the agent and the tests need (later issues add qemu…). haproxy: each node's load
+# balancer; dnsmasq-base: each node's DHCP/DNS (neither package starts a service here).
+DEB_PACKAGES := libsqlite3-dev curl runc busybox-static iproute2 iputils-ping tar gzip haproxy dnsmasq-base
 
 .PHONY: all build release deps run stop test bench clean
 

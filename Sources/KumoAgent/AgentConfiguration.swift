@@ -58,6 +58,12 @@ public struct AgentConfiguration: Sendable {
     public var serviceCIDR: String
     /// How long a stopping replica waits for every Ready node's HAProxy to stop sending to it before SIGTERM.
     public var drainTimeout: Duration
+    /// Service names (`<service>.<project>.kumo` → VIP) from the node's dnsmasq; turns its DNS on.
+    public var serviceDNS: Bool
+    /// The node's dnsmasq also serves DNS (`*.kumo` on the bridge gateway, port 53); off = DHCP only.
+    public var serveDNS: Bool
+    /// dnsmasq's `--log-dhcp` log is rotated above this size.
+    public var dnsmasqLogMaxBytes: Int64
 
     public init(server: String, nodeName: String, dataDir: String) {
         self.server = server
@@ -86,6 +92,9 @@ public struct AgentConfiguration: Sendable {
         self.imageGCAge = .seconds(600)
         self.serviceCIDR = "10.96.0.0/16"
         self.drainTimeout = .seconds(15)
+        self.serviceDNS = true
+        self.serveDNS = false
+        self.dnsmasqLogMaxBytes = 4 << 20
     }
 
     public var nodeTokenPath: String { dataDir + "/node.token" }
@@ -103,6 +112,8 @@ public struct AgentConfiguration: Sendable {
     public var haproxyDir: String { dataDir + "/haproxy" }
     /// Secret files: a tmpfs the agent mounts (never on disk), one directory per replica and secret.
     public var secretsDir: String { (runcRoot as NSString).deletingLastPathComponent + "/secrets" }
+    /// dnsmasq's pid, hosts, lease and log files (readable by `nobody`, so not under the 0700 data directory).
+    public var dnsmasqDir: String { (runcRoot as NSString).deletingLastPathComponent + "/dnsmasq" }
     /// The identity its writes are recorded under.
     public var manager: String { "node/\(nodeName)" }
 }

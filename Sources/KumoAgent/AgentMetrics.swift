@@ -27,6 +27,13 @@ public final class AgentMetrics: Sendable {
     let overlayPeersDataMissing: Gauge
     let overlayApply: DurationHistogram
     let overlayRepairs: [String: Counter]
+    let dhcpMessages: [String: Counter]
+    let dhcpLeases: Gauge
+    let dhcpHosts: Gauge
+    let dnsRecords: Gauge
+    let dnsmasqRestarts: Counter
+    let dnsmasqUp: Gauge
+    private let dhcpSeen = Mutex<(messages: [String: Int], restarts: Int)>(([:], 0))
     private let recent = Mutex<[Double]>([])
 
     static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
@@ -72,6 +79,36 @@ public final class AgentMetrics: Sendable {
                 labels: [("kind", kind)])
         }
         overlayRepairs = repairs
+        var messages: [String: Counter] = [:]
+        for type in DHCPLogParser.reportedTypes + ["RELEASE", "DECLINE", "INFORM"] {
+            messages[type] = r.makeCounter(
+                descriptor: Self.name(
+                    "kumo_agent_dhcp_messages", "total", "DHCP messages seen in the node dnsmasq's --log-dhcp log by type"),
+                labels: [("type", type)])
+        }
+        dhcpMessages = messages
+        dhcpLeases = r.makeGauge(descriptor: Self.name("kumo_agent_dhcp_leases", "", "MACs with an acknowledged DHCP lease"))
+        dhcpHosts = r.makeGauge(descriptor: Self.name("kumo_agent_dhcp_hosts", "", "Static DHCP reservations (hostsfile lines)"))
+        dnsRecords = r.makeGauge(descriptor: Self.name("kumo_agent_dns_records", "", "Names served by the node dnsmasq"))
+        dnsmasqRestarts = r.makeCounter(descriptor: Self.name("kumo_agent_dnsmasq_restarts", "total", "dnsmasq restarts after it died"))
+        dnsmasqUp = r.makeGauge(descriptor: Self.name("kumo_agent_dnsmasq_up", "", "1 while the node dnsmasq runs"))
+    }
+
+    /// Copies the dnsmasq figures in (counters advance by what is new since the last scrape).
+    func dnsmasqObserved(_ s: DnsmasqMetricsSnapshot) {
+        dhcpSeen.withLock { seen in
+            for (type, count) in s.messages {
+                let delta = count - (seen.messages[type] ?? 0)
+                if delta > 0 { dhcpMessages[type]?.increment(by: Int64(delta)) }
+            }
+            seen.messages = s.messages
+            if s.restarts > seen.restarts { dnsmasqRestarts.increment(by: Int64(s.restarts - seen.restarts)) }
+            seen.restarts = s.restarts
+        }
+        dhcpLeases.set(Double(s.leases))
+        dhcpHosts.set(Double(s.hosts))
+        dnsRecords.set(Double(s.records))
+        dnsmasqUp.set(Double(s.running ? 1 : 0))
     }
 
     func containerStarted(latency: Duration) {

@@ -32,6 +32,7 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
         var agentURL: String
         var overlay: OverlayManager
         var loadBalancer: LoadBalancerManager
+        var dnsmasq: DnsmasqSupervisor
     }
 
     public init(config: AgentConfiguration, logger: Logger) throws(KumoError) {
@@ -51,6 +52,8 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
     var serverCredential: String? { credential.withLock { $0 } }
     var supervisor: ReplicaSupervisor? { started.withLock { $0?.supervisor } }
     var loadBalancer: LoadBalancerManager? { started.withLock { $0?.loadBalancer } }
+    /// The node's dnsmasq (DHCP for VMs, DNS for service names), once the agent has registered.
+    public var dnsmasq: DnsmasqSupervisor? { started.withLock { $0?.dnsmasq } }
 
     public func run() async throws {
         let address = config.advertiseAddress ?? HostAddresses.primaryIPv4() ?? "127.0.0.1"
@@ -90,6 +93,18 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
         let loadBalancer = LoadBalancerManager(
             api: api, node: config.nodeName, nodeAddress: address, serviceCIDR: serviceCIDR, hostNetns: config.hostNetns,
             dir: config.haproxyDir, drainTimeout: config.drainTimeout, logger: logger.with(label: "kumo.lb"))
+        let dnsmasq = try DnsmasqSupervisor(
+            config: DnsmasqConfig(
+                interface: config.bridge, subnet: subnet, mtu: mtu, dnsEnabled: config.serveDNS || config.serviceDNS, directory: config.dnsmasqDir),
+            hostNetns: config.hostNetns, logMaxBytes: config.dnsmasqLogMaxBytes, logger: logger.with(label: "kumo.dnsmasq"))
+        await dnsmasq.startSupervised()
+        if config.serviceDNS {
+            loadBalancer.onRecords { records in
+                do { try await dnsmasq.setDNSRecords(records) } catch {
+                    self.logger.warning("failed to update service DNS records", metadata: ["error": "\(error)"])
+                }
+            }
+        }
         let images = ImageStore(
             directory: config.imagesDir, source: APIImageSource(client: client), command: Command(),
             logger: logger.with(label: "kumo.images"))
@@ -111,7 +126,7 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
         started.withLock {
             $0 = Started(
                 api: api, supervisor: supervisor, heartbeat: heartbeat, reporter: reporter, images: images,
-                subnet: subnet, agentURL: agentURL, overlay: overlay, loadBalancer: loadBalancer)
+                subnet: subnet, agentURL: agentURL, overlay: overlay, loadBalancer: loadBalancer, dnsmasq: dnsmasq)
         }
         logger.notice(
             "kumo agent running",
@@ -121,6 +136,7 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
             group.addTask { await reporter.run() }
             group.addTask { await supervisor.run() }
             group.addTask { await loadBalancer.run() }
+            group.addTask { await dnsmasq.run() }
             group.addTask {
                 await overlay.publish(reason: "initial")
                 await overlay.run()
@@ -137,7 +153,7 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
                 }
             }
             try? await gracefulShutdown()
-            logger.notice("kumo agent stopping; containers keep running")
+            logger.notice("kumo agent stopping; containers and dnsmasq keep running")
             reporter.finish()
             group.cancelAll()
         }
@@ -165,6 +181,7 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
         for id in (try? FileManager.default.contentsOfDirectory(atPath: config.bundlesDir)) ?? [] {
             await driver.removeContainer(id)
         }
+        await DnsmasqSupervisor.reset(directory: config.dnsmasqDir)
         await driver.removeNode()
         if let cidr = IPv4Network(config.serviceCIDR) {
             await LoadBalancerManager.reset(dir: config.haproxyDir, hostNetns: config.hostNetns, serviceCIDR: cidr)
@@ -242,6 +259,7 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
             let stats = await images.statistics
             img = (stats.pulls, stats.cacheHits, await images.state()["images"]?.arrayValue?.count ?? 0)
         }
+        if let dnsmasq = s?.dnsmasq { metrics.dnsmasqObserved(await dnsmasq.metricsSnapshot()) }
         let base = metrics.render(
             phases: phases, images: img,
             heartbeats: (Int(hb?["renewals"]?.numberValue ?? 0), Int(hb?["failures"]?.numberValue ?? 0)))
@@ -262,6 +280,7 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
             "replicas": s?.supervisor.state() ?? .null,
             "network": s?.overlay.stateDump() ?? .null,
             "loadBalancer": await s?.loadBalancer.stateDump() ?? .null,
+            "dhcp": await s?.dnsmasq.stateDump() ?? .null,
             "statusReports": s?.reporter.state() ?? .null,
             "images": await s?.images.state() ?? .null,
             "recentStartLatenciesMs": .array(metrics.recentStartLatencies.suffix(20).map { .number(($0 * 1000).rounded()) }),

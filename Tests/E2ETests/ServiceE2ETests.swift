@@ -112,6 +112,47 @@ struct ServiceE2ETests {
             let ext = try c.inHost(1, ["curl", "-sf", "--max-time", "3", "http://\(c.hostIP(3)):30080/"])
             #expect(ext.status == 0 && names.contains(ext.out.trimmingCharacters(in: .whitespacesAndNewlines)), "external port: \(ext.err)")
 
+            // service DNS, no exec: a client replica resolves `web` (search demo.kumo) and `web.demo.kumo` from its
+            // node's dnsmasq (busybox nslookup), fetches through the VIP (nc: busybox-static's wget segfaults here)
+            // and serves what it got
+            try c.apply("""
+                apiVersion: kumo/v1
+                kind: Replica
+                metadata: {name: client, project: demo}
+                spec:
+                  image: busybox:latest
+                  command: ["sh", "-c", "mkdir -p /tmp/www; while true; do a=$(nslookup web | awk '/^Name:/ {n=1} n && /^Address/ {print $2; exit}'); b=$(nslookup web.demo.kumo | awk '/^Name:/ {n=1} n && /^Address/ {print $2; exit}'); echo $a $b > /tmp/www/ips.txt; printf 'GET / HTTP/1.0\\r\\nHost: web\\r\\n\\r\\n' | nc -w 2 $a 80 | tail -n 1 > /tmp/www/short.txt; printf 'GET / HTTP/1.0\\r\\nHost: web.demo.kumo\\r\\n\\r\\n' | nc -w 2 $b 80 | tail -n 1 > /tmp/www/full.txt; cp /etc/resolv.conf /tmp/www/resolv.txt; sleep 1; done & exec httpd -f -p 8080 -h /tmp/www"]
+                  terminationGracePeriodSeconds: 1
+                """)
+            var seen = ""
+            do {
+                try await eventually("the client fetched web by name", timeout: .seconds(60)) {
+                    let r = try await c.admin.get(.replica, "client", project: "demo")
+                    guard r["status"]?["phase"] == "Running", let ip = r["spec"]?["network"]?["ip"]?.stringValue,
+                        let node = r["spec"]?["nodeName"]?.stringValue
+                    else { return false }
+                    let i = (1...3).first { c.nodeName($0) == node } ?? 1
+                    let short = try c.inHost(i, ["curl", "-sf", "--max-time", "3", "http://\(ip):8080/short.txt"])
+                    let full = try c.inHost(i, ["curl", "-sf", "--max-time", "3", "http://\(ip):8080/full.txt"])
+                    seen = "short: \(short.status) \(short.out) full: \(full.status) \(full.out) resolv: "
+                        + (try c.inHost(i, ["curl", "-s", "--max-time", "3", "http://\(ip):8080/resolv.txt"]).out)
+                        + " ips: " + (try c.inHost(i, ["curl", "-s", "--max-time", "3", "http://\(ip):8080/ips.txt"]).out)
+                        + " logs: " + ((try? c.kumo(["logs", "replica/client", "-p", "demo", "--tail", "20"])) ?? "")
+                    return names.contains(short.out.trimmingCharacters(in: .whitespacesAndNewlines))
+                        && names.contains(full.out.trimmingCharacters(in: .whitespacesAndNewlines))
+                }
+            } catch {
+                Issue.record("service DNS: \(seen)")
+                throw error
+            }
+            let client = try await c.admin.get(.replica, "client", project: "demo")
+            let clientIP = try #require(client["spec"]?["network"]?["ip"]?.stringValue)
+            let clientHost = (1...3).first { c.nodeName($0) == client["spec"]?["nodeName"]?.stringValue } ?? 1
+            let resolv = try c.inHost(clientHost, ["curl", "-sf", "--max-time", "3", "http://\(clientIP):8080/resolv.txt"]).out
+            #expect(resolv.contains("search demo.kumo kumo") && resolv.contains("nameserver 10.244."), "\(resolv)")
+            let ips = try c.inHost(clientHost, ["curl", "-sf", "--max-time", "3", "http://\(clientIP):8080/ips.txt"]).out
+            #expect(ips.trimmingCharacters(in: .whitespacesAndNewlines) == "\(vip) \(vip)", "both names resolve to the VIP: \(ips)")
+
             // LB internal state: kumo state lb/NODE and kumo describe
             let lb = try JSONValue(parsing: Array(try c.kumo(["state", "lb/\(c.nodeName(1))"]).utf8))
             #expect(lb["haproxy"]?["state"]?.stringValue?.hasPrefix("running") == true)

@@ -43,6 +43,12 @@ import Testing
         #expect(text.components(separatedBy: "    server web-abc").count - 1 == 6, "3 servers × 2 ports")
     }
 
+    @Test func serviceDNSRecords() {
+        let records = LoadBalancerManager.dnsRecords([Self.web(endpoints: 1), Self.db])
+        #expect(records.map(\.name) == ["web.demo.kumo", "db.shop.kumo"])
+        #expect(records.map(\.ip.description) == ["10.96.0.10", "10.96.0.11"])
+    }
+
     @Test func emptyBackendAndNoServices() throws {
         try golden("no-endpoints", Self.config([Self.db]).render())
         let empty = Self.config([]).render()

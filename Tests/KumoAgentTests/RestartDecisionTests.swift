@@ -74,6 +74,9 @@ import Testing
         #expect(plan.env.contains("MODE=image"))
         #expect(plan.gateway.description == "10.244.1.1")
         #expect(plan.hostVeth.count <= 15 && plan.hostVeth.hasPrefix("kv"))
+        // service names: the node's dnsmasq on the gateway, short names inside the project
+        #expect(plan.dnsSearch == ["demo.kumo", "kumo"])
+        #expect(plan.resolvConf.contains("nameserver 10.244.1.1\nsearch demo.kumo kumo\n"))
     }
 
     @Test func commandReplacesEntrypointAndArgsReplaceCmd() throws {

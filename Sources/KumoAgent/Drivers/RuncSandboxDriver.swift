@@ -58,6 +58,7 @@ final class RuncSandboxDriver: SandboxDriver {
             memoryBytes: plan.memoryBytes, cgroupsPath: cgroupsPath(plan.id),
             readOnlyBinds: plan.secretMounts.map { ReadOnlyBind(source: $0.hostDirectory, destination: $0.mountPath) })
         let bundle = try bundles.create(id: plan.id, imageRootfs: plan.rootfs, config: try OCIBundle.config(for: spec))
+        try Self.writeResolvConf(plan.resolvConf, rootfs: bundle + "/rootfs")
         let log = try ContainerLog(directory: config.logsDir, id: plan.id, maxBytes: config.logMaxBytes, keep: config.logFiles)
         let fd = try log.open()
         defer { close(fd) }
@@ -85,6 +86,23 @@ final class RuncSandboxDriver: SandboxDriver {
             }
         }
         return pid
+    }
+
+    /// Into the container's writable layer (the image stays untouched): `/etc/resolv.conf` naming its node.
+    static func writeResolvConf(_ text: String, rootfs: String) throws(KumoError) {
+        let etc = rootfs + "/etc"
+        let path = etc + "/resolv.conf"
+        // an image whose /etc is a symlink would point the host's write elsewhere: such an image keeps its own
+        if (try? FileManager.default.destinationOfSymbolicLink(atPath: etc)) != nil { return }
+        do {
+            try FileManager.default.createDirectory(atPath: etc, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+            // a symlink in the image (e.g. to /run/systemd/resolve) must not send the write outside the rootfs
+            if (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) != nil { try FileManager.default.removeItem(atPath: path) }
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+            chmod(path, 0o644)
+        } catch {
+            throw KumoError(.internal, "failed to write /etc/resolv.conf of the container: \(error)", cause: error)
+        }
     }
 
     func exitStatus(pid: Int32) -> ExitObservation {

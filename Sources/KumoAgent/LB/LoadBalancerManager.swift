@@ -40,6 +40,8 @@ final class LoadBalancerManager: Sendable {
     }
 
     let state = Mutex(State())
+    private let recordsSink = Mutex<(@Sendable ([DNSRecord]) async -> Void)?>(nil)
+    private let lastRecords = Mutex<[DNSRecord]?>(nil)
     private let wake: AsyncStream<Void>.Continuation
     private let wakes: AsyncStream<Void>
 
@@ -56,6 +58,27 @@ final class LoadBalancerManager: Sendable {
         self.drainTimeout = drainTimeout
         self.logger = logger
         (wakes, wake) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Where service DNS records go (the node's dnsmasq) after each sync that changed them.
+    func onRecords(_ sink: @escaping @Sendable ([DNSRecord]) async -> Void) {
+        recordsSink.withLock { $0 = sink }
+    }
+
+    /// `<service>.<project>.kumo → VIP` for every service with a VIP (sorted: a stable file).
+    static func dnsRecords(_ services: [LBService]) -> [DNSRecord] {
+        services.sorted { $0.key < $1.key }.compactMap { s in
+            guard let ip = IPv4Address(s.vip) else { return nil }
+            return try? DNSRecord(name: "\(s.name).\(s.project).kumo", ip: ip)
+        }
+    }
+
+    func publishRecords(_ services: [LBService]) async {
+        guard let sink = recordsSink.withLock({ $0 }) else { return }
+        let records = Self.dnsRecords(services)
+        guard lastRecords.withLock({ $0 }) != records else { return }
+        await sink(records)
+        lastRecords.withLock { $0 = records }
     }
 
     func run() async {
@@ -139,6 +162,7 @@ final class LoadBalancerManager: Sendable {
                 $0.syncs += 1
             }
             await publish(desired.mapValues(\.generation))
+            await publishRecords(Array(desired.values))
         } catch {
             state.withLock { $0.lastError = error.message }
             logger.error("load balancer sync failed", metadata: ["error": "\(error.message)"])

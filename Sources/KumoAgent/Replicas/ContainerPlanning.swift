@@ -112,6 +112,7 @@ public enum ContainerPlanning {
             memoryBytes: replica.spec.resources?.memory?.bytes)
         plan.secretMounts = mounts
         plan.envHasSecrets = (replica.spec.env ?? []).contains { $0.secretRef != nil }
+        plan.dnsSearch = (replica.metadata.project.map { ["\($0).kumo"] } ?? []) + ["kumo"]
         return plan
     }
 

@@ -21,8 +21,18 @@ public struct ContainerPlan: Sendable, Equatable {
     public var secretMounts: [SecretMount] = []
     /// The environment carries secret values: the bundle's config.json lives on the secrets tmpfs.
     public var envHasSecrets = false
+    /// DNS search domains (`<project>.kumo`, `kumo`): a service is reachable as `<service>` inside its project.
+    public var dnsSearch: [String] = []
 
     public var gateway: IPv4Address { IPv4Address(subnet.first.value + 1) }
+
+    /// The container's /etc/resolv.conf: its node's dnsmasq (on the bridge gateway) answers `*.kumo`.
+    public var resolvConf: String {
+        var lines = ["# written by the kumo agent: service names are <service>.<project>.kumo", "nameserver \(gateway)"]
+        if !dnsSearch.isEmpty { lines.append("search " + dnsSearch.joined(separator: " ")) }
+        lines.append("options ndots:1 timeout:2 attempts:2")
+        return lines.joined(separator: "\n") + "\n"
+    }
 }
 
 /// Whether a container's main process is still there.

@@ -73,11 +73,17 @@ extension AgentCommand {
     @Option(help: "Service VIPs (the server's --service-cidr); addresses in it on lo are the load balancer's.")
     var serviceCIDR = "10.96.0.0/16"
 
+    @Flag(inversion: .prefixedNo, help: "Serve service names (<service>.<project>.kumo → VIP) from the node's dnsmasq.")
+    var serviceDNS = true
+
     @Option(help: "Seconds a stopping replica waits for every node's HAProxy to stop sending to it before SIGTERM.")
     var drainTimeoutSeconds = 15
 
     @Option(help: "Seconds between heartbeats.")
     var heartbeatSeconds = 2
+
+    @Flag(help: "The node's dnsmasq also serves DNS for *.kumo on the bridge gateway (default: DHCP only).")
+    var serveDNS = false
 
     @OptionGroup var logging: LogLevelOption
 
@@ -131,9 +137,11 @@ extension AgentCommand {
             config.clusterCIDR = clusterCIDR
             config.serviceCIDR = serviceCIDR
             config.drainTimeout = .seconds(drainTimeoutSeconds)
+            config.serviceDNS = serviceDNS
             if let runcRoot { config.runcRoot = runcRoot }
             config.heartbeatInterval = .seconds(heartbeatSeconds)
             config.leaseDurationSeconds = max(6, heartbeatSeconds * 3)
+            config.serveDNS = serveDNS
             guard getuid() == 0 else {
                 throw KumoError(.forbidden, "the agent needs root (network namespaces, runc, cgroups)")
             }
