@@ -5,7 +5,8 @@ RUN_DIR := $(CURDIR)/.kumo-run
 KUMO := $(CURDIR)/.build/debug/kumo
 AGENTS ?= 3
 # Debian packages the build, the agent and the tests need (later issues add qemu, dnsmasq, haproxy…).
-DEB_PACKAGES := libsqlite3-dev curl runc busybox-static iproute2 iputils-ping tar gzip dnsmasq-base
+DEB_PACKAGES := libsqlite3-dev curl runc busybox-static iproute2 iputils-ping tar gzip dnsmasq-base \
+  qemu-system-x86 qemu-utils extlinux syslinux-common cpio kmod e2fsprogs util-linux
 
 .PHONY: all build release deps run stop test bench clean
 
@@ -16,7 +17,7 @@ deps:
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
 build: deps

@@ -16,7 +16,7 @@ public struct Kumo: AsyncParsableCommand {
             ServerCommand.self, LoginCommand.self, ApplyCommand.self, GetCommand.self, DescribeCommand.self,
             DeleteCommand.self, HistoryCommand.self, EventsCommand.self, ScaleCommand.self, RolloutCommand.self,
             CordonCommand.self, DrainCommand.self, ImageCommand.self, SecretCommand.self, TokenCommand.self, BackupCommand.self,
-            AgentCommand.self, LogsCommand.self, StateCommand.self, VersionCommand.self, CompletionCommand.self,
+            AgentCommand.self, LogsCommand.self, InstanceCommand.self, ConsoleCommand.self, StateCommand.self, VersionCommand.self, CompletionCommand.self,
         ])
 
     public init() {}

@@ -70,6 +70,12 @@ extension AgentCommand {
     @Option(help: "Seconds between heartbeats.")
     var heartbeatSeconds = 2
 
+    @Option(help: "QEMU accelerator for VMs: auto (KVM when a short probe boot works, else TCG), kvm or tcg.")
+    var vmAccel = "auto"
+
+    @Option(help: "Seconds from QEMU start to the guest's DHCP lease before a VM is marked Failed.")
+    var vmBootTimeoutSeconds = 90
+
     @Flag(help: "The node's dnsmasq also serves DNS for *.kumo on the bridge gateway (default: DHCP only).")
     var serveDNS = false
 
@@ -83,6 +89,10 @@ extension AgentCommand {
         if let mtu, !(576...9000).contains(mtu) { throw ValidationError("--mtu must be between 576 and 9000") }
         guard IPv4Network(clusterCIDR) != nil else { throw ValidationError("--cluster-cidr must be an IPv4 network like 10.244.0.0/16") }
         guard heartbeatSeconds >= 1 else { throw ValidationError("--heartbeat-seconds must be at least 1") }
+        guard ["auto", "kvm", "tcg"].contains(vmAccel) else { throw ValidationError("--vm-accel must be auto, kvm or tcg") }
+        guard (5...3600).contains(vmBootTimeoutSeconds) else {
+            throw ValidationError("--vm-boot-timeout-seconds must be between 5 and 3600")
+        }
         _ = try parseListen()
     }
 
@@ -123,6 +133,8 @@ extension AgentCommand {
             if let runcRoot { config.runcRoot = runcRoot }
             config.heartbeatInterval = .seconds(heartbeatSeconds)
             config.leaseDurationSeconds = max(6, heartbeatSeconds * 3)
+            config.vmAccel = vmAccel
+            config.vmBootTimeout = .seconds(vmBootTimeoutSeconds)
             config.serveDNS = serveDNS
             guard getuid() == 0 else {
                 throw KumoError(.forbidden, "the agent needs root (network namespaces, runc, cgroups)")
