@@ -17,9 +17,10 @@ struct KumoBench: AsyncParsableCommand {
               start     API create of a replica → its agent reports Running (real runc, netns host; root): p50/p99
               failover  kill a node's agent and cut its link → its replicas Running elsewhere (3 netns hosts; root)
               overlay   100/1,000 simulated peers applied on a real kumo.1; node joins seen by real agents (root)
+              vm        API create of a VM → its DHCP lease (QEMU, dnsmasq; root): guest boot vs orchestration overhead
             """)
 
-    @Argument(help: "store, api, watch, schedule, start, failover or overlay.")
+    @Argument(help: "store, api, watch, schedule, start, failover, overlay or vm.")
     var scenario: String
 
     @Flag(help: "Print the result as one JSON object on the last line.")
@@ -39,6 +40,9 @@ struct KumoBench: AsyncParsableCommand {
 
     @Option(help: "Replica starts to time (start scenario).")
     var starts: Int = 60
+
+    @Option(help: "VMs to boot (vm scenario).")
+    var vms: Int = 5
 
     @Option(help: "Node losses to time (failover scenario).")
     var rounds: Int = 2
@@ -70,8 +74,10 @@ struct KumoBench: AsyncParsableCommand {
             result = try await AgentBench.failover(rounds: rounds)
         case "overlay":
             result = try await OverlayBench.run(joins: max(rounds, 5))
+        case "vm":
+            result = try await VMBench.run(count: vms)
         default:
-            throw ValidationError("unknown scenario \"\(scenario)\": expected store, api, watch, schedule, start, failover or overlay")
+            throw ValidationError("unknown scenario \"\(scenario)\": expected store, api, watch, schedule, start, failover, overlay or vm")
         }
         result.print(json: json)
         if !result.met { throw ExitCode(3) }
