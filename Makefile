@@ -4,9 +4,10 @@ SWIFT ?= swift
 RUN_DIR := $(CURDIR)/.kumo-run
 KUMO := $(CURDIR)/.build/debug/kumo
 AGENTS ?= 3
-# Debian packages the build, the agent and the tests need (later issues add qemu…). haproxy: each node's load
-# balancer; dnsmasq-base: each node's DHCP/DNS (neither package starts a service here).
-DEB_PACKAGES := libsqlite3-dev curl runc busybox-static iproute2 iputils-ping tar gzip haproxy dnsmasq-base
+# Debian packages the build, the agent and the tests need. haproxy: each node's load balancer; dnsmasq-base: each
+# node's DHCP/DNS (neither package starts a service here); qemu and the rest: VMs and the test VM images.
+DEB_PACKAGES := libsqlite3-dev curl runc busybox-static iproute2 iputils-ping tar gzip haproxy dnsmasq-base \
+  qemu-system-x86 qemu-utils extlinux syslinux-common cpio kmod e2fsprogs util-linux
 
 .PHONY: all build release deps run stop test bench clean
 
@@ -17,7 +18,7 @@ deps:
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
 build: deps

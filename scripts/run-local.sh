@@ -104,6 +104,22 @@ start)
   fi
   "$kumo" image push busybox:latest --from-busybox >"$dir/image-push.log" 2>&1 \
     || { echo "pushing the demo image failed; see $dir/image-push.log"; exit 1; }
+  # the VM demo: a tiny kernel image (built once from Debian packages, cached) and one small VM booting in the
+  # background under TCG (~6 s); KUMO_NO_VM=1 skips it
+  vm_msg="  (VM demo skipped: KUMO_NO_VM=1)"
+  if [ -z "${KUMO_NO_VM:-}" ]; then
+    here=$(cd "$(dirname "$0")" && pwd)
+    if images=$(as_root "$here/build-vm-images.sh" 2>>"$dir/vm-images.log" | tail -1) && [ -f "$images/kernel/vmlinuz" ] \
+      && "$kumo" image push tiny-vm:latest --kernel "$images/kernel/vmlinuz" --initrd "$images/kernel/initrd.img" \
+        --cmdline "$(cat "$images/kernel/cmdline")" -q >>"$dir/image-push.log" 2>&1; then
+      printf 'apiVersion: kumo/v1\nkind: Project\nmetadata: {name: vms}\n' >"$dir/vms-project.yaml"
+      "$kumo" apply -f "$dir/vms-project.yaml" >/dev/null
+      "$kumo" instance create vm1 --image tiny-vm:latest --memory 128Mi -p vms >/dev/null
+      vm_msg="  a VM (vm1, project vms) is booting: kumo get instances -p vms -o wide; kumo describe instance/vm1 -p vms"
+    else
+      vm_msg="  (VM demo not started: building the VM images failed, see $dir/vm-images.log; run scripts/build-vm-images.sh)"
+    fi
+  fi
   cat <<MSG
 Kumo is running: a control plane and $agents node agents, each in its own network namespace.
   API:          $url   (HTTPS; admin token: $dir/data/admin.token)
@@ -122,6 +138,11 @@ Try:
   kumo state lb/node-1                                # one node's load balancer in full
   kumo logs replica/NAME -p demo
   kumo scale workload/web -p demo --replicas 5
+VMs:
+$vm_msg
+  kumo console instance/vm1 -p vms -f      (serial console)
+  kumo state dhcp/node-1                   (the node's dnsmasq: hosts, leases, DHCP counters)
+  kumo instance stop|start|reboot|delete vm1 -p vms
 Stop it with: make stop   (run make run again to start afresh)
 MSG
   ;;

@@ -30,6 +30,8 @@ public enum APIRoute: String, CaseIterable, Sendable {
     case nodeAgentState = "/api/v1/nodes/{name}/state"
     /// A replica's container log, through the server's proxy to its node's agent.
     case replicaLogs = "/api/v1/projects/{project}/replicas/{name}/logs"
+    /// An instance's serial console log, through the server's proxy to its node's agent.
+    case instanceConsole = "/api/v1/projects/{project}/instances/{name}/console"
     case blob = "/api/v1/blobs/{digest}"
     case imageTag = "/api/v1/images/{name}/tags/{tag}"
     /// Re-seal every secret under a new key-encryption key (admin).
@@ -48,7 +50,7 @@ public enum APIRoute: String, CaseIterable, Sendable {
         case .token: ["DELETE"]
         case .join, .secretKeyRotation: ["POST"]
         case .nodeLease: ["GET", "PUT"]
-        case .nodeAgentState, .replicaLogs: ["GET"]
+        case .nodeAgentState, .replicaLogs, .instanceConsole: ["GET"]
         case .blob: ["GET", "HEAD", "PUT"]
         case .imageTag: ["PUT", "DELETE"]
         }
@@ -132,6 +134,8 @@ public struct ResolvedPath: Sendable, Equatable {
                 return ResolvedPath(route: .projectObjectHistory, kind: kind, project: rest[1], name: rest[3])
             case 5 where rest[4] == "logs" && kind == .replica:
                 return ResolvedPath(route: .replicaLogs, kind: kind, project: rest[1], name: rest[3])
+            case 5 where rest[4] == "console" && kind == .instance:
+                return ResolvedPath(route: .instanceConsole, kind: kind, project: rest[1], name: rest[3])
             default: return nil
             }
         }
@@ -192,6 +196,10 @@ public enum APIPaths {
 
     public static func replicaLogs(project: String, name: String) -> String {
         object(.replica, project: project, name: name) + "/logs"
+    }
+
+    public static func instanceConsole(project: String, name: String) -> String {
+        object(.instance, project: project, name: name) + "/console"
     }
 
     public static func history(_ kind: Kind, project: String?, name: String) -> String {

@@ -60,10 +60,14 @@ public struct AgentConfiguration: Sendable {
     public var drainTimeout: Duration
     /// Service names (`<service>.<project>.kumo` → VIP) from the node's dnsmasq; turns its DNS on.
     public var serviceDNS: Bool
-    /// The node's dnsmasq also serves DNS (`*.kumo` on the bridge gateway, port 53); off = DHCP only.
-    public var serveDNS: Bool
     /// dnsmasq's `--log-dhcp` log is rotated above this size.
     public var dnsmasqLogMaxBytes: Int64
+    /// QEMU accelerator: `auto` (KVM if a probe boot works, else TCG), `kvm` or `tcg`.
+    public var vmAccel: String
+    /// QEMU start → DHCP lease, else the instance fails (a kernel that does not boot).
+    public var vmBootTimeout: Duration
+    /// QMP system_powerdown → QEMU exit, else it is killed.
+    public var vmStopTimeout: Duration
 
     public init(server: String, nodeName: String, dataDir: String) {
         self.server = server
@@ -93,8 +97,10 @@ public struct AgentConfiguration: Sendable {
         self.serviceCIDR = "10.96.0.0/16"
         self.drainTimeout = .seconds(15)
         self.serviceDNS = true
-        self.serveDNS = false
         self.dnsmasqLogMaxBytes = 4 << 20
+        self.vmAccel = "auto"
+        self.vmBootTimeout = .seconds(90)
+        self.vmStopTimeout = .seconds(20)
     }
 
     public var nodeTokenPath: String { dataDir + "/node.token" }
@@ -114,6 +120,10 @@ public struct AgentConfiguration: Sendable {
     public var secretsDir: String { (runcRoot as NSString).deletingLastPathComponent + "/secrets" }
     /// dnsmasq's pid, hosts, lease and log files (readable by `nobody`, so not under the 0700 data directory).
     public var dnsmasqDir: String { (runcRoot as NSString).deletingLastPathComponent + "/dnsmasq" }
+    /// One directory per VM (QMP socket, pid file, console log, overlay disk, record).
+    public var vmsDir: String { dataDir + "/vms" }
+    /// The cached accelerator probe result.
+    public var accelProbeFile: String { dataDir + "/accel-probe" }
     /// The identity its writes are recorded under.
     public var manager: String { "node/\(nodeName)" }
 }

@@ -33,12 +33,13 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
         var overlay: OverlayManager
         var loadBalancer: LoadBalancerManager
         var dnsmasq: DnsmasqSupervisor
+        var instances: InstanceSupervisor
     }
 
     public init(config: AgentConfiguration, logger: Logger) throws(KumoError) {
         self.config = config
         self.logger = logger
-        for dir in [config.dataDir, config.recordsDir, config.imagesDir, config.bundlesDir, config.logsDir] {
+        for dir in [config.dataDir, config.recordsDir, config.imagesDir, config.bundlesDir, config.logsDir, config.vmsDir] {
             do {
                 try FileManager.default.createDirectory(
                     atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -54,6 +55,7 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
     var loadBalancer: LoadBalancerManager? { started.withLock { $0?.loadBalancer } }
     /// The node's dnsmasq (DHCP for VMs, DNS for service names), once the agent has registered.
     public var dnsmasq: DnsmasqSupervisor? { started.withLock { $0?.dnsmasq } }
+    var instances: InstanceSupervisor? { started.withLock { $0?.instances } }
 
     public func run() async throws {
         let address = config.advertiseAddress ?? HostAddresses.primaryIPv4() ?? "127.0.0.1"
@@ -95,7 +97,7 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
             dir: config.haproxyDir, drainTimeout: config.drainTimeout, logger: logger.with(label: "kumo.lb"))
         let dnsmasq = try DnsmasqSupervisor(
             config: DnsmasqConfig(
-                interface: config.bridge, subnet: subnet, mtu: mtu, dnsEnabled: config.serveDNS || config.serviceDNS, directory: config.dnsmasqDir),
+                interface: config.bridge, subnet: subnet, mtu: mtu, dnsEnabled: config.serviceDNS, directory: config.dnsmasqDir),
             hostNetns: config.hostNetns, logMaxBytes: config.dnsmasqLogMaxBytes, logger: logger.with(label: "kumo.dnsmasq"))
         await dnsmasq.startSupervised()
         if config.serviceDNS {
@@ -108,6 +110,16 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
         let images = ImageStore(
             directory: config.imagesDir, source: APIImageSource(client: client), command: Command(),
             logger: logger.with(label: "kumo.images"))
+        let vmLogger = logger.with(label: "kumo.vms")
+        let accel = AccelProbe(
+            mode: AccelProbe.Mode(rawValue: config.vmAccel) ?? .auto, cacheFile: config.accelProbeFile,
+            workDir: config.vmsDir + "-probe", logger: vmLogger)
+        let instances = InstanceSupervisor(
+            context: VMContext(
+                api: api, driver: VMDriver(hostNetns: config.hostNetns, bridge: config.bridge, mtu: mtu, logger: vmLogger),
+                images: VMImageStore(directory: config.imagesDir + "/vm", source: APIImageSource(client: client), logger: vmLogger),
+                dnsmasq: dnsmasq, accel: accel, node: config.nodeName, vmsDir: config.vmsDir, bootTimeout: config.vmBootTimeout,
+                stopTimeout: config.vmStopTimeout, logger: vmLogger))
         let reporter = StatusReporter(api: api, logger: logger.with(label: "kumo.status"))
         let probeHTTP = HTTPClient(
             eventLoopGroupProvider: .singleton,
@@ -126,7 +138,8 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
         started.withLock {
             $0 = Started(
                 api: api, supervisor: supervisor, heartbeat: heartbeat, reporter: reporter, images: images,
-                subnet: subnet, agentURL: agentURL, overlay: overlay, loadBalancer: loadBalancer, dnsmasq: dnsmasq)
+                subnet: subnet, agentURL: agentURL, overlay: overlay, loadBalancer: loadBalancer, dnsmasq: dnsmasq,
+                instances: instances)
         }
         logger.notice(
             "kumo agent running",
@@ -137,6 +150,8 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
             group.addTask { await supervisor.run() }
             group.addTask { await loadBalancer.run() }
             group.addTask { await dnsmasq.run() }
+            group.addTask { await accel.run() }
+            group.addTask { await instances.run() }
             group.addTask {
                 await overlay.publish(reason: "initial")
                 await overlay.run()
@@ -181,6 +196,9 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
         for id in (try? FileManager.default.contentsOfDirectory(atPath: config.bundlesDir)) ?? [] {
             await driver.removeContainer(id)
         }
+        await InstanceSupervisor.reset(
+            vmsDir: config.vmsDir,
+            driver: VMDriver(hostNetns: config.hostNetns, bridge: config.bridge, mtu: config.mtu ?? 1450, logger: logger))
         await DnsmasqSupervisor.reset(directory: config.dnsmasqDir)
         await driver.removeNode()
         if let cidr = IPv4Network(config.serviceCIDR) {
@@ -281,6 +299,7 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
             "network": s?.overlay.stateDump() ?? .null,
             "loadBalancer": await s?.loadBalancer.stateDump() ?? .null,
             "dhcp": await s?.dnsmasq.stateDump() ?? .null,
+            "instances": await s?.instances.state() ?? .null,
             "statusReports": s?.reporter.state() ?? .null,
             "images": await s?.images.state() ?? .null,
             "recentStartLatenciesMs": .array(metrics.recentStartLatencies.suffix(20).map { .number(($0 * 1000).rounded()) }),

@@ -15,8 +15,9 @@ public struct Kumo: AsyncParsableCommand {
         subcommands: [
             ServerCommand.self, LoginCommand.self, ApplyCommand.self, GetCommand.self, DescribeCommand.self,
             DeleteCommand.self, HistoryCommand.self, EventsCommand.self, ScaleCommand.self, RolloutCommand.self,
-            CordonCommand.self, DrainCommand.self, ImageCommand.self, SecretCommand.self, TokenCommand.self, AuditCommand.self, BackupCommand.self,
-            AgentCommand.self, LogsCommand.self, StateCommand.self, VersionCommand.self, CompletionCommand.self,
+            CordonCommand.self, DrainCommand.self, ImageCommand.self, SecretCommand.self, TokenCommand.self, AuditCommand.self,
+            BackupCommand.self, AgentCommand.self, LogsCommand.self, InstanceCommand.self, ConsoleCommand.self, StateCommand.self,
+            VersionCommand.self, CompletionCommand.self,
         ])
 
     public init() {}

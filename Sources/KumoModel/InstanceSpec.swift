@@ -6,29 +6,40 @@ public struct InstanceSpec: ResourceSpec {
     public static var kind: Kind { .instance }
 
     public static let maxUserDataBytes = 256 * 1024
+    public static let defaultVCPUs = 1
+    public static let defaultMemoryBytes: Int64 = 256 << 20
+    /// Annotation whose new value asks the node agent for a reboot (`kumo instance reboot` sets the time).
+    public static let rebootAnnotation = "kumo.dev/reboot-requested"
 
-    /// Disk image reference: `name`, `name:tag` or `name@sha256:…`.
+    /// VM image reference (kind `kernel` or `disk`): `name`, `name:tag` or `name@sha256:…`.
     public var image: String
-    /// Virtual CPUs, 1...64.
-    public var cpus: Int?
+    /// Flavor: virtual CPUs, 1...64 (default 1) and memory (default 256Mi); the scheduler reserves both.
+    public var vcpus: Int?
     public var memory: MemoryQuantity?
+    /// Size of a `disk` image's per-instance overlay (default: the image's size).
     public var diskSize: MemoryQuantity?
+    /// Desired power state: false = stopped (`kumo instance stop`), nil/true = running.
+    public var running: Bool?
     /// The node it is bound to.
     public var nodeName: String?
     /// Address and MAC (written by the binding; owned by `ipam`).
     public var network: NetworkAttachment?
     public var nodeSelector: [String: String]?
     public var ports: [ContainerPort]?
-    /// cloud-init user data.
+    /// User data, passed to the guest on the kernel command line (`kumo.userdata=<base64>`; kernel images).
     public var userData: String?
+    /// SSH public keys, passed like user data (`kumo.sshkeys=<base64>`).
+    public var sshAuthorizedKeys: [String]?
 
     public init(
-        image: String, cpus: Int? = nil, memory: MemoryQuantity? = nil, diskSize: MemoryQuantity? = nil,
+        image: String, vcpus: Int? = nil, memory: MemoryQuantity? = nil, diskSize: MemoryQuantity? = nil,
         nodeName: String? = nil, network: NetworkAttachment? = nil, nodeSelector: [String: String]? = nil,
-        ports: [ContainerPort]? = nil, userData: String? = nil
+        ports: [ContainerPort]? = nil, userData: String? = nil, running: Bool? = nil, sshAuthorizedKeys: [String]? = nil
     ) {
         self.image = image
-        self.cpus = cpus
+        self.vcpus = vcpus
+        self.running = running
+        self.sshAuthorizedKeys = sshAuthorizedKeys
         self.memory = memory
         self.diskSize = diskSize
         self.nodeName = nodeName
@@ -41,10 +52,14 @@ public struct InstanceSpec: ResourceSpec {
     public func validate(path: String, metadata: ObjectMeta) -> [FieldError] {
         var errors: [FieldError] = []
         if let why = Names.validateImageReference(image) { errors.append(FieldError("\(path).image", why)) }
-        if let cpus, !(1...64).contains(cpus) {
-            errors.append(FieldError("\(path).cpus", "must be between 1 and 64"))
+        if let vcpus, !(1...64).contains(vcpus) {
+            errors.append(FieldError("\(path).vcpus", "must be between 1 and 64"))
         }
-        if let memory, memory.bytes == 0 { errors.append(FieldError("\(path).memory", "must be greater than 0")) }
+        if let memory, memory.bytes < 16 << 20 { errors.append(FieldError("\(path).memory", "must be at least 16Mi")) }
+        for (i, key) in (sshAuthorizedKeys ?? []).enumerated()
+        where key.isEmpty || key.utf8.count > 16384 || key.contains("\n") {
+            errors.append(FieldError("\(path).sshAuthorizedKeys[\(i)]", "must be one non-empty line of at most 16384 bytes"))
+        }
         if let diskSize, diskSize.bytes == 0 {
             errors.append(FieldError("\(path).diskSize", "must be greater than 0"))
         }
@@ -68,15 +83,24 @@ public struct InstanceStatus: Codable, Sendable, Equatable {
     /// Accelerator in use: `kvm` or `tcg`.
     public var accel: String?
     public var ip: String?
+    public var mac: String?
     /// RFC 3339.
     public var startedAt: String?
     /// Progress of provisioning and boot, in order.
     public var steps: [InstanceStep]?
+    /// The last lines of the serial console when the instance failed.
+    public var consoleTail: String?
+    /// The reboot request (annotation value) the agent last carried out.
+    public var rebootHandled: String?
 
     public init(
         phase: InstancePhase? = nil, reason: String? = nil, message: String? = nil, accel: String? = nil,
-        ip: String? = nil, startedAt: String? = nil, steps: [InstanceStep]? = nil
+        ip: String? = nil, startedAt: String? = nil, steps: [InstanceStep]? = nil, mac: String? = nil,
+        consoleTail: String? = nil, rebootHandled: String? = nil
     ) {
+        self.mac = mac
+        self.consoleTail = consoleTail
+        self.rebootHandled = rebootHandled
         self.phase = phase
         self.reason = reason
         self.message = message
@@ -96,23 +120,29 @@ public enum InstancePhase: String, Codable, CaseIterable, Sendable, Hashable {
     case stopping = "Stopping"
     case stopped = "Stopped"
     case failed = "Failed"
+    case terminating = "Terminating"
     case unknown = "Unknown"
 
     public init(from decoder: any Decoder) throws { self = try FixedValues.decode(decoder) }
 }
 
-/// One step of bringing an instance up (`fetch-image`, `create-disk`, `tap`, `dhcp`, `qemu`, …).
+/// One step of bringing an instance up (`scheduled`, `bound`, `image`, `port`, `dhcp-entry`, `tap`, `qemu`,
+/// `lease`, `reachable`), with the component that did it (`scheduler`, `ipam`, `agent/images`, `agent/dnsmasq`,
+/// `agent/network`, `agent/qemu`, `guest`).
 public struct InstanceStep: Codable, Sendable, Equatable, Hashable {
     public var name: String
-    /// Free-form state such as `running`, `done`, `failed`.
+    public var component: String?
+    /// `running`, `done` or `failed`.
     public var state: String
     public var startedAt: String?
     public var finishedAt: String?
     public var message: String?
 
     public init(
-        name: String, state: String, startedAt: String? = nil, finishedAt: String? = nil, message: String? = nil
+        name: String, state: String, startedAt: String? = nil, finishedAt: String? = nil, message: String? = nil,
+        component: String? = nil
     ) {
+        self.component = component
         self.name = name
         self.state = state
         self.startedAt = startedAt

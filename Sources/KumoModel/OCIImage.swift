@@ -69,7 +69,7 @@ public struct OCIManifest: Codable, Sendable, Equatable {
         for (i, layer) in layers.enumerated() {
             if let why = Names.validateDigest(layer.digest) { errors.append(FieldError("layers[\(i)].digest", why)) }
             if layer.size < 0 { errors.append(FieldError("layers[\(i)].size", "must not be negative")) }
-            if OCIMediaType.layerIsGzip(layer.mediaType) == nil {
+            if OCIMediaType.layerIsGzip(layer.mediaType) == nil, !VMImageMediaType.isVMLayer(layer.mediaType) {
                 errors.append(
                     FieldError(
                         "layers[\(i)].mediaType",

@@ -20,9 +20,10 @@ struct KumoBench: AsyncParsableCommand {
               rollout   requests sent and failed through a service VIP while its workload rolls out (root)
               lb        requests/s and latency through the node's HAProxy vs straight to a replica (root)
               endpoints replica Ready → every node's HAProxy serving it: p50/p99 (root)
+              vm        API create of a VM → its DHCP lease (QEMU, dnsmasq; root): guest boot vs orchestration overhead
             """)
 
-    @Argument(help: "store, api, watch, schedule, start, failover, overlay, rollout, lb or endpoints.")
+    @Argument(help: "store, api, watch, schedule, start, failover, overlay, rollout, lb, endpoints or vm.")
     var scenario: String
 
     @Flag(help: "Print the result as one JSON object on the last line.")
@@ -42,6 +43,9 @@ struct KumoBench: AsyncParsableCommand {
 
     @Option(help: "Replica starts to time (start scenario).")
     var starts: Int = 60
+
+    @Option(help: "VMs to boot (vm scenario).")
+    var vms: Int = 5
 
     @Option(help: "Node losses to time (failover scenario).")
     var rounds: Int = 2
@@ -86,8 +90,10 @@ struct KumoBench: AsyncParsableCommand {
             // internal: the client the service scenarios start inside a host's network namespace
             guard let url else { throw ValidationError("load needs --url") }
             result = LoadScenario.run(url: url, seconds: seconds, connections: concurrency)
+        case "vm":
+            result = try await VMBench.run(count: vms)
         default:
-            throw ValidationError("unknown scenario \"\(scenario)\": expected store, api, watch, schedule, start, failover, overlay, rollout, lb or endpoints")
+            throw ValidationError("unknown scenario \"\(scenario)\": expected store, api, watch, schedule, start, failover, overlay, rollout, lb, endpoints or vm")
         }
         result.print(json: json)
         if !result.met { throw ExitCode(3) }

@@ -150,7 +150,7 @@ enum KindSamples {
     static let instance = kindJSON(
         """
         {"metadata": {"name": "db-vm", "project": "team-a"},
-         "spec": {"image": "ubuntu:24.04", "cpus": 2, "memory": "4Gi", "diskSize": "20Gi",
+         "spec": {"image": "ubuntu:24.04", "vcpus": 2, "memory": "4Gi", "diskSize": "20Gi",
                   "ports": [{"containerPort": 5432}], "userData": "#cloud-config\\n"},
          "status": {"phase": "Booting", "accel": "kvm",
                     "steps": [{"name": "fetch-image", "state": "done"}, {"name": "qemu", "state": "running"}]}}

@@ -237,8 +237,8 @@ import Testing
         #expect(instance.spec.memory == .gibibytes(4))
         #expect(instance.status?.steps?.count == 2)
 
-        expectInvalid(.instance, i.settingField("spec.cpus", 65), field: "spec.cpus")
-        expectInvalid(.instance, i.settingField("spec.cpus", 0), field: "spec.cpus")
+        expectInvalid(.instance, i.settingField("spec.vcpus", 65), field: "spec.vcpus")
+        expectInvalid(.instance, i.settingField("spec.vcpus", 0), field: "spec.vcpus")
         expectInvalid(
             .instance, i.settingField("spec.memory", "lots"), field: "spec.memory",
             message: #"invalid memory quantity "lots""#)

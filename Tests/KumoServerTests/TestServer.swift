@@ -138,7 +138,7 @@ enum Sample {
     static func instance(_ name: String) -> JSONValue {
         [
             "apiVersion": "kumo/v1", "kind": "Instance", "metadata": ["name": .string(name)],
-            "spec": ["image": "debian:12", "cpus": 1, "memory": "512Mi"],
+            "spec": ["image": "debian:12", "vcpus": 1, "memory": "512Mi"],
         ]
     }
 

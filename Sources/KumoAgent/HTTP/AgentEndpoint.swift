@@ -39,6 +39,13 @@ struct AgentEndpoint: HTTPResponder {
             let tail = params["tail"].flatMap { Int(String($0)) }
             let follow = params["follow"].map { ["true", "1", ""].contains(String($0)) } ?? false
             return try logs(project: segments[1].removingPercentEncoding ?? segments[1], name: segments[2].removingPercentEncoding ?? segments[2], tail: tail, follow: follow)
+        case "console" where segments.count == 3:
+            let params = request.uri.queryParameters
+            let tail = params["tail"].flatMap { Int(String($0)) }
+            let follow = params["follow"].map { ["true", "1", ""].contains(String($0)) } ?? false
+            return try await console(
+                project: segments[1].removingPercentEncoding ?? segments[1], name: segments[2].removingPercentEncoding ?? segments[2],
+                tail: tail, follow: follow)
         default:
             throw KumoError(.notFound, "no route for \(path)")
         }
@@ -75,6 +82,30 @@ struct AgentEndpoint: HTTPResponder {
                 if !chunk.isEmpty { try await writer.write(ByteBuffer(bytes: chunk)) }
                 offset = next
                 if !follow || runner.state == .removed { break }
+                if chunk.isEmpty { try await Task.sleep(for: .milliseconds(200)) }
+            }
+            try await writer.finish(nil)
+        }
+        var headers = HTTPFields()
+        headers[.contentType] = "text/plain; charset=utf-8"
+        return Response(status: .ok, headers: headers, body: body)
+    }
+
+    /// An instance's serial console log (`kumo console`), like `logs`: the last lines, then what is appended.
+    func console(project: String, name: String, tail: Int?, follow: Bool) async throws(KumoError) -> Response {
+        guard let runner = await agent.instances?.runner(project: project, name: name) else {
+            throw KumoError(.notFound, "instance \(project)/\(name) is not on node \(agent.config.nodeName)")
+        }
+        let path = await runner.consolePath
+        let start = ContainerLogReader.startOffset(path: path, tailLines: tail)
+        let body = ResponseBody { writer in
+            var offset = start
+            while true {
+                let (chunk, next) = ContainerLogReader.read(path: path, from: offset)
+                if !chunk.isEmpty { try await writer.write(ByteBuffer(bytes: chunk)) }
+                offset = next
+                if !follow { break }
+                if await runner.state == .removed { break }
                 if chunk.isEmpty { try await Task.sleep(for: .milliseconds(200)) }
             }
             try await writer.finish(nil)

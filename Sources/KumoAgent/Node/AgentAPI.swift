@@ -154,7 +154,7 @@ public struct AgentAPI: Sendable {
     }
 
     /// Posts an Event (best effort: an event that cannot be written is not worth failing for).
-    private func post(event reason: String, regarding kind: Kind, project: String?, name: String, message: String, warning: Bool) async {
+    func post(event reason: String, regarding kind: Kind, project: String?, name: String, message: String, warning: Bool) async {
         let suffix = String(UInt64.random(in: 0...UInt64.max), radix: 36)
         var meta: [String: JSONValue] = ["name": .string("\(name).\(suffix)")]
         var regarding: [String: JSONValue] = ["kind": .string(kind.rawValue), "name": .string(name)]

@@ -82,8 +82,11 @@ extension AgentCommand {
     @Option(help: "Seconds between heartbeats.")
     var heartbeatSeconds = 2
 
-    @Flag(help: "The node's dnsmasq also serves DNS for *.kumo on the bridge gateway (default: DHCP only).")
-    var serveDNS = false
+    @Option(help: "QEMU accelerator for VMs: auto (KVM when a short probe boot works, else TCG), kvm or tcg.")
+    var vmAccel = "auto"
+
+    @Option(help: "Seconds from QEMU start to the guest's DHCP lease before a VM is marked Failed.")
+    var vmBootTimeoutSeconds = 90
 
     @OptionGroup var logging: LogLevelOption
 
@@ -97,6 +100,10 @@ extension AgentCommand {
         guard IPv4Network(serviceCIDR) != nil else { throw ValidationError("--service-cidr must be an IPv4 network like 10.96.0.0/16") }
         guard (0...600).contains(drainTimeoutSeconds) else { throw ValidationError("--drain-timeout-seconds must be between 0 and 600") }
         guard heartbeatSeconds >= 1 else { throw ValidationError("--heartbeat-seconds must be at least 1") }
+        guard ["auto", "kvm", "tcg"].contains(vmAccel) else { throw ValidationError("--vm-accel must be auto, kvm or tcg") }
+        guard (5...3600).contains(vmBootTimeoutSeconds) else {
+            throw ValidationError("--vm-boot-timeout-seconds must be between 5 and 3600")
+        }
         _ = try parseListen()
     }
 
@@ -141,7 +148,8 @@ extension AgentCommand {
             if let runcRoot { config.runcRoot = runcRoot }
             config.heartbeatInterval = .seconds(heartbeatSeconds)
             config.leaseDurationSeconds = max(6, heartbeatSeconds * 3)
-            config.serveDNS = serveDNS
+            config.vmAccel = vmAccel
+            config.vmBootTimeout = .seconds(vmBootTimeoutSeconds)
             guard getuid() == 0 else {
                 throw KumoError(.forbidden, "the agent needs root (network namespaces, runc, cgroups)")
             }

@@ -43,6 +43,12 @@ struct DescribeCommand: AsyncParsableCommand {
                 if k == .secret && section == "spec" { v = Self.maskingSecretValues(v) }
                 out += "\(section.capitalized):\n" + YAMLCodec.yaml(v).split(separator: "\n").map { "  " + $0 }.joined(separator: "\n") + "\n"
             }
+            if k == .instance, let steps = object["status"]?["steps"]?.arrayValue, !steps.isEmpty {
+                out += "Timeline:\n" + InstanceTimeline.render(steps) + "\n"
+                if let tail = object["status"]?["consoleTail"]?.stringValue, !tail.isEmpty {
+                    out += "Console (last lines):\n" + tail.split(separator: "\n").map { "  | " + $0 }.joined(separator: "\n") + "\n"
+                }
+            }
             let owners = meta?["managedFields"]?.objectValue ?? [:]
             if !owners.isEmpty {
                 out += "Field owners:\n"

@@ -24,8 +24,11 @@ struct ImagePushCommand: AsyncParsableCommand {
         commandName: "push",
         abstract: "Upload an image: from a directory, a tar, an OCI image layout, or the host's busybox.",
         discussion: """
-            Exactly one of --from-dir, --from-tar, --oci-layout, --from-busybox. Blobs the server already has are \
-            not uploaded again; a corrupt or truncated tar is refused before anything is uploaded.
+            Exactly one of --from-dir, --from-tar, --oci-layout, --from-busybox (container images), --kernel with \
+            --initrd (a VM `kernel` image, booted directly with --cmdline), or --disk (a VM `disk` image, raw or \
+            qcow2, booted by firmware). Blobs the server already has are not uploaded again; every blob is \
+            sha256-addressed and verified; a corrupt or truncated tar is refused before anything is uploaded.
+            Example: kumo image push tiny-kernel:latest --kernel vmlinuz --initrd initrd.img --cmdline "console=ttyS0"
             """)
 
     @OptionGroup var client: ClientOptions
@@ -48,6 +51,18 @@ struct ImagePushCommand: AsyncParsableCommand {
     @Flag(help: "Build the demo image from the host's busybox-static (default command /bin/sh).")
     var fromBusybox = false
 
+    @Option(help: "VM kernel image: the kernel file (with --initrd).")
+    var kernel: String?
+
+    @Option(help: "VM kernel image: the initramfs file.")
+    var initrd: String?
+
+    @Option(help: "VM kernel image: the kernel command line (default: console=ttyS0 panic=-1 quiet).")
+    var cmdline: String?
+
+    @Option(help: "VM disk image file (raw or qcow2, detected), booted by firmware.")
+    var disk: String?
+
     @Option(parsing: .singleValue, help: "Entrypoint argument (repeat for each word).")
     var entrypoint: [String] = []
 
@@ -69,8 +84,16 @@ struct ImagePushCommand: AsyncParsableCommand {
         if let fromTar { sources.append(.tar(fromTar)) }
         if let ociLayout { sources.append(.layout(ociLayout, ref: ref)) }
         if fromBusybox { sources.append(.busybox) }
+        if let kernel {
+            guard let initrd else { throw KumoError(.invalid, "--kernel needs --initrd", field: "initrd") }
+            sources.append(.kernel(kernel, initrd: initrd, cmdline: cmdline ?? "console=ttyS0 panic=-1 quiet"))
+        } else if initrd != nil || cmdline != nil {
+            throw KumoError(.invalid, "--initrd and --cmdline apply only with --kernel", field: "kernel")
+        }
+        if let disk { sources.append(.disk(disk)) }
         guard sources.count == 1 else {
-            throw KumoError(.invalid, "give exactly one of --from-dir, --from-tar, --oci-layout, --from-busybox")
+            throw KumoError(
+                .invalid, "give exactly one of --from-dir, --from-tar, --oci-layout, --from-busybox, --kernel, --disk")
         }
         if ref != nil && ociLayout == nil { throw KumoError(.invalid, "--ref applies only to --oci-layout", field: "ref") }
         return sources[0]

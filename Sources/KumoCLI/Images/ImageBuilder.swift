@@ -62,6 +62,15 @@ struct ImageBuilder {
         return try write(config, mediaType: OCIMediaType.config, name: "config.json")
     }
 
+    /// A file pushed as it is (VM kernel, initrd, disk): its digest and size, no copy.
+    func file(_ path: String, mediaType: String) throws(KumoError) -> BlobFile {
+        guard FileManager.default.isReadableFile(atPath: path) else {
+            throw KumoError(.notFound, "cannot read \(path)", field: "file")
+        }
+        let (digest, size) = try FileDigest.sha256(ofFile: path)
+        return BlobFile(path: path, descriptor: OCIDescriptor(mediaType: mediaType, digest: digest, size: size))
+    }
+
     func write<T: Encodable>(_ value: T, mediaType: String, name: String) throws(KumoError) -> BlobFile {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

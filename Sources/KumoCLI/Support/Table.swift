@@ -34,7 +34,7 @@ enum ObjectColumns {
         case .image: h = ["NAME", "TAGS", "AGE"]
         case .workload: h = ["NAME", "READY", "UP-TO-DATE", "AGE"] + (wide ? ["IMAGE"] : [])
         case .replica: h = ["NAME", "STATUS", "READY", "RESTARTS", "NODE", "IP", "AGE"] + (wide ? ["IMAGE", "REASON"] : [])
-        case .instance: h = ["NAME", "STATUS", "NODE", "IP", "AGE"] + (wide ? ["IMAGE"] : [])
+        case .instance: h = ["NAME", "STATE", "NODE", "IP", "AGE"] + (wide ? ["MAC", "VCPUS", "MEMORY", "IMAGE", "REASON"] : [])
         case .service: h = ["NAME", "CLUSTER-IP", "PORTS", "ENDPOINTS", "AGE"] + (wide ? ["EXTERNAL", "GENERATION", "SELECTOR"] : [])
         case .secret: h = ["NAME", "TYPE", "KEYS", "AGE"]
         case .event: h = ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
@@ -88,8 +88,15 @@ enum ObjectColumns {
             ]
             if wide { r += [s(spec?["image"]), s(status?["reason"])] }
         case .instance:
-            r = [name, s(status?["phase"]), s(spec?["nodeName"]), s(spec?["network"]?["ip"]), age]
-            if wide { r.append(s(spec?["image"])) }
+            var phase = s(status?["phase"])
+            if phase == "<none>" || phase.isEmpty { phase = "Pending" }
+            r = [name, phase, s(spec?["nodeName"]), s(spec?["network"]?["ip"]), age]
+            if wide {
+                r += [
+                    s(spec?["network"]?["mac"]), spec?["vcpus"]?.numberValue.map { String(Int($0)) } ?? "1",
+                    spec?["memory"]?.stringValue ?? "256Mi", s(spec?["image"]), s(status?["reason"]),
+                ]
+            }
         case .service:
             let ports = (spec?["ports"]?.arrayValue ?? []).map { p in
                 let port = p["port"]?.numberValue.map { String(Int($0)) } ?? "?"

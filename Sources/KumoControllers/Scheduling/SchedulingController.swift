@@ -5,7 +5,7 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// Places unbound replicas: watches Nodes and Replicas, runs the pure `Scheduler` over a snapshot of them, and
+/// Places unbound replicas and instances (VMs): watches Nodes, Replicas and Instances, runs the pure `Scheduler` over a snapshot of them, and
 /// binds each placed replica (node + address + explanation, one write). A replica that fits nowhere stays
 /// Pending with the reason in its status and a `FailedScheduling` event, and is tried again when nodes change
 /// (and every `retryInterval`).
@@ -21,10 +21,11 @@ public final class SchedulingController: ServiceLifecycle.Service, Sendable {
     let scheduler: Scheduler
     let nodes = ObjectCache(kind: .node)
     let replicas = ObjectCache(kind: .replica)
+    let instances = ObjectCache(kind: .instance)
     let queue = WorkQueue()
     let retryInterval: Duration
-    private let pending = Mutex<[String: String]>([:])  // key → last reason reported
-    private let stats = Mutex<(attempts: Int, placed: Int, unschedulable: Int, lastLatencyMs: Double)>((0, 0, 0, 0))
+    let pending = Mutex<[String: String]>([:])  // key → last reason reported
+    let stats = Mutex<(attempts: Int, placed: Int, unschedulable: Int, lastLatencyMs: Double)>((0, 0, 0, 0))
 
     public init(plane: any ControlPlane, options: SchedulerOptions = SchedulerOptions(), retryInterval: Duration = .seconds(5), logger: Logger) {
         self.plane = plane
@@ -37,6 +38,9 @@ public final class SchedulingController: ServiceLifecycle.Service, Sendable {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.nodes.run(self.plane, logger: self.logger) { _ in self.retryPending() } }
             group.addTask { await self.replicas.run(self.plane, logger: self.logger) { event in self.observe(event) } }
+            group.addTask {
+                await self.instances.run(self.plane, logger: self.logger) { event in self.observe(event, kind: .instance) }
+            }
             group.addTask { await self.work() }
             group.addTask {
                 while !Task.isCancelled {
@@ -50,8 +54,11 @@ public final class SchedulingController: ServiceLifecycle.Service, Sendable {
         }
     }
 
-    func observe(_ event: ObjectEvent) {
-        let key = ObjectCache.key(event.object)
+    /// Work-queue keys: replicas by their cache key, instances prefixed with `instance:`.
+    static let instancePrefix = "instance:"
+
+    func observe(_ event: ObjectEvent, kind: Kind = .replica) {
+        let key = (kind == .instance ? Self.instancePrefix : "") + ObjectCache.key(event.object)
         if event.type == .deleted {
             _ = pending.withLock { $0.removeValue(forKey: key) }
             return
@@ -74,6 +81,7 @@ public final class SchedulingController: ServiceLifecycle.Service, Sendable {
             "attempts": .number(Double(s.attempts)), "placed": .number(Double(s.placed)),
             "unschedulable": .number(Double(s.unschedulable)), "lastPlacementMs": .number(s.lastLatencyMs),
             "nodesCached": .number(Double(nodes.count)), "replicasCached": .number(Double(replicas.count)),
+            "instancesCached": .number(Double(instances.count)),
         ])
     }
 
@@ -82,6 +90,7 @@ public final class SchedulingController: ServiceLifecycle.Service, Sendable {
     }
 
     func place(_ key: String) async throws(KumoError) {
+        if key.hasPrefix(Self.instancePrefix) { return try await placeInstance(key) }
         guard let json = replicas.get(key), json["status"]?["phase"]?.stringValue != "Terminating",
             json["spec"]?["nodeName"]?.stringValue == nil || json["spec"]?["network"] == nil
         else {
@@ -103,8 +112,7 @@ public final class SchedulingController: ServiceLifecycle.Service, Sendable {
         let replica = try decode(json, as: Replica.self)
         let nodeObjects = nodes.all.compactMap { try? decode($0, as: Node.self) }
         let bound = replicas.all.compactMap { try? decode($0, as: Replica.self) }.filter { $0.spec.nodeName != nil }
-        let snapshot = SchedulingSnapshot(
-            nodes: nodeObjects, replicas: bound, topologyKeys: [scheduler.options.topologyKey], group: Self.group(of:))
+        let snapshot = self.schedulingSnapshot(nodes: nodeObjects, replicas: bound)
         let group = Self.group(of: replica)
         let request = PlacementRequest(replica: replica, group: group, antiAffinity: group == nil ? .none : .preferred)
         let decision = scheduler.schedule(request, in: snapshot)

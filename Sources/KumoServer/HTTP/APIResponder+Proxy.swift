@@ -36,6 +36,26 @@ extension APIResponder {
         return try await proxyToAgent(node: node, path: agentPath, query: params, stream: true, follow: follow)
     }
 
+    /// `kumo console instance/x [-f]`: the serial console log from the instance's node (`tail` bytes… lines).
+    func instanceConsole(_ path: ResolvedPath, query: Query, identity: Identity) async throws(KumoError) -> Response {
+        let ref = ObjectRef(.instance, project: path.project, name: path.name ?? "")
+        try Authorizer.authorize(identity, .get, .instance, project: ref.project, name: ref.name)
+        let instance = try await core.resources.get(ref).object
+        try requireBoundToOwnNode(identity, instance, ref)
+        guard let node = instance["spec"]?["nodeName"]?.stringValue else {
+            throw KumoError(.conflict, "\(ref) is not on a node yet (Pending): it has no console", field: "spec.nodeName")
+        }
+        var params: [(String, String)] = []
+        if let tail = try query.int("tail") {
+            guard tail >= 0 else { throw KumoError(.invalid, "tail must not be negative", field: "tail") }
+            params.append(("tail", String(tail)))
+        }
+        let follow = try query.bool("follow")
+        if follow { params.append(("follow", "true")) }
+        let agentPath = "/console/\(APIPaths.encode(ref.project ?? ""))/\(APIPaths.encode(ref.name))"
+        return try await proxyToAgent(node: node, path: agentPath, query: params, stream: true, follow: follow)
+    }
+
     /// Forwards a GET to `node`'s agent; the answer (status, body) is passed through, streamed when `stream`.
     func proxyToAgent(node: String, path: String, query: [(String, String)], stream: Bool, follow: Bool = false)
         async throws(KumoError) -> Response

@@ -158,6 +158,8 @@ public struct APIResponder: HTTPResponder {
             return try await proxyToAgent(node: resolved.name ?? "", path: "/debug/state", query: [], stream: false)
         case .replicaLogs:
             return try await replicaLogs(resolved, query: query, identity: identity)
+        case .instanceConsole:
+            return try await instanceConsole(resolved, query: query, identity: identity)
         case .secretKeyRotation:
             try Authorizer.requireAdmin(identity, "rotate the secret encryption key")
             let options = WriteOptions(manager: try identity.manager(requested: query.string("manager")))

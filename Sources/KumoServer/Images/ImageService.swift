@@ -110,6 +110,7 @@ public final class ImageService: Sendable {
         let tar = Tar(command: command)
         for (i, layer) in manifest.layers.enumerated() {
             try requireBlob(layer, field: "layers[\(i)]")
+            if VMImageMediaType.isVMLayer(layer.mediaType) { continue }  // kernel, initrd, disk: opaque bytes
             let gzip = OCIMediaType.layerIsGzip(layer.mediaType) ?? true
             do {
                 try await tar.validate(try blobs.path(layer.digest), compression: gzip ? .gzip : .none)

@@ -187,6 +187,16 @@ public enum OpenAPIDocument {
                     "The node agent's internal state (admin), proxied to the agent: runners, images, heartbeat",
                     params: [nameParam], ok: ("200", response("agent state", "AnyObject")))
             ]
+        case .instanceConsole:
+            [
+                "get": op(
+                    "An instance's serial console log, proxied to its node's agent; `tail=N` last lines, `follow=true` streams",
+                    params: [
+                        projectParam, nameParam, param("tail", "query", "last N lines", type: "integer"),
+                        param("follow", "query", "keep streaming new output", type: "boolean"),
+                    ],
+                    ok: ("200", response("console text", "Binary", contentType: "text/plain")))
+            ]
         case .replicaLogs:
             [
                 "get": op(

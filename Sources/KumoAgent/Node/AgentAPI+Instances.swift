@@ -1,0 +1,45 @@
+import Foundation
+import KumoAPI
+import KumoModel
+
+/// The instance (VM) calls of a node agent: list and watch the instances bound here, write their status, finish
+/// a graceful deletion, post events about them.
+extension AgentAPI {
+    public func listInstances() async throws(KumoError) -> (items: [JSONValue], revision: Int64) {
+        var items: [JSONValue] = []
+        var next: String? = nil
+        var revision: Int64 = 0
+        repeat {
+            var query = boundSelector + [("limit", "500")]
+            if let next { query.append(("continue", next)) }
+            let page = try await client.send(.GET, APIPaths.collection(.instance, project: nil), query: query)
+                .decode(ObjectList.self)
+            items += page.items
+            revision = Int64(page.metadata.revision) ?? revision
+            next = page.metadata.continue
+        } while next != nil
+        return (items, revision)
+    }
+
+    public func watchInstances(since: Int64) async throws(KumoError) -> AsyncThrowingStream<WatchEventWire, any Error> {
+        try await client.watch(APIPaths.collection(.instance, project: nil), query: boundSelector + [("since", String(since))])
+    }
+
+    public func patchInstanceStatus(project: String, name: String, _ status: JSONValue) async throws(KumoError) {
+        try await client.send(
+            .PATCH, APIPaths.object(.instance, project: project, name: name),
+            body: JSONValue.object(["status": status]).serialized(), contentType: mergePatchContentType)
+    }
+
+    public func finishInstanceDeletion(project: String, name: String) async throws(KumoError) {
+        do {
+            try await client.send(.DELETE, APIPaths.object(.instance, project: project, name: name))
+        } catch where error.code == .notFound {}
+    }
+}
+
+extension AgentAPI {
+    public func instanceEvent(project: String, instance: String, reason: String, message: String, warning: Bool = false) async {
+        await post(event: reason, regarding: .instance, project: project, name: instance, message: message, warning: warning)
+    }
+}

@@ -1,0 +1,115 @@
+import Foundation
+import KumoModel
+import Logging
+import Synchronization
+
+/// Keeps this node's VMs equal to the instances bound to it: lists and watches them
+/// (`fieldSelector=spec.nodeName=<node>`), one `InstanceRunner` per instance; at start, VMs whose instance is
+/// gone (deleted while the agent was away) are removed — QEMU, tap, DHCP entry, files.
+final class InstanceSupervisor: Sendable {
+    let context: VMContext
+    private let runners = Mutex<[String: InstanceRunner]>([:])
+    private let watchState = Mutex<(revision: Int64, relists: Int, lastError: String?)>((0, 0, nil))
+
+    init(context: VMContext) {
+        self.context = context
+    }
+
+    func run() async {
+        var first = true
+        while !Task.isCancelled {
+            do {
+                let (items, revision) = try await context.api.listInstances()
+                watchState.withLock {
+                    $0.revision = revision
+                    $0.relists += 1
+                    $0.lastError = nil
+                }
+                for item in items { reconcile(item, deleted: false) }
+                if first {
+                    await removeLeftovers(desired: Set(items.compactMap { $0["metadata"]?["uid"]?.stringValue }))
+                    first = false
+                }
+                let stream = try await context.api.watchInstances(since: revision)
+                for try await event in stream {
+                    reconcile(event.object, deleted: event.type == "DELETED")
+                    if let rv = event.object["metadata"]?["resourceVersion"]?.stringValue, let r = Int64(rv) {
+                        watchState.withLock { $0.revision = r }
+                    }
+                }
+            } catch {
+                let message = (error as? KumoError)?.message ?? "\(error)"
+                watchState.withLock { $0.lastError = message }
+                if Task.isCancelled { return }
+                context.logger.warning("instance watch ended; listing again", metadata: ["error": "\(message)"])
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    func reconcile(_ object: JSONValue, deleted: Bool) {
+        guard let instance = try? decode(object, as: Instance.self), let uid = instance.metadata.uid else { return }
+        let existing = runners.withLock { $0[uid] }
+        if let existing {
+            existing.update(instance)
+            return
+        }
+        guard !deleted, instance.spec.nodeName == context.node, instance.spec.network != nil else { return }
+        let runner = InstanceRunner(instance: instance, uid: uid, context: context)
+        runners.withLock { $0[uid] = runner }
+        Task {
+            await runner.run()
+            _ = self.runners.withLock { r in
+                if r[uid] === runner { r.removeValue(forKey: uid) }
+            }
+        }
+    }
+
+    /// VM directories (and their QEMUs, taps, DHCP entries) no bound instance wants.
+    func removeLeftovers(desired: Set<String>) async {
+        let dirs = (try? FileManager.default.contentsOfDirectory(atPath: context.vmsDir)) ?? []
+        for uid in dirs where !desired.contains(uid) {
+            let paths = VMPaths(root: context.vmsDir, uid: uid)
+            context.logger.notice("removing a VM no instance wants", metadata: ["uid": "\(uid)"])
+            if let pid = VMDriver.runningPid(pidFile: paths.pidFile) { await context.driver.kill(pid: pid, pidFile: paths.pidFile) }
+            let record = InstanceRecord.load(paths.record)
+            await context.driver.deleteTap(record?.tap ?? VMDriver.tapName(uid: uid))
+            if let mac = record?.mac { try? await context.dnsmasq.removeHost(mac: mac) }
+            try? FileManager.default.removeItem(atPath: paths.directory)
+        }
+    }
+
+    func runner(project: String, name: String) async -> InstanceRunner? {
+        for r in runners.withLock({ Array($0.values) }) where r.project == project && r.name == name { return r }
+        return nil
+    }
+
+    func state() async -> JSONValue {
+        let w = watchState.withLock { $0 }
+        var list: [JSONValue] = []
+        for r in runners.withLock({ Array($0.values) }).sorted(by: { ($0.project, $0.name) < ($1.project, $1.name) }) {
+            list.append(await r.snapshot())
+        }
+        return [
+            "runners": .array(list), "watchRevision": .string(String(w.revision)), "relists": .number(Double(w.relists)),
+            "watchError": w.lastError.map { .string($0) } ?? .null, "accelerator": await context.accel.state(),
+        ]
+    }
+
+    func phases() async -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for r in runners.withLock({ Array($0.values) }) { counts[await r.phase.rawValue, default: 0] += 1 }
+        return counts
+    }
+
+    /// `kumo agent reset`: every VM of the node: QEMU killed, taps deleted, files removed.
+    static func reset(vmsDir: String, driver: VMDriver) async {
+        for uid in (try? FileManager.default.contentsOfDirectory(atPath: vmsDir)) ?? [] {
+            let paths = VMPaths(root: vmsDir, uid: uid)
+            if let pid = VMDriver.runningPid(pidFile: paths.pidFile) { await driver.kill(pid: pid, pidFile: paths.pidFile, grace: .milliseconds(200)) }
+            await driver.deleteTap(InstanceRecord.load(paths.record)?.tap ?? VMDriver.tapName(uid: uid))
+        }
+        for tap in await driver.allTaps() { await driver.deleteTap(tap) }
+        try? FileManager.default.removeItem(atPath: vmsDir)
+    }
+}
