@@ -5,15 +5,11 @@ import KumoModel
 import NIOCore
 
 /// The autoscaler's view of service load: every Ready node's agent is asked for its HAProxy figures
-/// (`/debug/lb`, with the server's agent credential), concurrently and with a short timeout; a node that does not
-/// answer is left out (and counted out in `ServiceLoad.nodes`).
+/// (`/debug/lb`, over the proxy's TLS client — the agent verifies its cluster-CA client certificate — with the
+/// server's agent credential), concurrently and with a short timeout; a node that does not answer is left out (and
+/// counted out in `ServiceLoad.nodes`).
 struct AgentLoadBalancerMetrics: LoadBalancerMetrics {
     let core: ServerCore
-    static let http: HTTPClient = {
-        var config = HTTPClient.Configuration()
-        config.timeout = .init(connect: .seconds(1), read: .seconds(2))
-        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
-    }()
 
     func serviceLoads() async -> [String: ServiceLoad] {
         guard let nodes = try? await core.resources.list(.node, project: nil).items else { return [:] }
@@ -28,7 +24,7 @@ struct AgentLoadBalancerMetrics: LoadBalancerMetrics {
                 group.addTask {
                     var request = HTTPClientRequest(url: url)
                     request.headers.add(name: "Authorization", value: "Bearer \(credential)")
-                    guard let response = try? await Self.http.execute(request, timeout: .seconds(2)), response.status.code == 200,
+                    guard let response = try? await core.agentHTTP.execute(request, timeout: .seconds(2)), response.status.code == 200,
                         let body = try? await response.body.collect(upTo: 16 << 20)
                     else { return nil }
                     return try? JSONValue(parsing: Array(buffer: body))

@@ -10,12 +10,6 @@ import NIOCore
 /// the server). The agent's address comes from its Node status; the server authenticates with the agent
 /// credential it handed the agent at join.
 extension APIResponder {
-    static let agentHTTP: HTTPClient = {
-        var config = HTTPClient.Configuration()
-        config.connectionPool.retryConnectionEstablishment = false
-        config.timeout = .init(connect: .seconds(3))
-        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
-    }()
 
     func replicaLogs(_ path: ResolvedPath, query: Query, identity: Identity) async throws(KumoError) -> Response {
         let ref = ObjectRef(.replica, project: path.project, name: path.name ?? "")
