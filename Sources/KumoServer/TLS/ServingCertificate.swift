@@ -32,8 +32,16 @@ public final class ServingCertificate: Sendable {
     let config: ServerConfiguration
     let logger: Logger
     private let current: Mutex<Current>
+    /// TLS handshakes begun (one per new connection): with keep-alive clients it grows with connections, not requests.
+    private let handshakes = Atomic<Int>(0)
+    /// Called once per handshake (the `kumo_tls_handshakes_total` counter).
+    let onHandshake: @Sendable () -> Void
 
-    public init(config: ServerConfiguration, ca: CertificateAuthority, logger: Logger, now: Date = Date()) throws(KumoError) {
+    public init(
+        config: ServerConfiguration, ca: CertificateAuthority, logger: Logger, now: Date = Date(),
+        onHandshake: @escaping @Sendable () -> Void = {}
+    ) throws(KumoError) {
+        self.onHandshake = onHandshake
         self.mode = config.tls
         self.ca = ca
         self.config = config
@@ -204,6 +212,8 @@ public final class ServingCertificate: Sendable {
         tls.shutdownTimeout = .milliseconds(300)
         tls.sslContextCallback = { [weak self] _, promise in
             guard let self else { return promise.succeed(.noChanges) }
+            self.handshakes.wrappingAdd(1, ordering: .relaxed)
+            self.onHandshake()
             let now = self.current.withLock { $0 }
             var o = NIOSSLContextConfigurationOverride()
             o.certificateChain = now.chain.map { .certificate($0) }
@@ -225,7 +235,7 @@ public final class ServingCertificate: Sendable {
             "source": .string(source), "serial": .string(c.serial), "names": .array(c.names.map { .string($0) }),
             "notValidBefore": .string(Timestamp(millisecondsSinceEpoch: Int64(c.notValidBefore.timeIntervalSince1970 * 1000)).rfc3339),
             "notValidAfter": .string(Timestamp(millisecondsSinceEpoch: Int64(c.notValidAfter.timeIntervalSince1970 * 1000)).rfc3339), "renewals": .number(Double(c.renewals)),
-            "caFingerprint": .string(ca.fingerprint),
+            "caFingerprint": .string(ca.fingerprint), "handshakes": .number(Double(handshakes.load(ordering: .relaxed))),
         ]
     }
 }
