@@ -62,7 +62,7 @@ public final class ServingCertificate: Sendable {
         var ips: Set<String> = ["127.0.0.1", "::1"]
         var hostBuf = [CChar](repeating: 0, count: 256)
         if gethostname(&hostBuf, hostBuf.count) == 0 {
-            let h = String(cString: hostBuf)
+            let h = Self.string(hostBuf)
             if !h.isEmpty { dns.insert(h) }
         }
         for name in [config.host] + config.extraSANs where !name.isEmpty {
@@ -89,10 +89,15 @@ public final class ServingCertificate: Sendable {
             guard let addr = entry.pointee.ifa_addr, addr.pointee.sa_family == sa_family_t(AF_INET) else { continue }
             var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
             if getnameinfo(addr, socklen_t(MemoryLayout<sockaddr_in>.size), &host, socklen_t(host.count), nil, 0, NI_NUMERICHOST) == 0 {
-                out.append(String(cString: host))
+                out.append(Self.string(host))
             }
         }
         return out
+    }
+
+    /// A NUL-terminated C buffer as a String.
+    static func string(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     static func loadOrIssue(config: ServerConfiguration, ca: CertificateAuthority, logger: Logger, now: Date) throws(KumoError)
@@ -166,7 +171,7 @@ public final class ServingCertificate: Sendable {
                             var addr = in6_addr()
                             withUnsafeMutableBytes(of: &addr) { $0.copyBytes(from: b) }
                             var buf = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
-                            if inet_ntop(AF_INET6, &addr, &buf, socklen_t(buf.count)) != nil { names.append(String(cString: buf)) }
+                            if inet_ntop(AF_INET6, &addr, &buf, socklen_t(buf.count)) != nil { names.append(Self.string(buf)) }
                         }
                     default: break
                     }
