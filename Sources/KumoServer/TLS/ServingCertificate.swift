@@ -213,8 +213,9 @@ public final class ServingCertificate: Sendable {
         var tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: c.chain.map { .certificate($0) }, privateKey: .privateKey(c.key))
         tls.minimumTLSVersion = .tlsv12
-        // on close, wait this long for the peer's close_notify (idle keep-alive clients may never send one)
-        tls.shutdownTimeout = .milliseconds(300)
+        // on close, wait this long for the peer's close_notify: the server reads only on demand, so an idle
+        // keep-alive connection's answer is never read and every close would otherwise take NIOSSL's 5 s default
+        tls.shutdownTimeout = .milliseconds(100)
         tls.sslContextCallback = { [weak self] _, promise in
             guard let self else { return promise.succeed(.noChanges) }
             self.handshakes.wrappingAdd(1, ordering: .relaxed)
