@@ -70,9 +70,10 @@ public enum ClusterTrust {
             }
         }
         var config = HTTPClient.Configuration(tlsConfiguration: tls)
-        // a refused connection still fails at once; a busy server gets longer for TCP + TLS handshakes
+        // a refused connection still fails at once. AHC also holds requests queued for a pooled connection to
+        // this timeout: a busy server (TLS handshakes, slow answers) gets 20 s before a queued request fails
         config.connectionPool.retryConnectionEstablishment = false
-        config.timeout = .init(connect: .seconds(10))
+        config.timeout = .init(connect: .seconds(20))
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
         return clients.withLock { all in
             if let existing = all[key] {

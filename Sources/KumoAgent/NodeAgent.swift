@@ -242,12 +242,12 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
             try SecureFile.write(Data(key.utf8), to: config.agentKeyPath)
             try SecureFile.write(Data(cert.utf8), to: config.agentCertPath)
         }
-        // last: a node token on disk means the join is complete
-        try SecureFile.write(Data((token + "\n").utf8), to: config.nodeTokenPath)
         if let c = info.serverCredential {
             try SecureFile.write(Data((c + "\n").utf8), to: config.serverCredentialPath)
             credential.withLock { $0 = c }
         }
+        // last: a node token on disk means the join is complete
+        try SecureFile.write(Data((token + "\n").utf8), to: config.nodeTokenPath)
         logger.notice("joined the cluster", metadata: ["node": "\(config.nodeName)", "identity": "\(info.identity)"])
         return token
     }

@@ -68,7 +68,11 @@ public final class ServerCore: Sendable {
         let ca = try CertificateAuthority.loadOrCreate(certPath: config.caCertPath, keyPath: config.caKeyPath)
         self.ca = ca
         self.serving =
-            config.tls == .plainHTTP ? nil : try ServingCertificate(config: config, ca: ca, logger: logger.with(label: "kumo.tls"))
+            config.tls == .plainHTTP
+            ? nil
+            : try ServingCertificate(
+                config: config, ca: ca, logger: logger.with(label: "kumo.tls"),
+                onHandshake: { metrics.tlsHandshakes.increment() })
         let proxyIdentity = try ca.issue(
             commonName: "kumo server proxy", dnsNames: ["kumo-server"], ipAddresses: [],
             lifetime: config.agentCertificateLifetime)

@@ -122,6 +122,23 @@ struct TransportSecurityE2ETests {
             #expect(audit.contains("/api/v1/projects/sec/workloads") && audit.contains("unauthenticated"), "\(audit)")
             // the node keeps working (its token was not touched)
             try await c.waitForReadyNodes(1)
+
+            // keep-alive: the agent heartbeats every 2 s (and watches) over connections it keeps; new TLS
+            // handshakes do not grow with its requests
+            func handshakes() async throws -> Double {
+                let text = String(decoding: try await c.admin.send(.GET, "/metrics").body, as: UTF8.self)
+                let line = text.split(separator: "\n").first { $0.hasPrefix("kumo_tls_handshakes_total ") }
+                return Double(line?.split(separator: " ").last ?? "") ?? -1
+            }
+            let handshakesBefore = try await handshakes()
+            let leaseBefore = try await c.admin.send(.GET, "/api/v1/nodes/\(c.nodeName(1))/lease").json()["renewTime"]
+            try await Task.sleep(for: .seconds(7))
+            let leaseAfter = try await c.admin.send(.GET, "/api/v1/nodes/\(c.nodeName(1))/lease").json()["renewTime"]
+            #expect(leaseBefore != leaseAfter, "the agent renewed its lease meanwhile")
+            let handshakesAfter = try await handshakes()
+            #expect(
+                handshakesBefore >= 1 && handshakesAfter - handshakesBefore <= 2,
+                "new handshakes while the agent heartbeats: \(handshakesAfter - handshakesBefore)")
         }
     }
 }

@@ -71,6 +71,14 @@ struct AuditTests {
         }
     }
 
+    @Test("who a refused caller was is never the text of its credential")
+    func credentialKind() {
+        #expect(APIResponder.credentialKind(nil) == "no credential")
+        #expect(APIResponder.credentialKind("Bearer kumo_x") == "bearer credential")
+        #expect(APIResponder.credentialKind("kumo_secret") == "malformed credential")
+        #expect(APIResponder.credentialKind("kumo_secret more") == "malformed credential")
+    }
+
     @Test("the failure buckets: burst, refill, per source")
     func buckets() {
         var b = FailureBuckets(burst: 3, refillPerSecond: 1)

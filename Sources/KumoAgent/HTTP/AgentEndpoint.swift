@@ -6,9 +6,10 @@ import KumoModel
 import Logging
 import NIOCore
 
-/// The agent's own HTTP endpoint, reached by the API server's proxy (`kumo logs`, `kumo state agent/<node>`):
-/// `/healthz` for anyone; `/metrics`, `/debug/state` and `/logs/{project}/{replica}` only with the server's
-/// credential (handed to the agent when it joined).
+/// The agent's own HTTPS endpoint, reached by the API server's proxy (`kumo logs`, `kumo state agent/<node>`).
+/// TLS (`AgentTLS`) admits only clients with a certificate from the cluster CA; then `/healthz` answers any of
+/// them, and `/metrics`, `/debug/state` and `/logs/{project}/{replica}` only the server's credential (handed to the
+/// agent when it joined).
 struct AgentEndpoint: HTTPResponder {
     typealias Context = BasicRequestContext
     let agent: NodeAgent

@@ -19,7 +19,7 @@ enum AgentTLS {
             tls.minimumTLSVersion = .tlsv12
             // on close, wait this little for the peer's close_notify: the server's idle pooled connections never
             // send one, and a graceful stop (agent restart) must not hang on them past the node grace period
-            tls.shutdownTimeout = .milliseconds(300)
+            tls.shutdownTimeout = .milliseconds(100)
             tls.trustRoots = .certificates(try ClusterTrust.certificates(pem: caPEM))
             tls.certificateVerification = .noHostnameVerification
             return tls

@@ -41,7 +41,7 @@ struct LoginCommand: AsyncParsableCommand {
     func validate() throws {
         if (token == nil) == (tokenFile == nil) { throw ValidationError("pass exactly one of --token or --token-file") }
         guard server.hasPrefix("http://") || server.hasPrefix("https://") else {
-            throw ValidationError("--server must be a URL like http://127.0.0.1:7480")
+            throw ValidationError("--server must be a URL like https://127.0.0.1:7480")
         }
     }
 

@@ -189,14 +189,19 @@ public struct APIResponder: HTTPResponder {
         default: reason = "rateLimited"
         }
         core.metrics.recordAuthFailure(reason: reason)
-        // who: for 403 the identity is named in the message; for 401 only what kind of credential came (never it)
-        let header = request.headers[.authorization] ?? ""
-        let presented = header.isEmpty ? "no credential" : (header.split(separator: " ").first.map { "\($0.lowercased()) credential" } ?? "credential")
-        let who = identity ?? presented
+        // who: the identity once authenticated; before that only the kind of credential presented, never any of
+        // its text (a header without a known scheme may be a bare secret)
+        let who = identity ?? Self.credentialKind(request.headers[.authorization])
         await core.audit.record(
             AuditRecord(
                 time: ObjectCodec.now(), reason: reason, who: who, method: request.method.rawValue,
                 path: request.uri.path, source: source, status: error.code.httpStatus, message: error.message))
+    }
+
+    static func credentialKind(_ header: String?) -> String {
+        guard let header, !header.isEmpty else { return "no credential" }
+        let scheme = header.split(separator: " ", maxSplits: 1).first.map { $0.lowercased() } ?? ""
+        return ["bearer", "basic", "digest", "negotiate"].contains(scheme) ? "\(scheme) credential" : "malformed credential"
     }
 
     func refreshStoreGauges() async {

@@ -15,6 +15,8 @@ public final class ServerMetrics: Sendable {
     public let storeDatabaseBytes: Gauge
     public let storeWALBytes: Gauge
     public let watchers: Gauge
+    /// One per new TLS connection (keep-alive clients reuse theirs).
+    public let tlsHandshakes: Counter
     public let watchEventsSent: Counter
     public let watchWrites: Counter
     private let watcherCount = Mutex<Int>(0)
@@ -57,6 +59,8 @@ public final class ServerMetrics: Sendable {
             descriptor: Self.name("kumo_store_compacted_revision", "", "Watches from below this revision get 410"))
         storeDatabaseBytes = registry.makeGauge(descriptor: Self.name("kumo_store_database", "bytes", "SQLite database file size"))
         storeWALBytes = registry.makeGauge(descriptor: Self.name("kumo_store_wal", "bytes", "SQLite write-ahead log size"))
+        tlsHandshakes = registry.makeCounter(
+            descriptor: Self.name("kumo_tls_handshakes", "total", "TLS handshakes begun (new connections to the API)"))
         watchers = registry.makeGauge(descriptor: Self.name("kumo_api_watchers", "", "Open watch streams"))
         watchEventsSent = registry.makeCounter(
             descriptor: Self.name("kumo_api_watch_events_sent", "total", "Watch events written to clients by the store-backed path (old since)"))

@@ -161,13 +161,17 @@ public enum OpenAPIDocument {
         case .projectObjectHistory: historyOps(scoped: true)
         case .tokens:
             [
-                "get": op("List project tokens, without secrets (admin)", ok: ("200", response("tokens", "TokenList"))),
+                "get": op("List project, join and node tokens, without secrets (admin): expiry and last use", ok: ("200", response("tokens", "TokenList"))),
                 "post": op(
                     "Create a project token (admin); the secret is in the response only", body: "TokenRequest",
                     ok: ("201", response("the token with its secret", "Token"))),
             ]
         case .token:
-            ["delete": op("Revoke a project token (admin)", params: [nameParam], ok: ("200", response("deleted")))]
+            [
+                "delete": op(
+                    "Revoke a token by its id (admin): the next request with it gets 401 and its open watch streams end",
+                    params: [nameParam], ok: ("200", response("deleted, with the number of watch streams closed")))
+            ]
         case .join:
             [
                 "post": op(
@@ -386,7 +390,14 @@ public enum OpenAPIDocument {
             "properties": [
                 "name": ["type": "string"], "project": ["type": "string"], "role": ["type": "string"],
                 "identity": ["type": "string"], "createdAt": ["type": "string"], "createdBy": ["type": "string"],
-                "expiresAt": ["type": "string"], "token": ["type": "string"],
+                "expiresAt": ["type": "string"], "lastUsedAt": ["type": "string"],
+                "token": [
+                    "type": "string",
+                    "description": "only when created; join tokens read K10<sha256 of the cluster CA>::<secret>",
+                ],
+                "serverCredential": ["type": "string", "description": "join answers only"],
+                "agentCertificate": ["type": "string", "description": "join answers only: PEM chain signed by the cluster CA"],
+                "agentKey": ["type": "string", "description": "join answers only: PEM private key"],
             ],
         ],
         "TokenList": ["type": "object", "properties": ["items": ["type": "array", "items": ["$ref": "#/components/schemas/Token"]]]],

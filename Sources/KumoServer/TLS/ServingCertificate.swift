@@ -32,8 +32,16 @@ public final class ServingCertificate: Sendable {
     let config: ServerConfiguration
     let logger: Logger
     private let current: Mutex<Current>
+    /// TLS handshakes begun (one per new connection): with keep-alive clients it grows with connections, not requests.
+    private let handshakes = Atomic<Int>(0)
+    /// Called once per handshake (the `kumo_tls_handshakes_total` counter).
+    let onHandshake: @Sendable () -> Void
 
-    public init(config: ServerConfiguration, ca: CertificateAuthority, logger: Logger, now: Date = Date()) throws(KumoError) {
+    public init(
+        config: ServerConfiguration, ca: CertificateAuthority, logger: Logger, now: Date = Date(),
+        onHandshake: @escaping @Sendable () -> Void = {}
+    ) throws(KumoError) {
+        self.onHandshake = onHandshake
         self.mode = config.tls
         self.ca = ca
         self.config = config
@@ -54,7 +62,7 @@ public final class ServingCertificate: Sendable {
         var ips: Set<String> = ["127.0.0.1", "::1"]
         var hostBuf = [CChar](repeating: 0, count: 256)
         if gethostname(&hostBuf, hostBuf.count) == 0 {
-            let h = String(cString: hostBuf)
+            let h = Self.string(hostBuf)
             if !h.isEmpty { dns.insert(h) }
         }
         for name in [config.host] + config.extraSANs where !name.isEmpty {
@@ -81,10 +89,15 @@ public final class ServingCertificate: Sendable {
             guard let addr = entry.pointee.ifa_addr, addr.pointee.sa_family == sa_family_t(AF_INET) else { continue }
             var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
             if getnameinfo(addr, socklen_t(MemoryLayout<sockaddr_in>.size), &host, socklen_t(host.count), nil, 0, NI_NUMERICHOST) == 0 {
-                out.append(String(cString: host))
+                out.append(Self.string(host))
             }
         }
         return out
+    }
+
+    /// A NUL-terminated C buffer as a String.
+    static func string(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     static func loadOrIssue(config: ServerConfiguration, ca: CertificateAuthority, logger: Logger, now: Date) throws(KumoError)
@@ -158,7 +171,7 @@ public final class ServingCertificate: Sendable {
                             var addr = in6_addr()
                             withUnsafeMutableBytes(of: &addr) { $0.copyBytes(from: b) }
                             var buf = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
-                            if inet_ntop(AF_INET6, &addr, &buf, socklen_t(buf.count)) != nil { names.append(String(cString: buf)) }
+                            if inet_ntop(AF_INET6, &addr, &buf, socklen_t(buf.count)) != nil { names.append(Self.string(buf)) }
                         }
                     default: break
                     }
@@ -200,10 +213,13 @@ public final class ServingCertificate: Sendable {
         var tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: c.chain.map { .certificate($0) }, privateKey: .privateKey(c.key))
         tls.minimumTLSVersion = .tlsv12
-        // on close, wait this long for the peer's close_notify (idle keep-alive clients may never send one)
-        tls.shutdownTimeout = .milliseconds(300)
+        // on close, wait this long for the peer's close_notify: the server reads only on demand, so an idle
+        // keep-alive connection's answer is never read and every close would otherwise take NIOSSL's 5 s default
+        tls.shutdownTimeout = .milliseconds(100)
         tls.sslContextCallback = { [weak self] _, promise in
             guard let self else { return promise.succeed(.noChanges) }
+            self.handshakes.wrappingAdd(1, ordering: .relaxed)
+            self.onHandshake()
             let now = self.current.withLock { $0 }
             var o = NIOSSLContextConfigurationOverride()
             o.certificateChain = now.chain.map { .certificate($0) }
@@ -225,7 +241,7 @@ public final class ServingCertificate: Sendable {
             "source": .string(source), "serial": .string(c.serial), "names": .array(c.names.map { .string($0) }),
             "notValidBefore": .string(Timestamp(millisecondsSinceEpoch: Int64(c.notValidBefore.timeIntervalSince1970 * 1000)).rfc3339),
             "notValidAfter": .string(Timestamp(millisecondsSinceEpoch: Int64(c.notValidAfter.timeIntervalSince1970 * 1000)).rfc3339), "renewals": .number(Double(c.renewals)),
-            "caFingerprint": .string(ca.fingerprint),
+            "caFingerprint": .string(ca.fingerprint), "handshakes": .number(Double(handshakes.load(ordering: .relaxed))),
         ]
     }
 }
