@@ -163,6 +163,22 @@ struct ServiceE2ETests {
             let describe = try c.kumo(["describe", "service/web", "-p", "demo"])
             #expect(describe.contains("Load balancers") && describe.contains("demo.web:80") && describe.contains("last reload"), "\(describe)")
 
+            // an external port another program holds on node 1: node 1 still serves the VIP (and says why the node
+            // port is missing), the other nodes publish it
+            let squatter = Process()
+            squatter.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
+            squatter.arguments = ["--net=/run/netns/\(c.host(1))", "busybox", "nc", "-l", "-p", "30090"]
+            try squatter.run()
+            defer { if squatter.isRunning { kill(squatter.processIdentifier, SIGKILL) } }
+            try await Task.sleep(for: .milliseconds(300))
+            try c.apply(Self.service(name: "blocked", app: "web", external: 30090))
+            let blocked = try await converged(c, service: "blocked", endpoints: 3)
+            let blockedVIP = try #require(blocked["spec"]?["clusterIP"]?.stringValue)
+            #expect(try c.inHost(1, ["curl", "-sf", "--max-time", "3", "http://\(blockedVIP)/"]).status == 0, "node 1 serves the VIP")
+            #expect(try c.inHost(1, ["curl", "-sf", "--max-time", "3", "http://\(c.hostIP(2)):30090/"]).status == 0, "node 2 publishes the port")
+            let lb1 = try JSONValue(parsing: Array(try c.kumo(["state", "lb/\(c.nodeName(1))"]).utf8))
+            #expect(lb1["lastError"]?.stringValue?.contains("external ports not published") == true, "\(lb1["lastError"] ?? .null)")
+
             // no matching replicas → 503 and a clear status
             try c.apply(Self.service(name: "nothing", app: "nothing"))
             let empty = try await converged(c, service: "nothing", endpoints: 0)
