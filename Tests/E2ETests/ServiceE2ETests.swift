@@ -174,8 +174,10 @@ struct ServiceE2ETests {
             try c.apply(Self.service(name: "blocked", app: "web", external: 30090))
             let blocked = try await converged(c, service: "blocked", endpoints: 3)
             let blockedVIP = try #require(blocked["spec"]?["clusterIP"]?.stringValue)
-            #expect(try c.inHost(1, ["curl", "-sf", "--max-time", "3", "http://\(blockedVIP)/"]).status == 0, "node 1 serves the VIP")
-            #expect(try c.inHost(1, ["curl", "-sf", "--max-time", "3", "http://\(c.hostIP(2)):30090/"]).status == 0, "node 2 publishes the port")
+            try await eventually("node 1 serves the VIP, node 2 publishes the port", timeout: .seconds(20)) {
+                try c.inHost(1, ["curl", "-sf", "--max-time", "3", "http://\(blockedVIP)/"]).status == 0
+                    && c.inHost(1, ["curl", "-sf", "--max-time", "3", "http://\(c.hostIP(2)):30090/"]).status == 0
+            }
             let lb1 = try JSONValue(parsing: Array(try c.kumo(["state", "lb/\(c.nodeName(1))"]).utf8))
             #expect(lb1["lastError"]?.stringValue?.contains("external ports not published") == true, "\(lb1["lastError"] ?? .null)")
 
