@@ -181,6 +181,16 @@ struct ServiceE2ETests {
             let lb1 = try JSONValue(parsing: Array(try c.kumo(["state", "lb/\(c.nodeName(1))"]).utf8))
             #expect(lb1["lastError"]?.stringValue?.contains("external ports not published") == true, "\(lb1["lastError"] ?? .null)")
 
+            // the agent's /metrics (with the server's credential, as the server would call it)
+            let credential = try String(contentsOfFile: c.agentDir(1) + "/server.credential", encoding: .utf8)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let metrics = try c.inHost(1, [
+                "curl", "-sf", "--max-time", "3", "-H", "Authorization: Bearer \(credential)", "http://\(c.hostIP(1)):7481/metrics",
+            ]).out
+            #expect(metrics.contains("kumo_agent_lb_server_up{backend=\"demo.web:80\",server=\""), "LB series on /metrics")
+            #expect(metrics.contains("# TYPE kumo_agent_lb_requests_total counter"))
+            #expect(metrics.contains("kumo_agent_lb_last_reload_seconds "))
+
             // no matching replicas → 503 and a clear status
             try c.apply(Self.service(name: "nothing", app: "nothing"))
             let empty = try await converged(c, service: "nothing", endpoints: 0)
