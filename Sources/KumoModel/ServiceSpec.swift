@@ -66,8 +66,11 @@ public struct ServiceSpec: ResourceSpec {
             errors.append(FieldError("\(path).clusterIP", "must be an IPv4 address"))
         }
         if let external {
-            if !SpecValidation.isPort(external.port) {
-                errors.append(FieldError("\(path).external.port", "must be between 1 and 65535"))
+            if !ServiceExternal.portRange.contains(external.port) {
+                errors.append(
+                    FieldError(
+                        "\(path).external.port",
+                        "must be between \(ServiceExternal.portRange.lowerBound) and \(ServiceExternal.portRange.upperBound) (the node port range, clear of the agent's and other daemons' ports)"))
             }
             if let sp = external.servicePort, !ports.contains(where: { $0.port == sp }) {
                 errors.append(FieldError("\(path).external.servicePort", "\(sp) is not one of spec.ports"))
@@ -136,6 +139,10 @@ public enum ServiceProtocol: String, Codable, CaseIterable, Sendable, Hashable {
 
 /// `external: {port}`: the node port on every node's underlay address.
 public struct ServiceExternal: Codable, Sendable, Equatable, Hashable {
+    /// Node ports, as Kubernetes' NodePort range: a port here never collides with the agent (7481), the API server
+    /// (7480), SSH or other well-known daemons on the node — a bind failure would stop the node's HAProxy reloads.
+    public static let portRange = 30000...32767
+
     public var port: Int
     /// Which of `spec.ports` (by port number) it forwards to; default the first.
     public var servicePort: Int?

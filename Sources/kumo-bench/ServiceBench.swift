@@ -6,7 +6,7 @@ import KumoTestbed
 /// `rollout`, `lb` and `endpoints`: services on real `kumo server` + `kumo agent` processes in network-namespace
 /// hosts, each node running HAProxy; load from `kumo-bench load` started inside a host's namespace.
 enum ServiceBench {
-    static func workload(replicas: Int, image: String = "busybox:latest") -> String {
+    static func workload(replicas: Int, image: String = "busybox:latest", cpu: String = "100m") -> String {
         """
         apiVersion: kumo/v1
         kind: Workload
@@ -19,7 +19,7 @@ enum ServiceBench {
             spec:
               image: \(image)
               command: ["sh", "-c", "mkdir -p /tmp/www && hostname > /tmp/www/index.html && exec httpd -f -p 8080 -h /tmp/www"]
-              resources: {cpu: 100m, memory: 32Mi}
+              resources: {cpu: \(cpu), memory: 32Mi}
               terminationGracePeriodSeconds: 2
               readinessProbe: {httpGet: {path: /, port: 8080}, periodSeconds: 1}
         """
@@ -54,12 +54,12 @@ enum ServiceBench {
         return vip
     }
 
-    static func setUp(_ c: LocalCloud, replicas: Int) async throws -> String {
+    static func setUp(_ c: LocalCloud, replicas: Int, cpu: String = "100m") async throws -> String {
         try await c.start()
         try c.kumo(["image", "push", "busybox:latest", "--from-busybox"])
         try c.kumo(["image", "push", "busybox:v2", "--from-busybox", "--env", "VERSION=2"])
         try c.apply("apiVersion: kumo/v1\nkind: Project\nmetadata: {name: bench}\n")
-        try c.apply(workload(replicas: replicas))
+        try c.apply(workload(replicas: replicas, cpu: cpu))
         try c.apply(service)
         return try await converged(c, count: replicas)
     }
@@ -142,15 +142,17 @@ enum ServiceBench {
         return result
     }
 
-    /// Requests/s and latency through the node's HAProxy (VIP) against straight to one replica, same client.
+    /// Requests/s and latency through the node's HAProxy (VIP) against straight to the same single replica, same
+    /// client: what the load balancer adds.
     static func lb(seconds: Double, connections: Int) async throws -> BenchResult {
         var result = BenchResult(scenario: "lb")
         let c = LocalCloud(agents: 3)
         do {
-            let vip = try await setUp(c, replicas: 3)
+            let vip = try await setUp(c, replicas: 1, cpu: "1")
             let all = try await serving(c)
-            let replica = all.first { $0["spec"]?["nodeName"]?.stringValue == c.nodeName(1) } ?? all[0]
+            let replica = all[0]
             let direct = replica["spec"]?["network"]?["ip"]?.stringValue ?? ""
+            let remote = replica["spec"]?["nodeName"]?.stringValue != c.nodeName(1)
             let d = try await LoadProcess(c, host: 1, url: "http://\(direct):8080/", seconds: seconds, connections: connections).wait()
             let v = try await LoadProcess(c, host: 1, url: "http://\(vip)/", seconds: seconds, connections: connections).wait()
             let dRate = d["requests_per_s"]?.numberValue ?? 0
@@ -165,8 +167,8 @@ enum ServiceBench {
             result.add("vip_p99_ms", v["p99_ms"]?.numberValue ?? 0)
             result.add("failed_requests", (d["failed_requests"]?.numberValue ?? 0) + (v["failed_requests"]?.numberValue ?? 0))
             result.target("failed_requests", 0, higherIsBetter: false)
-            result.notes.append("client in host 1's namespace, \(connections) connections, \(Int(seconds)) s each; direct = one replica on host 1 (busybox httpd closes after each response); VIP = host 1's HAProxy over 3 replicas on 3 nodes (client keep-alive, new server connection per request, overlay to remote replicas)")
-            result.notes.append("2-core machine: client, HAProxy, the three replicas and the agents share it, so the ratio is what matters")
+            result.notes.append("client in host 1's namespace, \(connections) connections, \(Int(seconds)) s each, against one replica (cpu 1, busybox httpd: a new process and connection per request) on \(remote ? "another node (over the VXLAN overlay)" : "host 1"); direct = its IP:8080; VIP = host 1's HAProxy (client keep-alive, a new server connection per request)")
+            result.notes.append("2-core machine: client, HAProxy, the replica and the agents share it, so the ratio is what matters")
         } catch {
             c.dumpLogs()
             c.tearDown()

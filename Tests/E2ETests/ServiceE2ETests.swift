@@ -163,6 +163,34 @@ struct ServiceE2ETests {
             let describe = try c.kumo(["describe", "service/web", "-p", "demo"])
             #expect(describe.contains("Load balancers") && describe.contains("demo.web:80") && describe.contains("last reload"), "\(describe)")
 
+            // an external port another program holds on node 1: node 1 still serves the VIP (and says why the node
+            // port is missing), the other nodes publish it
+            let squatter = Process()
+            squatter.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
+            squatter.arguments = ["--net=/run/netns/\(c.host(1))", "busybox", "nc", "-l", "-p", "30090"]
+            try squatter.run()
+            defer { if squatter.isRunning { kill(squatter.processIdentifier, SIGKILL) } }
+            try await Task.sleep(for: .milliseconds(300))
+            try c.apply(Self.service(name: "blocked", app: "web", external: 30090))
+            let blocked = try await converged(c, service: "blocked", endpoints: 3)
+            let blockedVIP = try #require(blocked["spec"]?["clusterIP"]?.stringValue)
+            try await eventually("node 1 serves the VIP, node 2 publishes the port", timeout: .seconds(20)) {
+                try c.inHost(1, ["curl", "-sf", "--max-time", "3", "http://\(blockedVIP)/"]).status == 0
+                    && c.inHost(1, ["curl", "-sf", "--max-time", "3", "http://\(c.hostIP(2)):30090/"]).status == 0
+            }
+            let lb1 = try JSONValue(parsing: Array(try c.kumo(["state", "lb/\(c.nodeName(1))"]).utf8))
+            #expect(lb1["lastError"]?.stringValue?.contains("external ports not published") == true, "\(lb1["lastError"] ?? .null)")
+
+            // the agent's /metrics (with the server's credential, as the server would call it)
+            let credential = try String(contentsOfFile: c.agentDir(1) + "/server.credential", encoding: .utf8)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let metrics = try c.inHost(1, [
+                "curl", "-sf", "--max-time", "3", "-H", "Authorization: Bearer \(credential)", "http://\(c.hostIP(1)):7481/metrics",
+            ]).out
+            #expect(metrics.contains("kumo_agent_lb_server_up{backend=\"demo.web:80\",server=\""), "LB series on /metrics")
+            #expect(metrics.contains("# TYPE kumo_agent_lb_requests_total counter"))
+            #expect(metrics.contains("kumo_agent_lb_last_reload_seconds "))
+
             // no matching replicas → 503 and a clear status
             try c.apply(Self.service(name: "nothing", app: "nothing"))
             let empty = try await converged(c, service: "nothing", endpoints: 0)

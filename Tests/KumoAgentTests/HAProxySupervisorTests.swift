@@ -99,8 +99,13 @@ struct HAProxySupervisorTests {
         #expect(stat.hasPrefix("# pxname,svname"))
         #expect(HAProxyStats.parse(stat).servers("demo.web:80").count == 2)
 
-        // killed → started again with the same config
+        // a new agent process adopts the running HAProxy (no second one that could not bind)
         guard case .running(let pid) = await supervisor.state else { Issue.record("not running"); return }
+        let adopted = HAProxySupervisor(dir: dir, hostNetns: ns, logger: logger)
+        #expect(await adopted.state == .running(pid: pid))
+        #expect(try await adopted.apply(config(generation: 7, servers: 2)) == false, "same config as running: nothing to do")
+
+        // killed → started again with the same config
         kill(pid, SIGKILL)
         try await eventuallyTrue("dead") { !HAProxySupervisor.alive(pid) }
         #expect(await supervisor.restartIfDead())

@@ -280,6 +280,8 @@ import Testing
         expectInvalid(.service, s.settingField("spec.ports.0.protocol", "UDP"), field: "spec.ports[0].protocol")
         expectInvalid(.service, s.settingField("spec.external", ["port": 0]), field: "spec.external.port")
         expectInvalid(
+            .service, s.settingField("spec.external", ["port": 7481]), field: "spec.external.port", message: "node port range")
+        expectInvalid(
             .service, s.settingField("spec.external", ["port": 30080, "servicePort": 81]),
             field: "spec.external.servicePort", message: "not one of spec.ports")
         expectInvalid(.service, s.settingField("spec.balance", "fastest"), field: "spec.balance")

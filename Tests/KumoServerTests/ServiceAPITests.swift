@@ -4,6 +4,8 @@ import KumoModel
 import NIOHTTP1
 import Testing
 
+import KumoControllers
+
 @testable import KumoServer
 
 /// Services through the API: VIPs from the service CIDR (owned by `ipam`, never handed out twice, fixed for the
@@ -104,6 +106,22 @@ struct ServiceAPITests {
             #expect(none["status"]?["reason"] == "NoEndpoints")
             #expect(none["metadata"]?["managedFields"]?["status.endpoints"] == "endpoints")
         }
+    }
+
+    @Test func loadFromEveryNodeAddsUp() {
+        func dump(_ rps: Double, queue: Int, ms: Double) -> JSONValue {
+            [
+                "services": [
+                    [
+                        "service": "p/web",
+                        "ports": [["requestsPerSecond": .number(rps), "queue": .number(Double(queue)), "avgResponseMs": .number(ms)]],
+                    ]
+                ]
+            ]
+        }
+        let loads = AgentLoadBalancerMetrics.aggregate([dump(10, queue: 2, ms: 30), dump(5.5, queue: 0, ms: 80), ["services": []]])
+        #expect(loads["p/web"] == ServiceLoad(requestsPerSecond: 15.5, queue: 2, avgResponseMs: 80, nodes: 2))
+        #expect(loads.count == 1)
     }
 
     func eventually(_ what: String, seconds: Int = 30, _ check: () async throws -> Bool) async throws {

@@ -153,12 +153,23 @@ final class LoadBalancerManager: Sendable {
             let vips = Set(desired.values.map(\.vip))
             try await addVIPs(vips)
             await drainLeaving(before: before, after: desired)
-            try await supervisor.apply(config.render())
+            var degraded: String? = nil
+            do {
+                try await supervisor.apply(config.render())
+            } catch where config.services.contains(where: { $0.external != nil }) {
+                // an external port something else on this node holds would block every reload: serve the VIPs
+                // without the node ports rather than nothing new at all, and say so
+                var without = config
+                without.nodeAddress = nil
+                try await supervisor.apply(without.render())
+                degraded = "external ports not published on this node: \(error.message)"
+                logger.error("HAProxy refused the external ports; serving VIPs only", metadata: ["error": "\(error.message)"])
+            }
             try await removeStaleVIPs(keeping: vips)
             state.withLock {
                 $0.applied = desired
                 $0.vips = vips
-                $0.lastError = nil
+                $0.lastError = degraded
                 $0.syncs += 1
             }
             await publish(desired.mapValues(\.generation))
