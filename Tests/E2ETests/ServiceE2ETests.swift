@@ -232,7 +232,12 @@ struct ServiceE2ETests {
             let svc = try await converged(c, endpoints: 3)
             let vip = try #require(svc["spec"]?["clusterIP"]?.stringValue)
 
-            // kill one replica's container
+            // kill one replica's container; the service, the nodes and the replicas are recorded from watch streams,
+            // so the order of "out of every HAProxy" and "Ready again" is read from store revisions, not from polling
+            let services = WatchRecorder(c.admin, "/api/v1/projects/demo/services")
+            let nodes = WatchRecorder(c.admin, "/api/v1/nodes")
+            let replicas = WatchRecorder(c.admin, "/api/v1/projects/demo/replicas")
+            defer { services.stop(); nodes.stop(); replicas.stop() }
             let loop = RequestLoop(netns: c.host(1), url: "http://\(vip)/")
             loop.start()
             try await Task.sleep(for: .seconds(1))
@@ -243,25 +248,34 @@ struct ServiceE2ETests {
             let runner = try #require(state["replicas"]?["runners"]?.arrayValue?.first { $0["replica"]?.stringValue == "demo/\(name)" })
             let pid = try #require(runner["pid"]?.numberValue.map { Int32($0) })
             #expect(kill(pid, SIGKILL) == 0)
-            var removedEverywhere: ContinuousClock.Instant?
-            var readyAgain: ContinuousClock.Instant?
-            try await eventually("\(name) out of rotation, then back", timeout: .seconds(40)) {
-                let s = try await c.admin.get(.service, "web", project: "demo")
-                let listed = s["status"]?["endpoints"]?.arrayValue?.contains { $0["replica"]?.stringValue == name } ?? true
-                let generation = s["status"]?["generation"]?.numberValue ?? 0
-                if removedEverywhere == nil, !listed {
-                    let nodes = try await c.admin.send(.GET, "/api/v1/nodes").json()["items"]?.arrayValue ?? []
-                    if nodes.allSatisfy({ ($0["status"]?["loadBalancer"]?["appliedGenerations"]?["demo/web"]?.numberValue ?? 0) >= generation }) {
-                        removedEverywhere = ContinuousClock.now
-                    }
-                }
-                let r = try await c.admin.get(.replica, name, project: "demo")
-                if readyAgain == nil, (r["status"]?["restartCount"]?.numberValue ?? 0) >= 1, r["status"]?["ready"] == true {
-                    readyAgain = ContinuousClock.now
-                }
-                return removedEverywhere != nil && readyAgain != nil
+            func readyAgain(_ r: JSONValue) -> Bool {
+                r["metadata"]?["name"]?.stringValue == name && (r["status"]?["restartCount"]?.numberValue ?? 0) >= 1
+                    && r["status"]?["ready"] == true
             }
-            #expect(try #require(removedEverywhere) < (try #require(readyAgain)), "out of every HAProxy before it was Ready again")
+            try await eventually("\(name) Ready again after its restart, and seen by the watch", timeout: .seconds(40)) {
+                replicas.recorded.contains(where: readyAgain)
+            }
+            // the first generation of the service without the victim, and the revision at which every node's
+            // HAProxy served it
+            let without = try #require(
+                services.recorded.first { s in
+                    s["metadata"]?["name"] == "web"
+                        && !(s["status"]?["endpoints"]?.arrayValue?.contains { $0["replica"]?.stringValue == name } ?? true)
+                }, "the endpoints dropped \(name)")
+            let generation = try #require(without["status"]?["generation"]?.numberValue)
+            var applied: [String: Double] = [:]
+            var removedEverywhere: Int?
+            for n in nodes.recorded {
+                guard let nodeName = n["metadata"]?["name"]?.stringValue else { continue }
+                applied[nodeName] = n["status"]?["loadBalancer"]?["appliedGenerations"]?["demo/web"]?.numberValue ?? 0
+                if removedEverywhere == nil, applied.count == 3, applied.values.allSatisfy({ $0 >= generation }) {
+                    removedEverywhere = WatchRecorder.revision(n)
+                }
+            }
+            let readyRevision = try #require(replicas.recorded.first(where: readyAgain).map(WatchRecorder.revision))
+            #expect(
+                try #require(removedEverywhere, "every node applied generation \(generation)") < readyRevision,
+                "out of every HAProxy (revision \(removedEverywhere ?? 0)) before it was Ready again (revision \(readyRevision))")
             _ = try await converged(c, endpoints: 3)
             try await Task.sleep(for: .seconds(1))
             let killed = loop.stop()
