@@ -70,8 +70,20 @@ actor InstanceRunner {
         generation += 1
     }
 
+    /// The object is gone (a forced delete skips the graceful phase): remove the VM all the same.
+    var deleted = false
+
+    nonisolated func objectDeleted() {
+        Task { await self.markDeleted() }
+    }
+
+    private func markDeleted() {
+        deleted = true
+        generation += 1
+    }
+
     var wantsRunning: Bool { instance.spec.running ?? true }
-    var deleting: Bool { instance.metadata.deletionTimestamp != nil }
+    var deleting: Bool { deleted || instance.metadata.deletionTimestamp != nil }
     var mac: String? { instance.spec.network?.mac }
     var ip: String? { instance.spec.network?.ip }
     var consolePath: String { paths.consoleLog }
