@@ -185,6 +185,39 @@ struct VMsE2ETests {
             #expect(probe?["mode"] == "auto" && ["kvm", "tcg"].contains(probe?["result"]?.stringValue ?? ""), "\(probe ?? .null)")
             #expect(FileManager.default.fileExists(atPath: c.agentDir(2) + "/accel-probe"))
 
+            // console -f follows: a marker written by the guest after the stream opened arrives
+            let follow = Process()
+            follow.executableURL = URL(fileURLWithPath: KumoBinary.path)
+            follow.arguments = ["console", "instance/vm1", "-p", "vm", "-f", "--tail", "1"]
+            follow.environment = ["KUMO_CONFIG": c.configPath]
+            let pipe = Pipe()
+            follow.standardOutput = pipe
+            try follow.run()
+            try await Task.sleep(for: .milliseconds(500))
+            try c.kumo(["instance", "reboot", "vm1", "-p", "vm"])
+            let handle = pipe.fileHandleForReading
+            let reader = Task.detached { () -> Bool in
+                var seen = ""
+                while true {
+                    let data = handle.availableData
+                    if data.isEmpty { return false }
+                    seen += String(decoding: data, as: UTF8.self)
+                    if seen.contains("kumo-guest: init") { return true }
+                }
+            }
+            let deadline = Task {
+                try await Task.sleep(for: .seconds(60))
+                follow.terminate()
+            }
+            let followed = await reader.value
+            deadline.cancel()
+            follow.terminate()
+            follow.waitUntilExit()
+            #expect(followed, "kumo console -f streamed the reboot's output")
+            try await eventually("vm1 up again after the reboot", timeout: .seconds(60)) {
+                try c.kumo(["console", "instance/vm1", "-p", "vm"]).components(separatedBy: "kumo-guest: up").count - 1 >= 2
+            }
+
             // stop (ACPI power button), start, reboot
             try c.kumo(["instance", "stop", "vm1", "-p", "vm"])
             try await eventually("vm1 Stopped", timeout: .seconds(40)) { try await phase(c, "vm1") == "Stopped" }
