@@ -270,6 +270,12 @@ struct VMsE2ETests {
             dhcp = try dhcpState(c, node: node2)
             #expect(dhcp["hosts"]?.arrayValue?.isEmpty == true, "hostsfile entries removed")
             #expect(pidsBefore.allSatisfy { !VMDriverProbe.alive($0) })
+            // the accelerator probes (one per agent start) are over and left no QEMU behind
+            let probes = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).filter { pid in
+                guard Int32(pid) != nil, let cmd = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8) else { return false }
+                return cmd.contains(c.dir) && cmd.contains("accel-probe.d") && VMDriverProbe.alive(Int32(pid)!)
+            }
+            #expect(probes.isEmpty, "probe QEMUs left: \(probes)")
         }
     }
 }
