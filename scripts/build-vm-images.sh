@@ -10,9 +10,12 @@
 # Prints the cache directory. Needs: apt-get (download only, no root), dpkg-deb, busybox-static, cpio, gzip, kmod.
 set -euo pipefail
 out="${1:-${KUMO_VM_IMAGES:-$HOME/.cache/kumo/vm-images}}"
-if [[ -f "$out/kernel/initrd.img" && -f "$out/kernel/vmlinuz" && -f "$out/.complete" ]]; then
+# bump when what this script builds changes, so caches of older builds are rebuilt
+format=4
+if [[ -f "$out/kernel/initrd.img" && -f "$out/kernel/vmlinuz" && "$(cat "$out/.complete" 2>/dev/null)" == "$format" ]]; then
   echo "$out"; exit 0
 fi
+rm -rf "$out/kernel" "$out/disk.img" "$out/.complete"
 mkdir -p "$out"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -65,6 +68,8 @@ for arg in $(cat /proc/cmdline); do
     kumo.sshkeys=*) echo "${arg#kumo.sshkeys=}" | base64 -d > /run/authorized_keys 2>/dev/null ;;
   esac
 done
+[ -s /run/user-data ] && echo "kumo-guest: user-data $(wc -c < /run/user-data) bytes"
+[ -s /run/authorized_keys ] && echo "kumo-guest: ssh keys $(wc -l < /run/authorized_keys)"
 ip link set lo up
 ip link set eth0 up
 # ACPI power button (QMP system_powerdown) → poweroff: any event from the "Power Button" input device
@@ -102,25 +107,33 @@ echo "console=ttyS0 panic=-1 quiet" > "$out/kernel/cmdline"
 echo "$kver" > "$out/kernel/version"
 
 # disk image: MBR (syslinux boot code + one bootable Linux partition from sector 2048 to the end of 64 MiB)
-# + ext4 with extlinux, the same kernel and initramfs. Needs root (loop device, mount).
-if command -v extlinux >/dev/null && command -v mkfs.ext4 >/dev/null && command -v losetup >/dev/null \
-   && [[ -f /usr/lib/syslinux/mbr/mbr.bin ]] && [[ "$(id -u)" = 0 ]]; then
-  disk="$work/disk.img"
+# + ext4 with extlinux, the same kernel and initramfs. Needs root, a loop device and mount; skipped otherwise
+# (tests then boot the kernel image only).
+build_disk() {
+  local disk="$work/disk.img" mnt="$work/mnt" loop
   truncate -s 64M "$disk"
   dd if=/usr/lib/syslinux/mbr/mbr.bin of="$disk" bs=440 count=1 conv=notrunc status=none
   # partition entry 1: active, type 0x83, LBA 2048, 129024 sectors; then the 0x55AA signature
   printf '\x80\xfe\xff\xff\x83\xfe\xff\xff\x00\x08\x00\x00\x00\xf8\x01\x00' | dd of="$disk" bs=1 seek=446 conv=notrunc status=none
   printf '\x55\xaa' | dd of="$disk" bs=1 seek=510 conv=notrunc status=none
-  loop="$(losetup --show -f -o $((2048*512)) "$disk")"
-  mkfs.ext4 -q -O ^64bit,^metadata_csum "$loop"
-  mnt="$work/mnt"; mkdir -p "$mnt"
-  mount "$loop" "$mnt"
-  mkdir -p "$mnt/boot"
-  cp "$out/kernel/vmlinuz" "$out/kernel/initrd.img" "$mnt/boot/"
-  printf 'DEFAULT kumo\nTIMEOUT 1\nLABEL kumo\n  KERNEL /boot/vmlinuz\n  APPEND initrd=/boot/initrd.img console=ttyS0 panic=-1 quiet\n' > "$mnt/boot/extlinux.conf"
-  extlinux --install "$mnt/boot" >/dev/null 2>&1
-  umount "$mnt"; losetup -d "$loop"
-  cp "$disk" "$out/disk.img"
+  loop="$(losetup --show -f -o $((2048*512)) --sizelimit $((129024*512)) "$disk")" || return 1
+  if mkfs.ext4 -q -O ^64bit,^metadata_csum "$loop" && mkdir -p "$mnt" && mount "$loop" "$mnt"; then
+    mkdir -p "$mnt/boot"
+    cp "$out/kernel/vmlinuz" "$out/kernel/initrd.img" "$mnt/boot/"
+    printf 'DEFAULT kumo\nTIMEOUT 1\nLABEL kumo\n  KERNEL /boot/vmlinuz\n  APPEND initrd=/boot/initrd.img %s\n' "$(cat "$out/kernel/cmdline")" > "$mnt/boot/extlinux.conf"
+    extlinux --install "$mnt/boot" >/dev/null 2>&1
+    local rc=$?
+    umount "$mnt"
+    losetup -d "$loop"
+    [ $rc = 0 ] && cp "$disk" "$out/disk.img"
+    return $rc
+  fi
+  losetup -d "$loop"
+  return 1
+}
+if command -v extlinux >/dev/null && command -v mkfs.ext4 >/dev/null && command -v losetup >/dev/null \
+   && [[ -f /usr/lib/syslinux/mbr/mbr.bin ]] && [[ "$(id -u)" = 0 ]]; then
+  build_disk || echo "build-vm-images: disk image skipped (no loop device or mount here)" >&2
 fi
-touch "$out/.complete"
+echo "$format" > "$out/.complete"
 echo "$out"

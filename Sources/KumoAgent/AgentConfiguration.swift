@@ -122,8 +122,9 @@ public struct AgentConfiguration: Sendable {
     public var dnsmasqDir: String { (runcRoot as NSString).deletingLastPathComponent + "/dnsmasq" }
     /// One directory per VM (QMP socket, pid file, console log, overlay disk, record).
     public var vmsDir: String { dataDir + "/vms" }
-    /// The cached accelerator probe result.
+    /// The cached accelerator probe result, and the probe's scratch directory.
     public var accelProbeFile: String { dataDir + "/accel-probe" }
+    public var accelProbeDir: String { dataDir + "/accel-probe.d" }
     /// The identity its writes are recorded under.
     public var manager: String { "node/\(nodeName)" }
 }

@@ -113,7 +113,7 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
         let vmLogger = logger.with(label: "kumo.vms")
         let accel = AccelProbe(
             mode: AccelProbe.Mode(rawValue: config.vmAccel) ?? .auto, cacheFile: config.accelProbeFile,
-            workDir: config.vmsDir + "-probe", logger: vmLogger)
+            workDir: config.accelProbeDir, logger: vmLogger)
         let instances = InstanceSupervisor(
             context: VMContext(
                 api: api, driver: VMDriver(hostNetns: config.hostNetns, bridge: config.bridge, mtu: mtu, logger: vmLogger),
@@ -196,6 +196,8 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
         for id in (try? FileManager.default.contentsOfDirectory(atPath: config.bundlesDir)) ?? [] {
             await driver.removeContainer(id)
         }
+        AccelProbe.killLeftover(pidFile: config.accelProbeDir + "/probe.pid")
+        try? FileManager.default.removeItem(atPath: config.accelProbeDir)
         await InstanceSupervisor.reset(
             vmsDir: config.vmsDir,
             driver: VMDriver(hostNetns: config.hostNetns, bridge: config.bridge, mtu: config.mtu ?? 1450, logger: logger))

@@ -10,6 +10,8 @@ public struct InstanceSpec: ResourceSpec {
     public static let defaultMemoryBytes: Int64 = 256 << 20
     /// Annotation whose new value asks the node agent for a reboot (`kumo instance reboot` sets the time).
     public static let rebootAnnotation = "kumo.dev/reboot-requested"
+    /// Annotation whose new value asks the agent to try a Failed instance again (`kumo instance start`).
+    public static let startAnnotation = "kumo.dev/start-requested"
 
     /// VM image reference (kind `kernel` or `disk`): `name`, `name:tag` or `name@sha256:…`.
     public var image: String

@@ -70,7 +70,12 @@ struct VMsE2ETests {
                   terminationGracePeriodSeconds: 1
                 """)
             let node2 = c.nodeName(2)
-            try c.kumo(["instance", "create", "vm1", "--image", "tiny:latest", "--memory", "128Mi", "--node", node2, "-p", "vm"])
+            let userData = c.dir + "/user-data"
+            try Data("#!/bin/sh\necho hello from user data\n".utf8).write(to: URL(fileURLWithPath: userData))
+            try c.kumo([
+                "instance", "create", "vm1", "--image", "tiny:latest", "--memory", "128Mi", "--node", node2, "--user-data-file", userData,
+                "-p", "vm",
+            ])
             try c.kumo([
                 "instance", "create", "vm2", "--image", images.disk != nil ? "tiny-disk:latest" : "tiny:latest", "--memory", "128Mi",
                 "--node", node2, "-p", "vm",
@@ -78,7 +83,7 @@ struct VMsE2ETests {
             // bad input: refused at once, or failing visibly without leaving anything behind
             #expect(throws: (any Error).self) { try c.kumo(["instance", "create", "bad", "--image", "NOT AN IMAGE", "-p", "vm"]) }
             try c.kumo(["instance", "create", "huge", "--image", "tiny:latest", "--memory", "64Gi", "-p", "vm"])
-            try c.kumo(["instance", "create", "ghost", "--image", "nosuchimage:latest", "--memory", "64Mi", "-p", "vm"])
+            try c.kumo(["instance", "create", "ghost", "--image", "nosuchimage:latest", "--memory", "128Mi", "-p", "vm"])
             try c.kumo(["instance", "create", "corrupt", "--image", "corrupt:latest", "--memory", "64Mi", "-p", "vm"])
             try c.kumo(["instance", "create", "broken", "--image", "broken:latest", "--memory", "64Mi", "--node", c.nodeName(3), "-p", "vm"])
             _ = try await c.admin.send(
@@ -129,7 +134,8 @@ struct VMsE2ETests {
             }
 
             // console through the server's proxy; DHCP state of the node
-            #expect(try c.kumo(["console", "instance/vm1", "-p", "vm"]).contains("kumo-guest: up"))
+            let console = try c.kumo(["console", "instance/vm1", "-p", "vm"])
+            #expect(console.contains("kumo-guest: up") && console.contains("kumo-guest: user-data 36 bytes"), "\(console)")
             var dhcp = try dhcpState(c, node: node2)
             let hostMACs = (dhcp["hosts"]?.arrayValue ?? []).compactMap { $0["mac"]?.stringValue }
             #expect(hostMACs.contains(mac1) && hostMACs.count == 2, "\(hostMACs)")
@@ -147,6 +153,15 @@ struct VMsE2ETests {
             try await eventually("a DHCPNAK counted", timeout: .seconds(30)) {
                 (try dhcpState(c, node: node2)["counters"]?["NAK"]?.numberValue ?? 0) >= 1
             }
+            // the agent's /metrics (read with the server's credential, as the server's proxy does)
+            let credential = try String(contentsOfFile: c.agentDir(2) + "/server.credential", encoding: .utf8)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let metrics = try LocalCloud.sh([
+                "curl", "-sf", "--max-time", "3", "-H", "Authorization: Bearer \(credential)", "http://\(c.hostIP(2)):7481/metrics",
+            ]).out
+            let nakLine = metrics.split(separator: "\n").first { $0.hasPrefix("kumo_agent_dhcp_messages_total{type=\"NAK\"}") }
+            #expect(nakLine.flatMap { $0.split(separator: " ").last.flatMap { Double($0) } }.map { $0 >= 1 } == true, "\(nakLine ?? "no NAK line")")
+            #expect(metrics.contains("kumo_agent_dnsmasq_up 1"))
             try await eventually("vm1 answers at its new address", timeout: .seconds(30)) {
                 try c.inHost(2, ["ping", "-c1", "-W1", newIP]).status == 0
             }
@@ -164,6 +179,44 @@ struct VMsE2ETests {
                 return runners.count == 2 && runners.allSatisfy { $0["state"]?.stringValue?.hasPrefix("running") == true }
             }
             #expect(Set(qemuPids(c, 2)) == pidsBefore, "same QEMU processes")
+            // accel auto: the probe ran in the background and its result is cached per node (TCG where KVM hangs)
+            let agentState = try JSONValue(parsing: Array(try c.kumo(["state", "agent/\(node2)"]).utf8))
+            let probe = agentState["instances"]?["accelerator"]
+            #expect(probe?["mode"] == "auto" && ["kvm", "tcg"].contains(probe?["result"]?.stringValue ?? ""), "\(probe ?? .null)")
+            #expect(FileManager.default.fileExists(atPath: c.agentDir(2) + "/accel-probe"))
+
+            // console -f follows: a marker written by the guest after the stream opened arrives
+            let follow = Process()
+            follow.executableURL = URL(fileURLWithPath: KumoBinary.path)
+            follow.arguments = ["console", "instance/vm1", "-p", "vm", "-f", "--tail", "1"]
+            follow.environment = ["KUMO_CONFIG": c.configPath]
+            let pipe = Pipe()
+            follow.standardOutput = pipe
+            try follow.run()
+            try await Task.sleep(for: .milliseconds(500))
+            try c.kumo(["instance", "reboot", "vm1", "-p", "vm"])
+            let handle = pipe.fileHandleForReading
+            let reader = Task.detached { () -> Bool in
+                var seen = ""
+                while true {
+                    let data = handle.availableData
+                    if data.isEmpty { return false }
+                    seen += String(decoding: data, as: UTF8.self)
+                    if seen.contains("kumo-guest: init") { return true }
+                }
+            }
+            let deadline = Task {
+                try await Task.sleep(for: .seconds(60))
+                follow.terminate()
+            }
+            let followed = await reader.value
+            deadline.cancel()
+            follow.terminate()
+            follow.waitUntilExit()
+            #expect(followed, "kumo console -f streamed the reboot's output")
+            try await eventually("vm1 up again after the reboot", timeout: .seconds(60)) {
+                try c.kumo(["console", "instance/vm1", "-p", "vm"]).components(separatedBy: "kumo-guest: up").count - 1 >= 2
+            }
 
             // stop (ACPI power button), start, reboot
             try c.kumo(["instance", "stop", "vm1", "-p", "vm"])
@@ -196,6 +249,11 @@ struct VMsE2ETests {
             #expect((broken["status"]?["consoleTail"]?.stringValue ?? "").contains("Kernel panic"), "\(broken["status"]?["consoleTail"] ?? .null)")
             #expect(try taps(c, 3).isEmpty && qemuPids(c, 3).isEmpty, "a failed boot leaves no tap or QEMU")
 
+            // a Failed instance is retried by `kumo instance start` (here: once its image exists)
+            try c.kumo(["image", "push", "nosuchimage:latest", "--kernel", images.kernel, "--initrd", images.initrd, "--cmdline", images.cmdline, "-q"])
+            try c.kumo(["instance", "start", "ghost", "-p", "vm"])
+            try await eventually("ghost Running after start", timeout: .seconds(90)) { try await phase(c, "ghost") == "Running" }
+
             // delete: QEMU, tap, hostsfile entry, overlay disk gone
             for name in ["vm1", "vm2", "huge", "ghost", "corrupt", "broken"] {
                 try c.kumo(["instance", "delete", name, "-p", "vm"])
@@ -203,13 +261,21 @@ struct VMsE2ETests {
             try await eventually("instances gone", timeout: .seconds(30)) {
                 try await c.admin.send(.GET, "/api/v1/projects/vm/instances").json()["items"]?.arrayValue?.isEmpty == true
             }
-            try await eventually("node 2 clean", timeout: .seconds(20)) {
-                let vms = (try? FileManager.default.contentsOfDirectory(atPath: c.agentDir(2) + "/vms")) ?? []
-                return try taps(c, 2).isEmpty && qemuPids(c, 2).isEmpty && vms.isEmpty
+            try await eventually("nodes clean", timeout: .seconds(20)) {
+                try (1...3).allSatisfy { i in
+                    let vms = (try? FileManager.default.contentsOfDirectory(atPath: c.agentDir(i) + "/vms")) ?? []
+                    return try taps(c, i).isEmpty && qemuPids(c, i).isEmpty && vms.isEmpty
+                }
             }
             dhcp = try dhcpState(c, node: node2)
             #expect(dhcp["hosts"]?.arrayValue?.isEmpty == true, "hostsfile entries removed")
             #expect(pidsBefore.allSatisfy { !VMDriverProbe.alive($0) })
+            // the accelerator probes (one per agent start) are over and left no QEMU behind
+            let probes = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).filter { pid in
+                guard Int32(pid) != nil, let cmd = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8) else { return false }
+                return cmd.contains(c.dir) && cmd.contains("accel-probe.d") && VMDriverProbe.alive(Int32(pid)!)
+            }
+            #expect(probes.isEmpty, "probe QEMUs left: \(probes)")
         }
     }
 }

@@ -203,9 +203,13 @@ struct DnsmasqIntegrationTests {
 
             // A second supervisor (an agent restart) adopts the running dnsmasq instead of starting another.
             let running = try #require(await sup.pid)
+            let kept = try DHCPHost(mac: f.mac, name: "vm1", ip: ip2)
+            try await sup.setHost(kept)
             let again = try f.supervisor(dns: true, logMaxBytes: 4096)
             try await again.start()
             #expect(await again.pid == running)
+            #expect(await again.dhcpHosts == [kept], "the reservations survive an agent restart")
+            #expect(await again.dnsRecords.map(\.name) == ["api.demo.kumo"])
 
             // reset: process gone, files gone
             await DnsmasqSupervisor.reset(directory: f.dir + "/dnsmasq")

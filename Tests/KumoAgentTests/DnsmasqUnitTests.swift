@@ -55,6 +55,17 @@ struct DnsmasqUnitTests {
         #expect(throws: KumoError.self) { try DHCPHost(mac: "02:6b:00:00:00:01\n", name: "x", ip: IPv4Address("10.0.0.1")!) }
     }
 
+    @Test func filesParseBack() throws {
+        let hosts = [
+            try DHCPHost(mac: "02:6b:0a:f4:03:0a", name: "vm-a", ip: IPv4Address("10.244.3.10")!),
+            try DHCPHost(mac: "02:6b:0a:f4:03:05", name: "vm-b", ip: IPv4Address("10.244.3.5")!),
+        ]
+        let text = DnsmasqConfig.hostsFile(hosts).text + "garbage\n02:6b:zz,x,10.0.0.1\n"
+        #expect(Set(DnsmasqConfig.parseHostsFile(text)) == Set(hosts))
+        let records = [try DNSRecord(name: "a.demo.kumo", ip: IPv4Address("10.96.0.1")!), try DNSRecord(name: "b.demo.kumo", ip: IPv4Address("10.96.0.1")!)]
+        #expect(Set(DnsmasqConfig.parseAddnHostsFile(DnsmasqConfig.addnHostsFile(records))) == Set(records))
+    }
+
     @Test func addnHostsGroupsNamesPerAddress() throws {
         let text = DnsmasqConfig.addnHostsFile([
             try DNSRecord(name: "web.demo.kumo", ip: IPv4Address("10.96.0.12")!),

@@ -109,6 +109,24 @@ public struct DnsmasqConfig: Sendable, Equatable {
         return (lines.map { $0 + "\n" }.joined(), rejected)
     }
 
+    /// The reservations of a hostsfile written earlier (an agent restart keeps them); bad lines are skipped.
+    public static func parseHostsFile(_ text: String) -> [DHCPHost] {
+        text.split(separator: "\n").compactMap { line in
+            let f = line.split(separator: ",", omittingEmptySubsequences: false)
+            guard f.count == 3, let ip = IPv4Address(String(f[2])) else { return nil }
+            return try? DHCPHost(mac: String(f[0]), name: String(f[1]), ip: ip)
+        }
+    }
+
+    /// The records of an addn-hosts file written earlier.
+    public static func parseAddnHostsFile(_ text: String) -> [DNSRecord] {
+        text.split(separator: "\n").flatMap { line -> [DNSRecord] in
+            let f = line.split(separator: " ")
+            guard f.count >= 2, let ip = IPv4Address(String(f[0])) else { return [] }
+            return f.dropFirst().compactMap { try? DNSRecord(name: String($0), ip: ip) }
+        }
+    }
+
     /// `--addn-hosts` content: `IP name…` per address, addresses and names sorted.
     public static func addnHostsFile(_ records: [DNSRecord]) -> String {
         var byIP: [IPv4Address: Set<String>] = [:]

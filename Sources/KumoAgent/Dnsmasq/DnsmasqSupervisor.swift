@@ -67,6 +67,13 @@ public actor DnsmasqSupervisor {
             throw KumoError(.unavailable, "dnsmasq is not installed (apt-get install dnsmasq-base): the agent serves DHCP with it")
         }
         try prepareDirectory()
+        // an agent restart: keep what the previous agent reserved until its owners say otherwise
+        if hosts.isEmpty, let text = try? String(contentsOfFile: config.hostsFile, encoding: .utf8) {
+            hosts = Dictionary(DnsmasqConfig.parseHostsFile(text).map { ($0.mac, $0) }, uniquingKeysWith: { a, _ in a })
+        }
+        if records.isEmpty, let text = try? String(contentsOfFile: config.addnHostsFile, encoding: .utf8) {
+            records = DnsmasqConfig.parseAddnHostsFile(text)
+        }
         try writeHostsFile()
         try writeAddnHostsFile()
         if let pid = Self.runningPid(pidFile: config.pidFile) {
@@ -264,15 +271,4 @@ public actor DnsmasqSupervisor {
             messages: parser.counters, leases: parser.leases.count, hosts: hosts.count, records: records.count,
             restarts: restarts, rotations: rotations, running: isRunning)
     }
-}
-
-/// What `/metrics` exports about dnsmasq.
-public struct DnsmasqMetricsSnapshot: Sendable, Equatable {
-    public var messages: [String: Int]
-    public var leases: Int
-    public var hosts: Int
-    public var records: Int
-    public var restarts: Int
-    public var rotations: Int
-    public var running: Bool
 }

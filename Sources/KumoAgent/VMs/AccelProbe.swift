@@ -60,32 +60,41 @@ public actor AccelProbe {
         logger.notice("accelerator probe", metadata: ["result": "\(outcome.0.rawValue)", "detail": "\(outcome.1)"])
     }
 
-    /// Boots an empty KVM machine and waits for SeaBIOS on its serial port.
+    /// Boots an empty KVM machine and waits for SeaBIOS on its serial port. QEMU runs in the foreground under
+    /// `timeout -s KILL`, so even an agent killed mid-probe leaves no hung QEMU behind for long.
     func probe() async -> (Result, String) {
         guard access("/dev/kvm", R_OK | W_OK) == 0 else { return (.tcg, "no usable /dev/kvm") }
-        guard programExists("qemu-system-x86_64") else { return (.tcg, "qemu-system-x86_64 not installed") }
+        guard programExists("qemu-system-x86_64"), programExists("timeout") else {
+            return (.tcg, "qemu-system-x86_64 or timeout not installed")
+        }
         try? FileManager.default.createDirectory(atPath: workDir, withIntermediateDirectories: true)
         let log = workDir + "/probe-console.log", pidFile = workDir + "/probe.pid"
+        Self.killLeftover(pidFile: pidFile)
         unlink(log)
-        unlink(pidFile)
+        let seconds = max(1, Int(timeout.components.seconds))
         let argv = [
-            "qemu-system-x86_64", "-accel", "kvm", "-m", "32", "-nodefaults", "-no-user-config", "-display", "none",
-            "-serial", "file:\(log)", "-no-reboot", "-pidfile", pidFile, "-daemonize",
+            "timeout", "-s", "KILL", String(seconds + 1), "qemu-system-x86_64", "-accel", "kvm", "-m", "32", "-nodefaults",
+            "-no-user-config", "-display", "none", "-serial", "file:\(log)", "-no-reboot", "-pidfile", pidFile,
         ]
-        guard let r = try? await Command().run(argv), r.succeeded else { return (.tcg, "qemu -accel kvm did not start") }
-        let pid = VMDriver.runningPid(pidFile: pidFile)
-        defer {
-            if let pid { Glibc.kill(pid, SIGKILL) }
-            unlink(pidFile)
-        }
+        let run = Task { try? await Command().run(argv) }
+        defer { unlink(pidFile) }
         let deadline = ContinuousClock.now + timeout
+        var outcome: (Result, String) = (.tcg, "KVM guest showed no firmware output within \(timeout): using TCG")
         while ContinuousClock.now < deadline {
             if let text = try? String(contentsOfFile: log, encoding: .utf8), text.contains("SeaBIOS") {
-                return (.kvm, "KVM guest reached its firmware")
+                outcome = (.kvm, "KVM guest reached its firmware")
+                break
             }
             try? await Task.sleep(for: .milliseconds(100))
         }
-        return (.tcg, "KVM guest showed no firmware output within \(timeout): using TCG")
+        Self.killLeftover(pidFile: pidFile)
+        _ = await run.value
+        return outcome
+    }
+
+    /// Kills a probe QEMU named by `pidFile` (a probe interrupted by an agent restart).
+    static func killLeftover(pidFile: String) {
+        if let pid = VMDriver.runningPid(pidFile: pidFile) { Glibc.kill(pid, SIGKILL) }
     }
 
     public func state() -> JSONValue {

@@ -86,6 +86,12 @@ extension InstanceRunner {
                 let cmdline = QEMUCommandLine.cmdline(
                     image: image.config.cmdline ?? "console=ttyS0", hostname: name, userData: instance.spec.userData,
                     sshKeys: instance.spec.sshAuthorizedKeys)
+                guard cmdline.utf8.count <= QEMUCommandLine.maxCmdlineBytes else {
+                    throw StepFailure(
+                        step: "image", component: "agent/qemu",
+                        message: "user data and SSH keys do not fit on the kernel command line (\(cmdline.utf8.count) bytes, "
+                            + "at most \(QEMUCommandLine.maxCmdlineBytes)); a config drive is not implemented")
+                }
                 boot = .kernel(kernel: kernel, initrd: initrd, cmdline: cmdline)
             case .disk:
                 let overlay = paths.overlay
@@ -173,6 +179,7 @@ extension InstanceRunner {
         reason = "StepFailed"
         message = "step \(failure.step) (\(failure.component)) failed: \(failure.message)"
         await releaseResources(keepDHCP: false)
+        startRequestAtFailure = instance.metadata.annotations?[InstanceSpec.startAnnotation]
         state = .failed(failure.message)
         await report(phase: .failed)
         await context.api.instanceEvent(project: project, instance: name, reason: "Failed", message: message ?? "", warning: true)

@@ -37,6 +37,8 @@ actor InstanceRunner {
     var message: String?
     var consoleTail: String?
     var rebootHandled: String?
+    /// The start request (annotation value) current when the instance failed; a new one retries it.
+    var startRequestAtFailure: String?
     /// The DHCP reservation as written (to notice an address change).
     var dhcpEntry: DHCPHost?
     /// Bumped on every instance update; `pause` returns early when it moves.
@@ -58,12 +60,30 @@ actor InstanceRunner {
     }
 
     private func set(_ instance: Instance) {
+        // updates arrive on separate tasks: never go back to an older version of the object
+        if let new = instance.metadata.resourceVersion.flatMap({ Int64($0) }),
+            let current = self.instance.metadata.resourceVersion.flatMap({ Int64($0) }), new < current
+        {
+            return
+        }
         self.instance = instance
         generation += 1
     }
 
+    /// The object is gone (a forced delete skips the graceful phase): remove the VM all the same.
+    var deleted = false
+
+    nonisolated func objectDeleted() {
+        Task { await self.markDeleted() }
+    }
+
+    private func markDeleted() {
+        deleted = true
+        generation += 1
+    }
+
     var wantsRunning: Bool { instance.spec.running ?? true }
-    var deleting: Bool { instance.metadata.deletionTimestamp != nil }
+    var deleting: Bool { deleted || instance.metadata.deletionTimestamp != nil }
     var mac: String? { instance.spec.network?.mac }
     var ip: String? { instance.spec.network?.ip }
     var consolePath: String { paths.consoleLog }
@@ -80,7 +100,9 @@ actor InstanceRunner {
             case .pending, .stopped:
                 if wantsRunning { await provisionAndBoot() }
             case .failed:
-                if !wantsRunning {
+                if wantsRunning, instance.metadata.annotations?[InstanceSpec.startAnnotation] != startRequestAtFailure {
+                    await provisionAndBoot()
+                } else if !wantsRunning {
                     state = .stopped
                     reason = "Stopped"
                     await report(phase: .stopped)

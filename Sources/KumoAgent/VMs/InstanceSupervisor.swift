@@ -51,7 +51,7 @@ final class InstanceSupervisor: Sendable {
         guard let instance = try? decode(object, as: Instance.self), let uid = instance.metadata.uid else { return }
         let existing = runners.withLock { $0[uid] }
         if let existing {
-            existing.update(instance)
+            if deleted { existing.objectDeleted() } else { existing.update(instance) }
             return
         }
         guard !deleted, instance.spec.nodeName == context.node, instance.spec.network != nil else { return }

@@ -26,6 +26,8 @@ public struct QEMUCommandLine: Sendable, Equatable {
     public var consoleLog: String
     public var pidFile: String
     public var program = "qemu-system-x86_64"
+    /// x86's COMMAND_LINE_SIZE is 2048 bytes including the terminating NUL.
+    public static let maxCmdlineBytes = 2000
 
     public init(
         name: String, vcpus: Int, memoryMiB: Int64, accel: Accel, boot: Boot, tap: String, mac: String, qmpSocket: String,

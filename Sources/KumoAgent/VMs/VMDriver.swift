@@ -7,18 +7,6 @@ import Logging
     import Glibc
 #endif
 
-/// Files of one VM on the node: `<vms>/<uid>/` holds its QMP socket, pid file, console log, overlay disk and
-/// record.
-public struct VMPaths: Sendable, Equatable {
-    public let directory: String
-    public init(root: String, uid: String) { directory = root + "/" + uid }
-    public var qmpSocket: String { directory + "/qmp.sock" }
-    public var pidFile: String { directory + "/qemu.pid" }
-    public var consoleLog: String { directory + "/console.log" }
-    public var overlay: String { directory + "/disk.qcow2" }
-    public var record: String { directory + "/record.json" }
-}
-
 /// The real programs behind a VM: `ip tuntap` for the tap on the node bridge, `qemu-img` for overlays,
 /// `qemu-system-x86_64 -daemonize` inside the node's network namespace, QMP for power control, and the
 /// accelerator probe. A shell: no decisions here (those are `InstanceRunner`'s).

@@ -3,18 +3,6 @@ import KumoModel
 import KumoSystem
 import Logging
 
-/// A VM image ready to boot from the node's cache.
-public struct VMImage: Sendable, Equatable {
-    public var digest: String
-    public var config: VMImageConfig
-    public var kernel: String?
-    public var initrd: String?
-    public var disk: String?
-    public var diskFormat: String?
-    /// Whether it came from the cache (no download).
-    public var cached: Bool
-}
-
 /// The node's VM image cache: one directory per manifest digest (`<images>/vm/<hex>/`) with the manifest, config
 /// and layer files, each verified against its sha256 digest before it is used (a mismatch deletes the download
 /// and fails with the digest it got). Images are immutable, so a complete directory is reused as it is.

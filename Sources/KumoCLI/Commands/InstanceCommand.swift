@@ -83,15 +83,17 @@ struct InstanceCommand: AsyncParsableCommand {
     static func setRunning(_ target: Target, _ running: Bool, verb: String) async throws {
         try await runReporting {
             let (api, path, name) = try target.resolve()
-            _ = try await api.send(
-                .PATCH, path, body: JSONValue.object(["spec": ["running": .bool(running)]]).serialized(),
-                contentType: mergePatchContentType)
+            var patch: [String: JSONValue] = ["spec": ["running": .bool(running)]]
+            if running {  // also retries a Failed instance
+                patch["metadata"] = .object(["annotations": .object([InstanceSpec.startAnnotation: .string(Timestamp.now().rfc3339)])])
+            }
+            _ = try await api.send(.PATCH, path, body: JSONValue.object(patch).serialized(), contentType: mergePatchContentType)
             printOut("instance/\(name) \(verb)")
         }
     }
 
     struct Start: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Start a stopped VM.")
+        static let configuration = CommandConfiguration(abstract: "Start a stopped VM (or retry a Failed one).")
         @OptionGroup var target: Target
         func run() async throws { try await InstanceCommand.setRunning(target, true, verb: "starting") }
     }
