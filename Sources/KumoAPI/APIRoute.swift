@@ -28,6 +28,9 @@ public enum APIRoute: String, CaseIterable, Sendable {
     case nodeLease = "/api/v1/nodes/{name}/lease"
     /// The agent's state dump, through the server's proxy.
     case nodeAgentState = "/api/v1/nodes/{name}/state"
+    /// The agent's Prometheus metrics, through the server's proxy (agents accept only the server's client
+    /// certificate, so this is how an operator or a Prometheus with an admin token scrapes them).
+    case nodeAgentMetrics = "/api/v1/nodes/{name}/metrics"
     /// A replica's container log, through the server's proxy to its node's agent.
     case replicaLogs = "/api/v1/projects/{project}/replicas/{name}/logs"
     /// An instance's serial console log, through the server's proxy to its node's agent.
@@ -50,7 +53,7 @@ public enum APIRoute: String, CaseIterable, Sendable {
         case .token: ["DELETE"]
         case .join, .secretKeyRotation: ["POST"]
         case .nodeLease: ["GET", "PUT"]
-        case .nodeAgentState, .replicaLogs, .instanceConsole: ["GET"]
+        case .nodeAgentState, .nodeAgentMetrics, .replicaLogs, .instanceConsole: ["GET"]
         case .blob: ["GET", "HEAD", "PUT"]
         case .imageTag: ["PUT", "DELETE"]
         }
@@ -117,6 +120,9 @@ public struct ResolvedPath: Sendable, Equatable {
         }
         if rest.count == 3, rest[0] == "nodes", rest[2] == "state" {
             return ResolvedPath(route: .nodeAgentState, kind: .node, name: rest[1])
+        }
+        if rest.count == 3, rest[0] == "nodes", rest[2] == "metrics" {
+            return ResolvedPath(route: .nodeAgentMetrics, kind: .node, name: rest[1])
         }
         // /api/v1/projects/{project}/{kind}[/{name}[/history]]
         if rest[0] == "projects", rest.count >= 3 {

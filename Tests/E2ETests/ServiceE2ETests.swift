@@ -181,12 +181,9 @@ struct ServiceE2ETests {
             let lb1 = try JSONValue(parsing: Array(try c.kumo(["state", "lb/\(c.nodeName(1))"]).utf8))
             #expect(lb1["lastError"]?.stringValue?.contains("external ports not published") == true, "\(lb1["lastError"] ?? .null)")
 
-            // the agent's /metrics (with the server's credential, as the server would call it)
-            let credential = try String(contentsOfFile: c.agentDir(1) + "/server.credential", encoding: .utf8)
-                .trimmingCharacters(in: .whitespacesAndNewlines)
-            let metrics = try c.inHost(1, [
-                "curl", "-sf", "--max-time", "3", "-H", "Authorization: Bearer \(credential)", "http://\(c.hostIP(1)):7481/metrics",
-            ]).out
+            // the agent's /metrics, through the server's proxy (the agent itself accepts only the server)
+            let metrics = String(
+                decoding: try await c.admin.send(.GET, "/api/v1/nodes/\(c.nodeName(1))/metrics").body, as: UTF8.self)
             #expect(metrics.contains("kumo_agent_lb_server_up{backend=\"demo.web:80\",server=\""), "LB series on /metrics")
             #expect(metrics.contains("# TYPE kumo_agent_lb_requests_total counter"))
             #expect(metrics.contains("kumo_agent_lb_last_reload_seconds "))

@@ -153,12 +153,9 @@ struct VMsE2ETests {
             try await eventually("a DHCPNAK counted", timeout: .seconds(30)) {
                 (try dhcpState(c, node: node2)["counters"]?["NAK"]?.numberValue ?? 0) >= 1
             }
-            // the agent's /metrics (read with the server's credential, as the server's proxy does)
-            let credential = try String(contentsOfFile: c.agentDir(2) + "/server.credential", encoding: .utf8)
-                .trimmingCharacters(in: .whitespacesAndNewlines)
-            let metrics = try LocalCloud.sh([
-                "curl", "-sf", "--max-time", "3", "-H", "Authorization: Bearer \(credential)", "http://\(c.hostIP(2)):7481/metrics",
-            ]).out
+            // the agent's /metrics, through the server's proxy (the agent itself accepts only the server)
+            let metrics = String(
+                decoding: try await c.admin.send(.GET, "/api/v1/nodes/\(node2)/metrics").body, as: UTF8.self)
             let nakLine = metrics.split(separator: "\n").first { $0.hasPrefix("kumo_agent_dhcp_messages_total{type=\"NAK\"}") }
             #expect(nakLine.flatMap { $0.split(separator: " ").last.flatMap { Double($0) } }.map { $0 >= 1 } == true, "\(nakLine ?? "no NAK line")")
             #expect(metrics.contains("kumo_agent_dnsmasq_up 1"))

@@ -156,6 +156,9 @@ public struct APIResponder: HTTPResponder {
         case .nodeAgentState:
             try Authorizer.requireAdmin(identity, "read agent state")
             return try await proxyToAgent(node: resolved.name ?? "", path: "/debug/state", query: [], stream: false)
+        case .nodeAgentMetrics:
+            try Authorizer.requireAdmin(identity, "read agent metrics")
+            return try await proxyToAgent(node: resolved.name ?? "", path: "/metrics", query: [], stream: false)
         case .replicaLogs:
             return try await replicaLogs(resolved, query: query, identity: identity)
         case .instanceConsole:

@@ -191,6 +191,12 @@ public enum OpenAPIDocument {
                     "The node agent's internal state (admin), proxied to the agent: runners, images, heartbeat",
                     params: [nameParam], ok: ("200", response("agent state", "AnyObject")))
             ]
+        case .nodeAgentMetrics:
+            [
+                "get": op(
+                    "The node agent's Prometheus metrics (admin), proxied to the agent: replicas, images, overlay, LB, DHCP",
+                    params: [nameParam], ok: ("200", response("Prometheus text exposition format")))
+            ]
         case .instanceConsole:
             [
                 "get": op(
