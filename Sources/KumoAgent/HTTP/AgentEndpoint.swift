@@ -74,22 +74,7 @@ struct AgentEndpoint: HTTPResponder {
         guard let runner = agent.supervisor?.runner(project: project, name: name) else {
             throw KumoError(.notFound, "replica \(project)/\(name) is not running on node \(agent.config.nodeName)")
         }
-        let path = agent.driver.logPath(runner.uid)
-        let start = ContainerLogReader.startOffset(path: path, tailLines: tail)
-        let body = ResponseBody { writer in
-            var offset = start
-            while true {
-                let (chunk, next) = ContainerLogReader.read(path: path, from: offset)
-                if !chunk.isEmpty { try await writer.write(ByteBuffer(bytes: chunk)) }
-                offset = next
-                if !follow || runner.state == .removed { break }
-                if chunk.isEmpty { try await Task.sleep(for: .milliseconds(200)) }
-            }
-            try await writer.finish(nil)
-        }
-        var headers = HTTPFields()
-        headers[.contentType] = "text/plain; charset=utf-8"
-        return Response(status: .ok, headers: headers, body: body)
+        return Self.tailing(agent.driver.logPath(runner.uid), tail: tail, follow: follow) { runner.state == .removed }
     }
 
     /// An instance's serial console log (`kumo console`), like `logs`: the last lines, then what is appended.
@@ -97,7 +82,13 @@ struct AgentEndpoint: HTTPResponder {
         guard let runner = await agent.instances?.runner(project: project, name: name) else {
             throw KumoError(.notFound, "instance \(project)/\(name) is not on node \(agent.config.nodeName)")
         }
-        let path = await runner.consolePath
+        return Self.tailing(await runner.consolePath, tail: tail, follow: follow) { await runner.state == .removed }
+    }
+
+    /// A text file's last `tail` lines, then — with `follow` — what is appended, until `gone` says its owner is.
+    static func tailing(
+        _ path: String, tail: Int?, follow: Bool, gone: @escaping @Sendable () async -> Bool
+    ) -> Response {
         let start = ContainerLogReader.startOffset(path: path, tailLines: tail)
         let body = ResponseBody { writer in
             var offset = start
@@ -106,7 +97,7 @@ struct AgentEndpoint: HTTPResponder {
                 if !chunk.isEmpty { try await writer.write(ByteBuffer(bytes: chunk)) }
                 offset = next
                 if !follow { break }
-                if await runner.state == .removed { break }
+                if await gone() { break }
                 if chunk.isEmpty { try await Task.sleep(for: .milliseconds(200)) }
             }
             try await writer.finish(nil)

@@ -6,19 +6,7 @@ import KumoModel
 /// a graceful deletion, post events about them.
 extension AgentAPI {
     public func listInstances() async throws(KumoError) -> (items: [JSONValue], revision: Int64) {
-        var items: [JSONValue] = []
-        var next: String? = nil
-        var revision: Int64 = 0
-        repeat {
-            var query = boundSelector + [("limit", "500")]
-            if let next { query.append(("continue", next)) }
-            let page = try await client.send(.GET, APIPaths.collection(.instance, project: nil), query: query)
-                .decode(ObjectList.self)
-            items += page.items
-            revision = Int64(page.metadata.revision) ?? revision
-            next = page.metadata.continue
-        } while next != nil
-        return (items, revision)
+        try await listBound(.instance)
     }
 
     public func watchInstances(since: Int64) async throws(KumoError) -> AsyncThrowingStream<WatchEventWire, any Error> {

@@ -99,13 +99,18 @@ public struct AgentAPI: Sendable {
 
     /// The replicas bound to this node (all projects) and the revision to watch from.
     public func listReplicas() async throws(KumoError) -> (items: [JSONValue], revision: Int64) {
+        try await listBound(.replica)
+    }
+
+    /// Every object of `kind` bound to this node (all projects, page by page) and the revision to watch from.
+    func listBound(_ kind: Kind) async throws(KumoError) -> (items: [JSONValue], revision: Int64) {
         var items: [JSONValue] = []
         var next: String? = nil
         var revision: Int64 = 0
         repeat {
             var query = boundSelector + [("limit", "500")]
             if let next { query.append(("continue", next)) }
-            let page = try await client.send(.GET, APIPaths.collection(.replica, project: nil), query: query)
+            let page = try await client.send(.GET, APIPaths.collection(kind, project: nil), query: query)
                 .decode(ObjectList.self)
             items += page.items
             revision = Int64(page.metadata.revision) ?? revision

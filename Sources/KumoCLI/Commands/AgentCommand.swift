@@ -201,24 +201,8 @@ struct LogsCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReporting {
-            var name = target
-            if target.contains("/") {
-                let (kind, n) = try parseKindSlashName(target)
-                guard kind == .replica else { throw KumoError(.invalid, "logs exist for replicas only", field: "target") }
-                name = n
-            }
-            let config = try client.config()
-            guard let project = try projects.resolve(.replica, config: config) else {
-                throw KumoError(.invalid, "replicas live in a project: pass -p PROJECT", field: "project")
-            }
-            var query: [(String, String)] = []
-            if let tail { query.append(("tail", String(tail))) }
-            if follow { query.append(("follow", "true")) }
-            let api = try client.client()
-            let path = APIPaths.replicaLogs(project: project, name: name)
-            try await api.stream(path, query: query) { chunk in
-                FileHandle.standardOutput.write(Data(chunk))
-            }
+            try await AgentStream(kind: .replica, what: "logs", path: APIPaths.replicaLogs)
+                .run(target: target, follow: follow, tail: tail, client: client, projects: projects)
         }
     }
 }

@@ -147,22 +147,8 @@ struct ConsoleCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReporting {
-            var name = target
-            if target.contains("/") {
-                let (kind, n) = try parseKindSlashName(target)
-                guard kind == .instance else { throw KumoError(.invalid, "consoles exist for instances only", field: "target") }
-                name = n
-            }
-            let config = try client.config()
-            guard let project = try projects.resolve(.instance, config: config) else {
-                throw KumoError(.invalid, "instances live in a project: pass -p PROJECT", field: "project")
-            }
-            var query: [(String, String)] = []
-            if let tail { query.append(("tail", String(tail))) }
-            if follow { query.append(("follow", "true")) }
-            try await client.client().stream(APIPaths.instanceConsole(project: project, name: name), query: query) { chunk in
-                FileHandle.standardOutput.write(Data(chunk))
-            }
+            try await AgentStream(kind: .instance, what: "consoles", path: APIPaths.instanceConsole)
+                .run(target: target, follow: follow, tail: tail, client: client, projects: projects)
         }
     }
 }

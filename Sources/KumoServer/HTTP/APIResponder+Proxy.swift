@@ -12,32 +12,25 @@ import NIOCore
 extension APIResponder {
 
     func replicaLogs(_ path: ResolvedPath, query: Query, identity: Identity) async throws(KumoError) -> Response {
-        let ref = ObjectRef(.replica, project: path.project, name: path.name ?? "")
-        try Authorizer.authorize(identity, .get, .replica, project: ref.project, name: ref.name)
-        let replica = try await core.resources.get(ref).object
-        try requireBoundToOwnNode(identity, replica, ref)
-        guard let node = replica["spec"]?["nodeName"]?.stringValue else {
-            throw KumoError(.conflict, "\(ref) is not on a node yet (Pending): it has no logs", field: "spec.nodeName")
-        }
-        var params: [(String, String)] = []
-        if let tail = try query.int("tail") {
-            guard tail >= 0 else { throw KumoError(.invalid, "tail must not be negative", field: "tail") }
-            params.append(("tail", String(tail)))
-        }
-        let follow = try query.bool("follow")
-        if follow { params.append(("follow", "true")) }
-        let agentPath = "/logs/\(APIPaths.encode(ref.project ?? ""))/\(APIPaths.encode(ref.name))"
-        return try await proxyToAgent(node: node, path: agentPath, query: params, stream: true, follow: follow)
+        try await streamFromAgent(.replica, path, query: query, identity: identity, what: "logs", agentPrefix: "/logs")
     }
 
-    /// `kumo console instance/x [-f]`: the serial console log from the instance's node (`tail` bytes… lines).
+    /// `kumo console instance/x [-f]`: the serial console log from the instance's node.
     func instanceConsole(_ path: ResolvedPath, query: Query, identity: Identity) async throws(KumoError) -> Response {
-        let ref = ObjectRef(.instance, project: path.project, name: path.name ?? "")
-        try Authorizer.authorize(identity, .get, .instance, project: ref.project, name: ref.name)
-        let instance = try await core.resources.get(ref).object
-        try requireBoundToOwnNode(identity, instance, ref)
-        guard let node = instance["spec"]?["nodeName"]?.stringValue else {
-            throw KumoError(.conflict, "\(ref) is not on a node yet (Pending): it has no console", field: "spec.nodeName")
+        try await streamFromAgent(.instance, path, query: query, identity: identity, what: "console", agentPrefix: "/console")
+    }
+
+    /// A bound object's text stream (a replica's log, an instance's console) from its node's agent: the last `tail`
+    /// lines, then — with `follow=true` — what is appended.
+    private func streamFromAgent(
+        _ kind: Kind, _ path: ResolvedPath, query: Query, identity: Identity, what: String, agentPrefix: String
+    ) async throws(KumoError) -> Response {
+        let ref = ObjectRef(kind, project: path.project, name: path.name ?? "")
+        try Authorizer.authorize(identity, .get, kind, project: ref.project, name: ref.name)
+        let object = try await core.resources.get(ref).object
+        try requireBoundToOwnNode(identity, object, ref)
+        guard let node = object["spec"]?["nodeName"]?.stringValue else {
+            throw KumoError(.conflict, "\(ref) is not on a node yet (Pending): it has no \(what)", field: "spec.nodeName")
         }
         var params: [(String, String)] = []
         if let tail = try query.int("tail") {
@@ -46,7 +39,7 @@ extension APIResponder {
         }
         let follow = try query.bool("follow")
         if follow { params.append(("follow", "true")) }
-        let agentPath = "/console/\(APIPaths.encode(ref.project ?? ""))/\(APIPaths.encode(ref.name))"
+        let agentPath = "\(agentPrefix)/\(APIPaths.encode(ref.project ?? ""))/\(APIPaths.encode(ref.name))"
         return try await proxyToAgent(node: node, path: agentPath, query: params, stream: true, follow: follow)
     }
 
