@@ -88,6 +88,9 @@ struct AgentE2ETests {
             }
             let events = try c.kumo(["events", "-p", "demo"])
             #expect(events.contains("Restarting"), "a Restarting event: \(events)")
+            let restarting = try await c.admin.send(.GET, "/api/v1/projects/demo/events").json()["items"]?.arrayValue?
+                .first { $0["spec"]?["reason"] == "Restarting" }
+            #expect(restarting?["spec"]?["lastTime"]?.stringValue?.isEmpty == false, "agent events carry their time (for ordering)")
             #expect(try await c.admin.get(.replica, name, project: "demo")["status"]?["exitCode"] == 137)
 
             // restart an agent: same containers, no restarts

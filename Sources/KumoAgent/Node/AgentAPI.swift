@@ -161,6 +161,7 @@ public struct AgentAPI: Sendable {
     /// Posts an Event (best effort: an event that cannot be written is not worth failing for).
     func post(event reason: String, regarding kind: Kind, project: String?, name: String, message: String, warning: Bool) async {
         let suffix = String(UInt64.random(in: 0...UInt64.max), radix: 36)
+        let now = Timestamp.now().rfc3339
         var meta: [String: JSONValue] = ["name": .string("\(name).\(suffix)")]
         var regarding: [String: JSONValue] = ["kind": .string(kind.rawValue), "name": .string(name)]
         if let project {
@@ -173,6 +174,7 @@ public struct AgentAPI: Sendable {
                 "regarding": .object(regarding), "reason": .string(reason),
                 "message": .string(String(message.prefix(EventSpec.maxMessageLength))),
                 "type": .string(warning ? "Warning" : "Normal"), "source": .string("node/\(node)"),
+                "count": 1, "firstTime": .string(now), "lastTime": .string(now),
             ],
         ]
         _ = try? await client.send(.POST, APIPaths.collection(.event, project: project), body: event.serialized())
