@@ -163,6 +163,15 @@ struct ServiceE2ETests {
             let describe = try c.kumo(["describe", "service/web", "-p", "demo"])
             #expect(describe.contains("Load balancers") && describe.contains("demo.web:80") && describe.contains("last reload"), "\(describe)")
 
+            // no matching replicas → 503 and a clear status
+            try c.apply(Self.service(name: "nothing", app: "nothing"))
+            let empty = try await converged(c, service: "nothing", endpoints: 0)
+            #expect(empty["status"]?["reason"] == "NoEndpoints")
+            #expect(empty["status"]?["message"]?.stringValue?.contains("no replica matches selector app=nothing") == true)
+            let emptyVIP = try #require(empty["spec"]?["clusterIP"]?.stringValue)
+            let code = try c.inHost(1, ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "3", "http://\(emptyVIP)/"])
+            #expect(code.out == "503")
+
             // an external port another program holds on node 1: node 1 still serves the VIP (and says why the node
             // port is missing), the other nodes publish it
             let squatter = Process()
@@ -187,15 +196,6 @@ struct ServiceE2ETests {
             #expect(metrics.contains("kumo_agent_lb_server_up{backend=\"demo.web:80\",server=\""), "LB series on /metrics")
             #expect(metrics.contains("# TYPE kumo_agent_lb_requests_total counter"))
             #expect(metrics.contains("kumo_agent_lb_last_reload_seconds "))
-
-            // no matching replicas → 503 and a clear status
-            try c.apply(Self.service(name: "nothing", app: "nothing"))
-            let empty = try await converged(c, service: "nothing", endpoints: 0)
-            #expect(empty["status"]?["reason"] == "NoEndpoints")
-            #expect(empty["status"]?["message"]?.stringValue?.contains("no replica matches selector app=nothing") == true)
-            let emptyVIP = try #require(empty["spec"]?["clusterIP"]?.stringValue)
-            let code = try c.inHost(1, ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "3", "http://\(emptyVIP)/"])
-            #expect(code.out == "503")
 
             // conflicting external port → refused, naming the owner; invalid selector → 422
             let file = c.dir + "/dup.yaml"

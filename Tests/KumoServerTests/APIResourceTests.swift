@@ -233,6 +233,27 @@ struct BindingTests {
             #expect(try await s.server.core.store.get(IPAMRecords.addressKey(IPv4Address(freed)!)) != nil)
             _ = try await s.admin.send(.DELETE, path, query: [("force", "true")])
             #expect(try await s.server.core.store.get(IPAMRecords.addressKey(IPv4Address(freed)!)) == nil)
+            // a forced address change moves the record: the new address is taken, the old one free again; an
+            // address another replica holds is refused, naming it
+            let mover = try #require(replicas.first { $0["spec"]?["network"]?["ip"]?.stringValue != freed })
+            let moverName = try #require(mover["metadata"]?["name"]?.stringValue)
+            let oldIP = try #require(mover["spec"]?["network"]?["ip"]?.stringValue)
+            let moved = try await s.admin.send(
+                .PATCH, "/api/v1/projects/p/replicas/\(moverName)", query: [("force", "true")],
+                body: JSONValue.object(["spec": ["network": ["ip": .string(freed), "mac": .string(IPv4Address(freed)!.mac())]]]).serialized(),
+                contentType: "application/merge-patch+json")
+            #expect(moved.status == 200)
+            #expect(try await s.server.core.store.get(IPAMRecords.addressKey(IPv4Address(freed)!)) != nil)
+            #expect(try await s.server.core.store.get(IPAMRecords.addressKey(IPv4Address(oldIP)!)) == nil)
+            let taken = try #require(ips.first { $0 != freed && $0 != oldIP })
+            let refused = await kumoError {
+                _ = try await s.admin.send(
+                    .PATCH, "/api/v1/projects/p/replicas/\(moverName)", query: [("force", "true")],
+                    body: JSONValue.object(["spec": ["network": ["ip": .string(taken), "mac": .string(IPv4Address(taken)!.mac())]]]).serialized(),
+                    contentType: "application/merge-patch+json")
+            }
+            #expect(refused?.code == .conflict)
+            #expect(refused?.message.contains("address \(taken) is already held by") == true, "\(refused?.message ?? "")")
         }
     }
 }

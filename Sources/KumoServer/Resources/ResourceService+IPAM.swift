@@ -172,3 +172,22 @@ extension ResourceService {
         throw KumoError(.conflict, "failed to bind \(ref): too many concurrent changes; retry")
     }
 }
+
+extension ResourceService {
+    /// A change of a bound Replica's or Instance's `spec.network.ip` (an admin with `?force=true`: ipam owns it)
+    /// moves its address record in the same transaction as the object: the new address must be free — never
+    /// handed out twice — and the old one is released.
+    func addressChanges(_ ref: ObjectRef, old: JSONValue, new: JSONValue) -> ServiceReservations {
+        guard ref.kind == .replica || ref.kind == .instance else { return ServiceReservations() }
+        func ip(_ o: JSONValue) -> IPv4Address? { o["spec"]?["network"]?["ip"]?.stringValue.flatMap { IPv4Address($0) } }
+        let (from, to) = (ip(old), ip(new))
+        guard from != to else { return ServiceReservations() }
+        var records = ServiceReservations()
+        if let from { records.operations.append(.delete(IPAMRecords.addressKey(from))) }
+        if let to {
+            records.compares.append(.absent(IPAMRecords.addressKey(to)))
+            records.operations.append(.put(IPAMRecords.addressKey(to), Array(ref.storeKey.utf8)))
+        }
+        return records
+    }
+}

@@ -127,6 +127,12 @@ extension ResourceService {
             let holder = (try? await recordOwner(key)) ?? nil
             return Self.externalConflict(port, holder: holder ?? "another service")
         }
+        if key.hasPrefix(IPAMRecords.addressPrefix) {
+            let holder = (try? await recordOwner(key)) ?? nil
+            return KumoError(
+                .conflict, "address \(key.dropFirst(IPAMRecords.addressPrefix.count)) is already held by \(holder ?? "another object")",
+                field: "spec.network.ip")
+        }
         return nil
     }
 

@@ -322,6 +322,9 @@ public struct ResourceService: Sendable {
             var object = try ref.kind.canonicalize(ObjectCodec.strippingServerFields(desired))
             var serviceRecords = ServiceReservations()
             if ref.kind == .service { serviceRecords = try await serviceChanges(ref, old: current, new: &object) }
+            let addressRecords = addressChanges(ref, old: current, new: object)
+            serviceRecords.compares += addressRecords.compares
+            serviceRecords.operations += addressRecords.operations
             let owners = ownersOf(current)
             let ownership = FieldOwnership(
                 old: current, new: object, owners: owners, manager: options.manager, force: options.force)
