@@ -197,15 +197,23 @@ public final class LocalCloud: @unchecked Sendable {
 /// Runs `body` with a started cloud and always tears it down.
 public func withCloud(agents: Int = 3, starting: Int? = nil, _ body: (LocalCloud) async throws -> Void) async throws {
     let cloud = LocalCloud(agents: agents)
-    do {
+    try await tearingDown(cloud) {
         try await cloud.start(agents: starting)
         try await body(cloud)
+    }
+}
+
+/// Runs `body` with `cloud` and always tears the cloud down — after printing its logs' tails when `body` fails.
+public func tearingDown<T>(_ cloud: LocalCloud, _ body: () async throws -> T) async throws -> T {
+    do {
+        let value = try await body()
+        cloud.tearDown()
+        return value
     } catch {
         cloud.dumpLogs()
         cloud.tearDown()
         throw error
     }
-    cloud.tearDown()
 }
 
 extension LocalCloud {

@@ -15,7 +15,7 @@ enum AgentBench {
     static func start(count: Int) async throws -> BenchResult {
         var result = BenchResult(scenario: "start")
         let cloud = LocalCloud(agents: 1)
-        do {
+        return try await tearingDown(cloud) {
             try await cloud.start()
             try pushImage(cloud)
             let api = cloud.admin
@@ -73,20 +73,15 @@ enum AgentBench {
             result.notes.append("p50/p99: create committed → scheduled and bound → agent: netns + veth, overlay rootfs, runc run -d → its Running status committed (times from the object's history)")
             result.notes.append("watched_*: the same seen by a client: POST sent → Running event on its watch (includes the watch's write coalescing)")
             result.notes.append("one node agent in a network namespace; image cached after a warm-up start; replicas started one at a time")
-        } catch {
-            cloud.dumpLogs()
-            cloud.tearDown()
-            throw error
+            return result
         }
-        cloud.tearDown()
-        return result
     }
 
     /// Kill a node's agent and cut its link: time until its replicas run (ready) elsewhere.
     static func failover(rounds: Int) async throws -> BenchResult {
         var result = BenchResult(scenario: "failover")
         let cloud = LocalCloud(agents: 3)
-        do {
+        return try await tearingDown(cloud) {
             try await cloud.start()
             try pushImage(cloud)
             try cloud.apply("""
@@ -145,13 +140,8 @@ enum AgentBench {
             result.target("failover_max_s", 10, higherIsBetter: false)
             result.notes.append("defaults: heartbeat 2 s, NotReady after 6 s without one; 6 replicas on 3 nodes, one node's agent killed and its link cut")
             result.notes.append("measured from the cut until 6 replicas are Running and ready, none on the lost node")
-        } catch {
-            cloud.dumpLogs()
-            cloud.tearDown()
-            throw error
+            return result
         }
-        cloud.tearDown()
-        return result
     }
 
     /// Milliseconds from the replica's creation to the first status write of its agent, from its history.

@@ -75,7 +75,7 @@ enum OverlayBench {
     static func realJoins(count: Int) async throws -> Samples {
         let cloud = LocalCloud(agents: 4)
         var samples = Samples()
-        do {
+        return try await tearingDown(cloud) {
             try await cloud.start(agents: 3)
             for _ in 0..<count {
                 try cloud.startAgent(4)
@@ -112,12 +112,7 @@ enum OverlayBench {
                     try (1...3).allSatisfy { try !cloud.inHost($0, ["bridge", "fdb", "show", "dev", "kumo.1"]).out.contains(mac) }
                 }
             }
-        } catch {
-            cloud.dumpLogs()
-            cloud.tearDown()
-            throw error
+            return samples
         }
-        cloud.tearDown()
-        return samples
     }
 }

@@ -101,7 +101,7 @@ enum ServiceBench {
     static func rollout(minimum: Int, connections: Int) async throws -> BenchResult {
         var result = BenchResult(scenario: "rollout")
         let c = LocalCloud(agents: 3)
-        do {
+        return try await tearingDown(c) {
             let vip = try await setUp(c, replicas: 3)
             let load = try LoadProcess(c, host: 1, url: "http://\(vip)/", seconds: 600, connections: connections)
             var rollouts = 0
@@ -133,13 +133,8 @@ enum ServiceBench {
             result.notes.append("3 replicas on 3 nodes, maxSurge 1 / maxUnavailable 0, rolled between two images; \(connections) keep-alive connections to the VIP from host 1")
             result.notes.append("a request fails when it gets no complete 2xx response; a request on a keep-alive connection HAProxy closed while idle (reload soft-stop) is re-sent, as HTTP clients do (counted apart)")
             if let errors = r["errors"]?.stringValue, !errors.isEmpty { result.notes.append("errors: \(errors)") }
-        } catch {
-            c.dumpLogs()
-            c.tearDown()
-            throw error
+            return result
         }
-        c.tearDown()
-        return result
     }
 
     /// Requests/s and latency through the node's HAProxy (VIP) against straight to the same single replica, same
@@ -147,7 +142,7 @@ enum ServiceBench {
     static func lb(seconds: Double, connections: Int) async throws -> BenchResult {
         var result = BenchResult(scenario: "lb")
         let c = LocalCloud(agents: 3)
-        do {
+        return try await tearingDown(c) {
             let vip = try await setUp(c, replicas: 1, cpu: "1")
             let all = try await serving(c)
             let replica = all[0]
@@ -169,13 +164,8 @@ enum ServiceBench {
             result.target("failed_requests", 0, higherIsBetter: false)
             result.notes.append("client in host 1's namespace, \(connections) connections, \(Int(seconds)) s each, against one replica (cpu 1, busybox httpd: a new process and connection per request) on \(remote ? "another node (over the VXLAN overlay)" : "host 1"); direct = its IP:8080; VIP = host 1's HAProxy (client keep-alive, a new server connection per request)")
             result.notes.append("2-core machine: client, HAProxy, the replica and the agents share it, so the ratio is what matters")
-        } catch {
-            c.dumpLogs()
-            c.tearDown()
-            throw error
+            return result
         }
-        c.tearDown()
-        return result
     }
 
     /// Replica Ready (its agent's ready status committed) → every node's HAProxy serving it (its applied generation
@@ -183,7 +173,7 @@ enum ServiceBench {
     static func endpoints(rounds: Int) async throws -> BenchResult {
         var result = BenchResult(scenario: "endpoints")
         let c = LocalCloud(agents: 3)
-        do {
+        return try await tearingDown(c) {
             _ = try await setUp(c, replicas: 1)
             var samples = Samples()
             var firstNode = Samples()
@@ -233,12 +223,7 @@ enum ServiceBench {
             result.target("p99_ms", 1000, higherIsBetter: false)
             result.notes.append("from the commit of the replica's ready status (its history) until the last of 3 nodes loaded a config with it (status.loadBalancer.appliedAt); first_node: the first of them")
             result.notes.append("path: agent ready status → endpoints controller (watch) → service status generation+1 → each agent's service watch → render, haproxy -c, hitless reload → node status write")
-        } catch {
-            c.dumpLogs()
-            c.tearDown()
-            throw error
+            return result
         }
-        c.tearDown()
-        return result
     }
 }

@@ -21,7 +21,7 @@ enum VMBench {
         var result = BenchResult(scenario: "vm")
         let images = try VMTestImages.ensure(repository: repository())
         let cloud = LocalCloud(agents: 1)
-        do {
+        return try await tearingDown(cloud) {
             try await cloud.start()
             try cloud.kumo(["image", "push", "tiny:latest", "--kernel", images.kernel, "--initrd", images.initrd, "--cmdline", images.cmdline, "-q"])
             try cloud.apply("apiVersion: kumo/v1\nkind: Project\nmetadata: {name: bench}\n")
@@ -80,12 +80,7 @@ enum VMBench {
             result.notes.append("guest boot: QEMU started → DHCPACK seen in the dnsmasq log (QEMU, kernel + initramfs under TCG, udhcpc); log polled every 50 ms")
             result.notes.append("create_to_agent: created → the agent began the image step (API + scheduler + watch)")
             result.notes.append("one agent in a network namespace; VMs created one at a time and deleted after their lease; the first (image pull) not counted")
-        } catch {
-            cloud.dumpLogs()
-            cloud.tearDown()
-            throw error
+            return result
         }
-        cloud.tearDown()
-        return result
     }
 }
