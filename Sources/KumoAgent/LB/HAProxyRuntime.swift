@@ -1,5 +1,6 @@
 import Foundation
 import KumoModel
+import KumoSystem
 
 /// HAProxy's Runtime API over its admin socket: one command per connection (`show stat`, `set server b/s state
 /// drain`). Used only between reloads; the rendered config stays the source of truth.
@@ -17,28 +18,11 @@ struct HAProxyRuntime: Sendable {
     }
 
     private static func blockingSend(_ command: String, path: String, timeout: Duration) -> Result<String, KumoError> {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return .failure(KumoError(.internal, "failed to create a unix socket: \(String(cString: strerror(errno)))")) }
+        let fd: Int32
+        do { fd = try UnixSocket.connect(path: path, timeout: timeout, what: "HAProxy's runtime API") } catch {
+            return .failure(error)
+        }
         defer { close(fd) }
-        var tv = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
-            return .failure(KumoError(.invalid, "socket path too long: \(path)"))
-        }
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            for (i, b) in bytes.enumerated() { raw[i] = b }
-            raw[bytes.count] = 0
-        }
-        let connected = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard connected == 0 else {
-            return .failure(KumoError(.unavailable, "failed to reach HAProxy's runtime API at \(path): \(String(cString: strerror(errno)))"))
-        }
         let line = Array((command + "\n").utf8)
         var sent = 0
         while sent < line.count {

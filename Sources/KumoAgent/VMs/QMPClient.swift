@@ -1,5 +1,6 @@
 import Foundation
 import KumoModel
+import KumoSystem
 
 #if canImport(Glibc)
     import Glibc
@@ -11,27 +12,8 @@ import KumoModel
 public enum QMPClient {
     /// Runs `command` (e.g. `system_powerdown`, `system_reset`, `query-status`); returns the `return` value.
     public static func execute(socket path: String, command: String, timeout: Duration = .seconds(3)) throws(KumoError) -> JSONValue {
-        let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw KumoError(.internal, "failed to create a QMP socket: \(String(cString: strerror(errno)))") }
+        let fd = try UnixSocket.connect(path: path, timeout: timeout, what: "QMP")
         defer { close(fd) }
-        var tv = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: Int(timeout.components.attoseconds / 1_000_000_000_000))
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
-            throw KumoError(.invalid, "QMP socket path too long: \(path)")
-        }
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            for (i, b) in bytes.enumerated() { raw[i] = b }
-        }
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard rc == 0 else {
-            throw KumoError(.unavailable, "failed to connect to QMP at \(path): \(String(cString: strerror(errno)))")
-        }
         var reader = LineReader(fd: fd)
         _ = try reader.next()  // greeting
         try send(fd, #"{"execute":"qmp_capabilities"}"#)
