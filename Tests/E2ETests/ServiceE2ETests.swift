@@ -112,8 +112,10 @@ struct ServiceE2ETests {
             }
             #expect(fromContainer == names)
             // the external port on every node's underlay address
-            let ext = try c.inHost(1, ["curl", "-sf", "--max-time", "3", "http://\(c.hostIP(3)):30080/"])
-            #expect(ext.status == 0 && names.contains(ext.out.trimmingCharacters(in: .whitespacesAndNewlines)), "external port: \(ext.err)")
+            try await eventually("the external port on node 3 answers from a replica", timeout: .seconds(15)) {
+                let ext = try c.inHost(1, ["curl", "-sf", "--max-time", "3", "http://\(c.hostIP(3)):30080/"])
+                return ext.status == 0 && names.contains(ext.out.trimmingCharacters(in: .whitespacesAndNewlines))
+            }
 
             // service DNS, no exec: a client replica resolves `web` (search demo.kumo) and `web.demo.kumo` from its
             // node's dnsmasq (busybox nslookup), fetches through the VIP (nc: busybox-static's wget segfaults here)
