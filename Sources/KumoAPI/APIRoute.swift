@@ -46,7 +46,8 @@ public enum APIRoute: String, CaseIterable, Sendable {
     /// Methods this route answers (anything else → 405).
     public var methods: [String] {
         switch self {
-        case .healthz, .readyz, .metrics, .debugState, .openapi, .version, .backup, .cacerts, .audit: ["GET"]
+        case .healthz, .readyz, .metrics, .debugState, .openapi, .version, .cacerts, .audit: ["GET"]
+        case .backup: ["GET", "POST"]
         case .clusterCollection, .projectCollection, .tokens: ["GET", "POST"]
         case .clusterObject, .projectObject: ["GET", "PUT", "PATCH", "DELETE"]
         case .clusterObjectHistory, .projectObjectHistory: ["GET"]

@@ -99,3 +99,26 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
     }
     public init(nilLiteral: ()) { self = .null }
 }
+
+extension JSONValue {
+    /// The number as an `Int` when it is one exactly (integral and in range); nil for fractions, NaN, ±infinity,
+    /// numbers beyond `Int`, and non-numbers. Never traps, so it is the way to read a client's (or a peer's) number.
+    public var intValue: Int? {
+        guard case .number(let n) = self else { return nil }
+        return Int(exactly: n)
+    }
+
+    /// The number as an integer in `range`, or a 422 naming `field`: for numbers a client sends outside a typed spec
+    /// (a lease's `durationSeconds`, say).
+    public func integer(field: String, in range: ClosedRange<Int>) throws(KumoError) -> Int {
+        guard case .number(let n) = self else {
+            throw KumoError(.invalid, "\(field) must be a number, not \(String(decoding: self.serialized(), as: UTF8.self))", field: field)
+        }
+        guard let i = Int(exactly: n), range.contains(i) else {
+            throw KumoError(
+                .invalid, "\(field) must be a whole number between \(range.lowerBound) and \(range.upperBound), not \(String(decoding: self.serialized(), as: UTF8.self))",
+                field: field)
+        }
+        return i
+    }
+}

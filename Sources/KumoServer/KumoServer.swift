@@ -99,6 +99,14 @@ public final class KumoServer: Sendable {
             ])
         defer { core.logger.notice("kumo server stopped") }
         do {
+            try await core.resources.checkSecretKeys()
+        } catch {
+            // a key file this start made for a store that needs another one would only be in the way
+            if core.resources.secrets.createdKeyFile, let path = core.resources.secrets.path { unlink(path) }
+            await core.store.close()
+            throw error
+        }
+        do {
             _ = try await core.resources.sealPlaintextSecrets()
         } catch {
             // not fatal: reads still serve those values; the next start or `kumo secret rotate-key` retries
@@ -137,14 +145,28 @@ public final class KumoServer: Sendable {
         await g.triggerGracefulShutdown()
     }
 
-    /// Copies a backup file into an empty data directory as its store (`kumo server --restore`).
-    public static func restore(from backup: String, into dataDir: String) throws(KumoError) {
+    /// The store key where a backup taken with `includeSecretsKey` carries the sealed key file.
+    public static let backupKeyEnvelopeKey = "/backup/secrets-key"
+
+    /// Copies a backup file into an empty data directory as its store (`kumo server --restore`), with the
+    /// secrets key that opens its secrets: `secretsKey` (a key file copied from the old data directory) or the key
+    /// sealed into the backup (`kumo backup create --include-secrets-key`), opened with `passphrase`. Without
+    /// either, the server's start refuses a store whose secrets it cannot open (`checkSecretKeys`).
+    public static func restore(
+        from backup: String, into dataDir: String, secretsKey: String? = nil, passphrase: String? = nil, logger: Logger
+    ) async throws(KumoError) {
         try prepareDataDir(dataDir)
         let target = dataDir + "/kumo.db"
+        let keyTarget = dataDir + "/secrets.key"
         let fm = FileManager.default
         if fm.fileExists(atPath: target) {
             throw KumoError(
                 .conflict, "refusing to restore: \(target) already exists; restore into a new, empty --data-dir",
+                field: "data-dir")
+        }
+        if secretsKey != nil || passphrase != nil, fm.fileExists(atPath: keyTarget) {
+            throw KumoError(
+                .conflict, "refusing to restore: \(keyTarget) already exists; restore into a new, empty --data-dir",
                 field: "data-dir")
         }
         guard fm.fileExists(atPath: backup) else {
@@ -155,11 +177,66 @@ public final class KumoServer: Sendable {
         else {
             throw KumoError(.invalid, "\(backup) is not a Kumo backup (not an SQLite database)", field: "restore")
         }
+        let keyFile: [UInt8]?
+        if let secretsKey {
+            guard let data = fm.contents(atPath: secretsKey) else {
+                throw KumoError(.notFound, "secrets key file \(secretsKey) not found", field: "secrets-key")
+            }
+            _ = try SecretKeyring.validateFile(Array(data), source: secretsKey)
+            keyFile = Array(data)
+        } else {
+            keyFile = nil
+        }
         do {
             try fm.copyItem(atPath: backup, toPath: target)
             chmod(target, 0o600)
         } catch {
             throw KumoError(.internal, "failed to restore \(backup) into \(target): \(error)", cause: error)
+        }
+        do {
+            try await takeKeyEnvelope(store: target, into: keyTarget, keyFile: keyFile, passphrase: passphrase, logger: logger)
+        } catch {
+            // leave the data directory as it was: empty, so the operator can retry with the right key
+            for suffix in ["", "-wal", "-shm"] { unlink(target + suffix) }
+            unlink(keyTarget)
+            throw error
+        }
+    }
+
+    /// Writes the restored store's key file — `keyFile`, or the envelope in the store opened with `passphrase`
+    /// — and removes the envelope from the store (a key file beside the store is the one place keys live).
+    private static func takeKeyEnvelope(
+        store path: String, into keyTarget: String, keyFile: [UInt8]?, passphrase: String?, logger: Logger
+    ) async throws(KumoError) {
+        let store: SQLiteStore
+        do {
+            store = try SQLiteStore(path: path, logger: logger.with(label: "kumo.restore"))
+        } catch {
+            throw KumoError(.invalid, "failed to open the restored store \(path): \(error)", cause: error)
+        }
+        do {
+            let envelope = try await store.get(backupKeyEnvelopeKey)
+            var bytes = keyFile
+            if bytes == nil, let passphrase {
+                guard let envelope else {
+                    throw KumoError(
+                        .invalid,
+                        "the backup holds no secrets key (it was taken without --include-secrets-key): restore with --secrets-key KEYFILE",
+                        field: "backup-passphrase-file")
+                }
+                let opened = try BackupKeyEnvelope.open(try JSONValue(parsing: envelope.value), passphrase: passphrase)
+                _ = try SecretKeyring.validateFile(opened, source: "the backup's secrets key")
+                bytes = opened
+            }
+            if let bytes { try SecureFile.write(Data(bytes), to: keyTarget) }
+            if envelope != nil { _ = try await store.commit(Txn(operations: [.delete(backupKeyEnvelopeKey)])) }
+            await store.close()
+        } catch let e as KumoError {
+            await store.close()
+            throw e
+        } catch {
+            await store.close()
+            throw KumoError(.internal, "failed to restore the secrets key: \(error)", cause: error)
         }
     }
 

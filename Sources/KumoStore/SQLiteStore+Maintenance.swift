@@ -96,6 +96,17 @@ extension SQLiteStore {
             "store backed up", metadata: ["backup.path": "\(target)", "backup.bytes": "\(Self.fileSize(target))"])
     }
 
+    /// Moves everything in the write-ahead log into the database file and truncates the log, so the file alone
+    /// holds every commit (before copying it as a whole, as a backup's extra record does).
+    public func checkpoint() async throws {
+        try ensureOpen("checkpoint")
+        do {
+            try await dbPool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+        } catch {
+            throw storeError("checkpoint", error)
+        }
+    }
+
     public func close() async {
         guard counters.closed.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing)
             .exchanged

@@ -134,6 +134,25 @@ struct NodeTokenTests {
         }
     }
 
+    @Test("a lease with a huge, negative, fractional or non-number durationSeconds is a 422 naming the field; the server lives on")
+    func leaseDurationOutOfRange() async throws {
+        try await withServer { s in
+            let join = try await joinToken(s)
+            let n1 = try await nodeToken(s, join: join, node: "n1")
+            _ = try await n1.create(Sample.node("n1"), kind: .node)
+            // 1e300 trapped Int(Double) and took the control plane down
+            for bad in ["1e300", "-1", "-1e300", "0", "3601", "2.5", "9223372036854775807", "\"6\"", "null", "[]"] {
+                let error = await kumoError {
+                    _ = try await n1.send(.PUT, "/api/v1/nodes/n1/lease", body: Array(#"{"durationSeconds":\#(bad)}"#.utf8))
+                }
+                #expect(error?.code == .invalid, "durationSeconds \(bad)")
+                #expect(error?.field == "durationSeconds", "durationSeconds \(bad)")
+            }
+            let lease = try await n1.send(.PUT, "/api/v1/nodes/n1/lease", body: Array(#"{"durationSeconds":3600}"#.utf8)).json()
+            #expect(lease["durationSeconds"] == 3600)
+        }
+    }
+
     @Test("join tokens expire")
     func expiry() async throws {
         try await withServer { s in

@@ -1,6 +1,7 @@
 import Foundation
 import KumoAPI
 import KumoModel
+import Logging
 import Testing
 
 @testable import KumoServer
@@ -74,8 +75,9 @@ struct OperationsTests {
         await s.finish()
 
         let restoredDir = s.dir + "-restored"
-        try KumoServer.restore(from: file, into: restoredDir)
-        #expect(throws: KumoError.self) { try KumoServer.restore(from: file, into: restoredDir) }  // never overwrites
+        let logger = Logger(label: "test.restore")
+        try await KumoServer.restore(from: file, into: restoredDir, logger: logger)
+        await #expect(throws: KumoError.self) { try await KumoServer.restore(from: file, into: restoredDir, logger: logger) }  // never overwrites
         let r = try await TestServer.start(dir: restoredDir)
         let restored = try await r.admin.send(.GET, "/api/v1/projects/p/workloads").json()["items"]
         let nodes = try await r.admin.send(.GET, "/api/v1/nodes").json()["items"]?.arrayValue?.count ?? -1
@@ -86,5 +88,89 @@ struct OperationsTests {
         #expect(restored?.arrayValue?.count == 20)
         #expect((0...50).contains(nodes), "a consistent prefix of the concurrent writes")
         #expect(history.items.count == 1)
+    }
+
+    static func secret(_ name: String, _ value: String) -> JSONValue {
+        [
+            "apiVersion": "kumo/v1", "kind": "Secret", "metadata": ["name": .string(name), "project": "p"],
+            "spec": ["data": ["password": .string(Data(value.utf8).base64EncodedString())]],
+        ]
+    }
+
+    /// A server with project p and one secret, backed up (GET, or POST with the key sealed under `passphrase`);
+    /// returns the backup file and the server's data directory (stopped).
+    static func backedUp(passphrase: String? = nil) async throws -> (file: String, dir: String) {
+        let s = try await TestServer.start()
+        _ = try await s.admin.create(Sample.project("p"), kind: .project)
+        _ = try await s.admin.create(secret("db", "hunter2-canary"), kind: .secret, project: "p")
+        let backup: KumoClient.Response
+        if let passphrase {
+            let body: JSONValue = ["includeSecretsKey": true, "passphrase": .string(passphrase)]
+            backup = try await s.admin.send(.POST, "/api/v1/backup", body: body.serialized(), maxResponseBytes: 1 << 30)
+        } else {
+            backup = try await s.admin.send(.GET, "/api/v1/backup", maxResponseBytes: 1 << 30)
+        }
+        let file = s.dir + "-backup.db"
+        try Data(backup.body).write(to: URL(fileURLWithPath: file))
+        await s.stop()
+        return (file, s.dir)
+    }
+
+    @Test("a restore without the backup's secrets key refuses to start and says what to copy; with --secrets-key it opens every secret")
+    func restoreNeedsTheSecretsKey() async throws {
+        let (file, dir) = try await Self.backedUp()
+        defer { for d in [dir, dir + "-a", dir + "-b", file] { try? FileManager.default.removeItem(atPath: d) } }
+        let logger = Logger(label: "test.restore")
+        // without the key: the store is restored, but the server refuses to start (it used to make a new key)
+        try await KumoServer.restore(from: file, into: dir + "-a", logger: logger)
+        let server = try KumoServer(
+            config: ServerConfiguration(dataDir: dir + "-a", host: "127.0.0.1", port: 0, runControllers: false), logger: logger)
+        let refused = await #expect(throws: KumoError.self) { try await server.run(signals: []) }
+        #expect(refused?.message.contains("secrets.key") == true, "\(refused?.message ?? "")")
+        #expect(refused?.message.contains("--secrets-key") == true)
+        #expect(!FileManager.default.fileExists(atPath: dir + "-a/secrets.key"), "the key it made for itself is gone again")
+        // copying the key file afterwards is enough
+        try FileManager.default.copyItem(atPath: dir + "/secrets.key", toPath: dir + "-a/secrets.key")
+        let a = try await TestServer.start(dir: dir + "-a")
+        #expect(try await a.admin.get(.secret, "db", project: "p")["spec"]?["data"]?["password"]?.stringValue == Data("hunter2-canary".utf8).base64EncodedString())
+        await a.stop()
+        // or --secrets-key at restore; a file that is not a key file is refused before anything is written
+        let junk = dir + "-junk"
+        try Data("not a key".utf8).write(to: URL(fileURLWithPath: junk))
+        await #expect(throws: KumoError.self) { try await KumoServer.restore(from: file, into: dir + "-b", secretsKey: junk, logger: logger) }
+        #expect(!FileManager.default.fileExists(atPath: dir + "-b/kumo.db"))
+        try await KumoServer.restore(from: file, into: dir + "-b", secretsKey: dir + "/secrets.key", logger: logger)
+        let b = try await TestServer.start(dir: dir + "-b")
+        #expect(try await b.admin.get(.secret, "db", project: "p")["spec"]?["data"]?["password"]?.stringValue == Data("hunter2-canary".utf8).base64EncodedString())
+        await b.stop()
+        try? FileManager.default.removeItem(atPath: junk)
+    }
+
+    @Test("a backup can carry the secrets key sealed under a passphrase; a wrong passphrase restores nothing")
+    func backupWithSealedKey() async throws {
+        let passphrase = "correct horse battery staple"
+        let (file, dir) = try await Self.backedUp(passphrase: passphrase)
+        defer { for d in [dir, dir + "-a", dir + "-b", file] { try? FileManager.default.removeItem(atPath: d) } }
+        let logger = Logger(label: "test.restore")
+        let raw = try Data(contentsOf: URL(fileURLWithPath: file))
+        let key = try Data(contentsOf: URL(fileURLWithPath: dir + "/secrets.key"))
+        #expect(raw.range(of: key) == nil, "the key is not in the backup in clear")
+        let wrong = await #expect(throws: KumoError.self) {
+            try await KumoServer.restore(from: file, into: dir + "-a", passphrase: "not the passphrase", logger: logger)
+        }
+        #expect(wrong?.message.contains("passphrase") == true)
+        #expect(!FileManager.default.fileExists(atPath: dir + "-a/kumo.db"), "nothing restored")
+        try await KumoServer.restore(from: file, into: dir + "-b", passphrase: passphrase, logger: logger)
+        let b = try await TestServer.start(dir: dir + "-b")
+        #expect(try await b.admin.get(.secret, "db", project: "p")["spec"]?["data"]?["password"]?.stringValue == Data("hunter2-canary".utf8).base64EncodedString())
+        #expect(try await b.server.core.store.get(KumoServer.backupKeyEnvelopeKey) == nil, "the envelope left the store")
+        await b.stop()
+        // a short passphrase is refused by the server
+        let s = try await TestServer.start()
+        let short = await kumoError {
+            _ = try await s.admin.send(.POST, "/api/v1/backup", body: (["includeSecretsKey": true, "passphrase": "short"] as JSONValue).serialized())
+        }
+        #expect(short?.field == "passphrase")
+        await s.finish()
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KumoAPI
 import KumoModel
 import KumoServer
 import Logging
@@ -23,8 +24,14 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Address to listen on, HOST:PORT.")
     var listen = "127.0.0.1:7480"
 
-    @Option(help: "Start from a backup file (`kumo backup create`); the data directory must not hold a store yet.")
+    @Option(help: "Start from a backup file (`kumo backup create`); the data directory must not hold a store yet. The secrets in it open only with the key they were sealed with: give --secrets-key, or --backup-passphrase-file for a backup taken with --include-secrets-key; without either, the start refuses a backup whose secrets it cannot open.")
     var restore: String?
+
+    @Option(help: "With --restore: the secrets.key file from the data directory the backup was taken from.")
+    var secretsKey: String?
+
+    @Option(help: "With --restore: a file holding the passphrase of a backup taken with `kumo backup create --include-secrets-key`.")
+    var backupPassphraseFile: String?
 
     @Flag(help: "fsync the write-ahead log on every commit (survives power loss; fewer writes/s). Default survives process crashes.")
     var synchronousFull = false
@@ -80,6 +87,12 @@ struct ServerCommand: AsyncParsableCommand {
             throw ValidationError("retention settings must be positive")
         }
         _ = try parseListen()
+        if restore == nil, secretsKey != nil || backupPassphraseFile != nil {
+            throw ValidationError("--secrets-key and --backup-passphrase-file go with --restore FILE")
+        }
+        if secretsKey != nil, backupPassphraseFile != nil {
+            throw ValidationError("pass --secrets-key or --backup-passphrase-file, not both")
+        }
     }
 
     func parseListen() throws -> (host: String, port: Int) {
@@ -97,7 +110,15 @@ struct ServerCommand: AsyncParsableCommand {
         let dir = dataDir ?? Self.defaultDataDir()
         try await runReporting {
             if let restore {
-                try KumoServer.restore(from: restore, into: dir)
+                var passphrase: String? = nil
+                if let backupPassphraseFile {
+                    guard let text = SecureFile.readSecret(backupPassphraseFile) else {
+                        throw KumoError(.notFound, "cannot read the passphrase file \(backupPassphraseFile)", field: "backup-passphrase-file")
+                    }
+                    passphrase = text
+                }
+                try await KumoServer.restore(
+                    from: restore, into: dir, secretsKey: secretsKey, passphrase: passphrase, logger: logger)
                 logger.notice("restored store from backup", metadata: ["backup": "\(restore)", "dataDir": "\(dir)"])
             }
             var config = ServerConfiguration(

@@ -125,7 +125,8 @@ public struct APIResponder: HTTPResponder {
             return Self.json(JSONValue.object(["status": "deleted", "watchesClosed": .number(Double(closed))]))
         case .backup:
             try Authorizer.requireAdmin(identity, "take backups")
-            return try await backup()
+            if method == "GET" { return try await backup(request: nil) }
+            return try await backup(request: try BackupRequest.parse(try await readJSON(request)))
         case .join:
             let body = try await readBody(request)
             let join: JoinRequest
@@ -151,8 +152,10 @@ public struct APIResponder: HTTPResponder {
             }
             try Authorizer.authorize(identity, .update, .node, project: nil, name: node)
             let body = try await readBody(request)
-            let duration = body.isEmpty ? nil : try JSONValue(parsing: body)["durationSeconds"]?.numberValue
-            return Self.json(try await NodeLeases.renew(node, durationSeconds: duration.map(Int.init), holder: identity.name, store: core.store))
+            // a number a node token sends: read exactly and in range, never converted with a trapping Int(Double)
+            let duration = try body.isEmpty
+                ? nil : JSONValue(parsing: body)["durationSeconds"]?.integer(field: "durationSeconds", in: NodeLeases.durationRange)
+            return Self.json(try await NodeLeases.renew(node, durationSeconds: duration, holder: identity.name, store: core.store))
         case .nodeAgentState:
             try Authorizer.requireAdmin(identity, "read agent state")
             return try await proxyToAgent(node: resolved.name ?? "", path: "/debug/state", query: [], stream: false)

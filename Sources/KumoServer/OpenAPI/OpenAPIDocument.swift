@@ -246,7 +246,12 @@ public enum OpenAPIDocument {
             [
                 "get": op(
                     "Online consistent copy of the store (admin); restore with `kumo server --restore FILE`",
-                    ok: ("200", response("SQLite database", "Binary", contentType: "application/vnd.sqlite3")))
+                    ok: ("200", response("SQLite database", "Binary", contentType: "application/vnd.sqlite3"))),
+                "post": op(
+                    "Online consistent copy of the store that may also carry the secrets key, sealed under a passphrase "
+                        + "(admin); restore with `kumo server --restore FILE --backup-passphrase-file F`",
+                    body: "BackupRequest",
+                    ok: ("200", response("SQLite database", "Binary", contentType: "application/vnd.sqlite3"))),
             ]
         case .secretKeyRotation:
             [
@@ -322,6 +327,13 @@ public enum OpenAPIDocument {
                 ],
             ],
         ],
+        "BackupRequest": [
+            "type": "object", "additionalProperties": false,
+            "properties": [
+                "includeSecretsKey": ["type": "boolean"],
+                "passphrase": ["type": "string", "minLength": .number(Double(BackupKeyEnvelope.minimumPassphraseLength))],
+            ],
+        ],
         "SecretKeyRotation": [
             "type": "object",
             "properties": [
@@ -383,7 +395,10 @@ public enum OpenAPIDocument {
                 ]
             ],
         ],
-        "LeaseRequest": ["type": "object", "properties": ["durationSeconds": ["type": "integer"]]],
+        "LeaseRequest": [
+            "type": "object",
+            "properties": ["durationSeconds": ["type": "integer", "minimum": 1, "maximum": .number(Double(NodeLeases.durationRange.upperBound))]],
+        ],
         "Lease": [
             "type": "object",
             "properties": [

@@ -7,6 +7,7 @@ import KumoStore
 public enum NodeLeases {
     public static let prefix = "/leases/nodes/"
     public static let defaultDurationSeconds = 6
+    public static let durationRange = 1...3600
 
     public static func key(_ node: String) -> String { prefix + node }
 
@@ -14,7 +15,7 @@ public enum NodeLeases {
         KumoError
     ) -> JSONValue {
         let duration = durationSeconds ?? defaultDurationSeconds
-        guard (1...3600).contains(duration) else {
+        guard durationRange.contains(duration) else {
             throw KumoError(.invalid, "durationSeconds must be between 1 and 3600", field: "durationSeconds")
         }
         do {

@@ -88,6 +88,46 @@ extension ResourceService {
         return changed
     }
 
+    /// The ids of the keys that sealed the values in the store, with how many secrets use each.
+    public func sealingKeyIDs() async throws(KumoError) -> [String: Int] {
+        let prefix = StoreKeys.collectionPrefix(.secret, project: nil)
+        var cursor: String? = nil
+        var ids: [String: Int] = [:]
+        while true {
+            let page = try await kumo { try await store.list(prefix: prefix, startAfter: cursor, limit: 200) }
+            for kv in page.items {
+                cursor = kv.key
+                let stored = try ObjectCodec.decodeStored(kv.value, key: kv.key)
+                var mine = Set<String>()
+                for value in (stored["spec"]?["data"]?.objectValue ?? [:]).values {
+                    if let id = SecretKeyring.keyID(of: value.stringValue ?? "") { mine.insert(id) }
+                }
+                for id in mine { ids[id, default: 0] += 1 }
+            }
+            if !page.more { break }
+        }
+        return ids
+    }
+
+    /// Refuses to serve a store whose secrets are sealed under keys the keyring lacks (a restore without the
+    /// backup's `secrets.key`): every such secret would be unreadable, and new writes would seal under a key the
+    /// old ones never knew. The error says which keys and what to copy.
+    public func checkSecretKeys() async throws(KumoError) {
+        let needed = try await sealingKeyIDs()
+        let have = Set(secrets.keyIDs)
+        let missing = needed.filter { !have.contains($0.key) }
+        guard !missing.isEmpty else { return }
+        let count = missing.values.reduce(0, +)
+        let path = secrets.path ?? "the in-memory keyring"
+        throw KumoError(
+            .invalid,
+            "refusing to start: \(count) secret(s) in the store are sealed with key(s) \(missing.keys.sorted().joined(separator: ", ")), "
+                + "which \(path) does not hold (it has \(have.sorted().joined(separator: ", "))). Copy secrets.key from the data "
+                + "directory the store or backup came from to \(path), or restore with `kumo server --restore FILE "
+                + "--secrets-key KEYFILE` (or `--backup-passphrase-file` for a backup taken with `--include-secrets-key`)",
+            field: "secrets-key")
+    }
+
     /// One pass over every secret: re-seals under the active key those `needsReseal` picks (a stored form).
     /// Returns (secrets seen, secrets re-sealed).
     private func resealPass(

@@ -37,24 +37,52 @@ public final class SecretKeyring: Sendable {
     /// What marks a sealed value: `kumo:aesgcm:<key id>:<base64(nonce | ciphertext | tag)>`.
     static let prefix = "kumo:aesgcm:"
 
+    /// Whether this process made the key file (it was missing at start): a store that already holds sealed
+    /// values then cannot open them (see `ResourceService.checkSecretKeys`).
+    public let createdKeyFile: Bool
+
     /// Loads the key file at `path`, creating it (0600) with one fresh key if missing.
     public init(path: String, logger: Logger) throws(KumoError) {
         self.path = path
         self.logger = logger
         if let data = FileManager.default.contents(atPath: path) {
             state = Mutex(try Self.decode(data, path: path))
+            createdKeyFile = false
         } else {
             let initial = Self.fresh()
             try Self.write(initial, to: path)
             logger.notice("created secret encryption key", metadata: ["path": "\(path)", "keyID": "\(initial.active)"])
             state = Mutex(initial)
+            createdKeyFile = true
         }
+    }
+
+    /// The key ids a key file holds, without loading it as a keyring (checks before a restore).
+    public static func keyIDs(inFile path: String) throws(KumoError) -> Set<String> {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw KumoError(.notFound, "secret key file \(path) not found", field: "secrets-key")
+        }
+        return Set(try decode(data, path: path).keys.keys)
+    }
+
+    /// The key file's bytes, to seal into a backup (`KeyEnvelope`).
+    public func fileBytes() throws(KumoError) -> [UInt8] {
+        guard let path, let data = FileManager.default.contents(atPath: path) else {
+            throw KumoError(.internal, "the secret keyring has no key file to export")
+        }
+        return Array(data)
+    }
+
+    /// Checks that `bytes` are a key file (what a backup's envelope opened to).
+    public static func validateFile(_ bytes: [UInt8], source: String) throws(KumoError) -> Set<String> {
+        Set(try decode(Data(bytes), path: source).keys.keys)
     }
 
     /// A keyring that lives in memory only (its values cannot be read after a restart).
     public init(inMemory logger: Logger) {
         self.path = nil
         self.logger = logger
+        self.createdKeyFile = false
         state = Mutex(Self.fresh())
     }
 
