@@ -3,10 +3,6 @@ import Foundation
 import KumoAPI
 import KumoModel
 
-enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
-    case table, wide, json, yaml
-}
-
 struct GetCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "get",
@@ -94,22 +90,6 @@ struct GetCommand: AsyncParsableCommand {
             printOut(items.count == 1 ? JSONPretty.format(items[0]) : JSONPretty.format(.array(items)))
         case .yaml:
             printOut(items.map { YAMLCodec.yaml($0) }.joined(separator: "---\n"))
-        }
-    }
-}
-
-/// Indented JSON for people (keys sorted).
-enum JSONPretty {
-    static func format(_ value: JSONValue, indent: String = "") -> String {
-        let next = indent + "  "
-        switch value {
-        case .object(let o) where !o.isEmpty:
-            let body = o.keys.sorted().map { "\(next)\(JSONValue.string($0).jsonString): \(format(o[$0]!, indent: next))" }
-            return "{\n" + body.joined(separator: ",\n") + "\n\(indent)}"
-        case .array(let a) where !a.isEmpty:
-            return "[\n" + a.map { next + format($0, indent: next) }.joined(separator: ",\n") + "\n\(indent)]"
-        default:
-            return value.jsonString
         }
     }
 }

@@ -42,6 +42,12 @@ struct ProjectOptions: ParsableArguments {
     }
 }
 
+/// The project of a command on one project-scoped object: `-p` or the configuration's.
+func requireProject(_ p: String?) throws(KumoError) -> String {
+    guard let p else { throw KumoError(.invalid, "pass -p PROJECT (or set a default with kumo login -p)", field: "project") }
+    return p
+}
+
 /// Runs a command body, printing `error: …` and exiting 1 on failure instead of a stack of Swift types.
 func runReporting(_ body: () async throws -> Void) async throws {
     do {
