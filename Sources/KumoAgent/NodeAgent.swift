@@ -152,6 +152,9 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
             group.addTask { await dnsmasq.run() }
             group.addTask { await accel.run() }
             group.addTask { await instances.run() }
+            // orphans re-parented to the agent (old HAProxies, QEMU's and dnsmasq's daemonize forks, probes of
+            // killed `runc exec`s) are reaped here; without it each stays a zombie
+            group.addTask { await self.driver.reaper.run(every: .seconds(1)) }
             group.addTask {
                 await overlay.publish(reason: "initial")
                 await overlay.run()

@@ -15,7 +15,8 @@ public struct CommandResult: Sendable {
 }
 
 /// Runs programs from an argv array — never through a shell — and turns failures into `KumoError`s that name
-/// the program and quote its stderr. The one place Kumo spawns processes (`ip`, `runc`, `tar`, …).
+/// the program and quote its stderr. The one place Kumo spawns processes (`ip`, `runc`, `tar`, …): every child
+/// is registered in the `SpawnLedger` while Subprocess waits for it.
 public struct Command: Sendable {
     /// Where to look up a bare program name (the agent may run with an empty PATH under `ip netns exec`).
     public static let searchPath = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]
@@ -39,13 +40,13 @@ public struct Command: Sendable {
             let out: String?
             let err: String?
             if let input {
-                let r = try await Subprocess.run(
-                    executable, arguments: arguments, input: .array(input), output: .string(limit: outputLimit),
+                let r = try await Self.spawn(
+                    executable, arguments, input: .array(input), output: .string(limit: outputLimit),
                     error: .string(limit: outputLimit))
                 (status, out, err) = (Self.status(r.terminationStatus), r.standardOutput, r.standardError)
             } else {
-                let r = try await Subprocess.run(
-                    executable, arguments: arguments, output: .string(limit: outputLimit),
+                let r = try await Self.spawn(
+                    executable, arguments, input: .none, output: .string(limit: outputLimit),
                     error: .string(limit: outputLimit))
                 (status, out, err) = (Self.status(r.terminationStatus), r.standardOutput, r.standardError)
             }
@@ -80,20 +81,34 @@ public struct Command: Sendable {
         let err = FileDescriptor(rawValue: stderr)
         do {
             if let input {
-                let r = try await Subprocess.run(
-                    executable, arguments: arguments, input: .array(input),
+                let r = try await Self.spawn(
+                    executable, arguments, input: .array(input),
                     output: .fileDescriptor(out, closeAfterSpawningProcess: false),
                     error: .fileDescriptor(err, closeAfterSpawningProcess: false))
                 return Self.status(r.terminationStatus)
             } else {
-                let r = try await Subprocess.run(
-                    executable, arguments: arguments,
+                let r = try await Self.spawn(
+                    executable, arguments, input: .none,
                     output: .fileDescriptor(out, closeAfterSpawningProcess: false),
                     error: .fileDescriptor(err, closeAfterSpawningProcess: false))
                 return Self.status(r.terminationStatus)
             }
         } catch {
             throw KumoError(.internal, "failed to run \(program): \(error)", cause: error)
+        }
+    }
+
+    /// Every spawn of Kumo's: Subprocess's `run` with the child registered in the `SpawnLedger` from before
+    /// `clone` until Subprocess has reaped it, so the agent's sweep of orphaned zombies never takes a child
+    /// Subprocess is about to wait for (which would fail this run with ECHILD).
+    static func spawn<Input: InputProtocol, Output: OutputProtocol, Failure: ErrorOutputProtocol>(
+        _ executable: Executable, _ arguments: Arguments, input: Input, output: Output, error: Failure
+    ) async throws -> ExecutionResult<Void, Output, Failure> {
+        let spawn = await SpawnLedger.shared.begin()
+        defer { spawn.end() }
+        return try await Subprocess.run(executable, arguments: arguments, input: input, output: output, error: error) {
+            execution in
+            spawn.started(execution.processIdentifier.value)
         }
     }
 

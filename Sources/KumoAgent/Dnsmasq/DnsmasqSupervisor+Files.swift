@@ -114,18 +114,11 @@ extension DnsmasqSupervisor {
         return isAlive(pid: pid, pidFile: pidFile) ? pid : nil
     }
 
-    /// Alive = exists, is not a zombie (reaped here when it is our child), and is the dnsmasq of this pid file.
+    /// Alive = exists, is not a zombie, and is the dnsmasq of this pid file. A zombie is left for the agent's
+    /// sweep (`ChildReaper`): waiting for a pid read from a file could take a reused pid's status from
+    /// Subprocess.
     static func isAlive(pid: Int32, pidFile: String) -> Bool {
-        guard let stat = ProcFile.read("/proc/\(pid)/stat") else { return false }
-        if let close = stat.lastIndex(of: ")") {
-            let state = stat[stat.index(close, offsetBy: 2)...].first
-            if state == "Z" || state == "X" {
-                var raw: Int32 = 0
-                _ = waitpid(pid, &raw, WNOHANG)
-                return false
-            }
-        }
-        guard let argv = commandLine(of: pid) else { return false }
+        guard ProcessStat.isLive(pid), let argv = commandLine(of: pid) else { return false }
         return argv.contains("--pid-file=\(pidFile)")
     }
 
@@ -147,14 +140,9 @@ extension DnsmasqSupervisor {
         for _ in 0..<50 where processExists(pid) { try? await Task.sleep(for: .milliseconds(20)) }
     }
 
+    /// Exists and has not exited (a zombie counts as gone).
     static func processExists(_ pid: Int32) -> Bool {
-        guard let stat = ProcFile.read("/proc/\(pid)/stat") else { return false }
-        if let close = stat.lastIndex(of: ")"), let state = stat[stat.index(close, offsetBy: 2)...].first, state == "Z" {
-            var raw: Int32 = 0
-            _ = waitpid(pid, &raw, WNOHANG)
-            return false
-        }
-        return true
+        ProcessStat.isLive(pid)
     }
 
     /// `kumo agent reset`: kills the dnsmasq of `directory` (if running) and removes its files.

@@ -162,19 +162,11 @@ actor HAProxySupervisor {
         return text.split(separator: "\n").suffix(5).joined(separator: " | ")
     }
 
-    /// Alive and not a zombie (a dead daemon may linger as the agent's zombie child: the agent is a subreaper).
+    /// Alive and not a zombie: a dead daemon lingers as the agent's zombie child (the agent is a subreaper)
+    /// until the agent's sweep (`ChildReaper`) reaps it. Not waited for here: by the time a pid read from the
+    /// pid file is a zombie it may be a reused pid that Subprocess is about to wait for.
     static func alive(_ pid: Int32) -> Bool {
-        guard pid > 0, kill(pid, 0) == 0 else { return false }
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-            let close = stat.lastIndex(of: ")")
-        else { return false }
-        let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
-        if state == "Z" {
-            var raw: Int32 = 0
-            _ = waitpid(pid, &raw, WNOHANG)
-            return false
-        }
-        return true
+        ProcessStat.isLive(pid)
     }
 
     /// Every HAProxy process running `configPath` (`kumo agent reset`): found in /proc by their command line.
