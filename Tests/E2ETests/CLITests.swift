@@ -6,7 +6,7 @@ import Testing
 
 @Suite("E2E: the kumo CLI against a real server", .serialized)
 struct CLITests {
-    @Test("login, apply, get, describe, history, events, delete, backup; clear errors for bad input")
+    @Test("login, apply, get (KIND NAME, KIND/NAME, -A), describe, history, events, delete, backup; clear errors for bad input")
     func cliFlow() async throws {
         let session = try CLISession("cli")
         defer { session.close() }
@@ -61,6 +61,21 @@ struct CLITests {
         #expect(yaml.out.contains("replicas: 3") && yaml.out.contains("cpu: 250m"), "\(yaml.out)")
         let json = try kumo("get", "wl", "web", "-p", "shop", "-o", "json")
         #expect((try? JSONValue(parsing: json.out))?["spec"]?["replicas"] == 3)
+        // kubectl's forms: KIND/NAME as well as KIND NAME, several objects, -A (and -a) for all projects
+        let slashed = try kumo("get", "workload/web", "-p", "shop")
+        #expect(slashed.status == 0 && slashed.out.contains("web") && slashed.out.contains("0/3"), "\(slashed.err)")
+        let several = try kumo("get", "wl/web", "project/shop", "-p", "shop")
+        #expect(several.status == 0 && several.out.contains("web") && several.out.contains("shop"), "\(several.err)")
+        for all in ["-A", "-a"] {
+            let across = try kumo("get", "workloads", all)
+            #expect(across.status == 0 && across.out.contains("PROJECT") && across.out.contains("shop"), "\(all): \(across.err)")
+        }
+        let historyKindName = try kumo("history", "workload", "web", "-p", "shop")
+        #expect(historyKindName.status == 0 && historyKindName.out.contains("create"), "\(historyKindName.err)")
+        let gadget = try kumo("get", "gadget/x")
+        #expect(gadget.status != 0 && gadget.err.contains("unknown kind \"gadget\": one of node"), "\(gadget.err)")
+        let cordonReplica = try kumo("cordon", "replica/x")
+        #expect(cordonReplica.status != 0 && cordonReplica.err.contains("works on nodes only"), "\(cordonReplica.err)")
         let describe = try kumo("describe", "workload/web", "-p", "shop")
         #expect(describe.out.contains("Field owners:") && describe.out.contains("admin:"), "\(describe.out)")
         let scale = try kumo("scale", "workload/web", "--replicas", "2", "-p", "shop")

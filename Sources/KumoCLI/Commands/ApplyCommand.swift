@@ -57,7 +57,7 @@ struct ApplyCommand: AsyncParsableCommand {
     func applyOne(_ doc: JSONValue, api: KumoClient, config: ClientConfig) async throws(KumoError) -> String {
         guard doc.objectValue != nil else { throw KumoError(.invalid, "a manifest must be a mapping") }
         guard let kindName = doc["kind"]?.stringValue else { throw KumoError(.invalid, "kind is required", field: "kind") }
-        let kind = try parseKind(kindName)
+        let kind = try ObjectArgument.kind(kindName)
         guard let name = doc["metadata"]?["name"]?.stringValue else {
             throw KumoError(.invalid, "metadata.name is required", field: "metadata.name")
         }

@@ -6,17 +6,23 @@ struct DeleteCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "delete",
         abstract: "Delete objects by kind and name, or those in manifests.",
-        discussion: "Examples: kumo delete workload web -p shop   kumo delete project shop --cascade   kumo delete -f web.yaml")
+        usage: """
+            kumo delete KIND NAME... [options]
+            kumo delete KIND/NAME... [options]
+            kumo delete -f FILE... [options]
+            """,
+        discussion: """
+            Kinds: \(ObjectArgument.kindNames).
+            Examples: kumo delete workload web -p shop   kumo delete wl/web svc/web -p shop   kumo delete project shop --cascade
+                      kumo delete -f web.yaml
+            """)
 
     @OptionGroup var client: ClientOptions
     @Option(name: [.short, .customLong("project")], help: "Project of project-scoped objects.")
     var project: String?
 
-    @Argument(help: "Kind (or KIND/NAME).")
-    var kind: String?
-
-    @Argument(help: "Names.")
-    var names: [String] = []
+    @Argument(help: "A kind and names, or objects as KIND/NAME.")
+    var objects: [String] = []
 
     @Option(name: [.short, .customLong("filename")], help: "Delete the objects described in these manifests.")
     var files: [String] = []
@@ -25,26 +31,28 @@ struct DeleteCommand: AsyncParsableCommand {
     var cascade = false
 
     func validate() throws {
-        if kind == nil && files.isEmpty { throw ValidationError("pass KIND NAME... or -f FILE") }
+        if objects.isEmpty && files.isEmpty { throw ValidationError("pass KIND NAME..., KIND/NAME... or -f FILE") }
     }
 
     func run() async throws {
         try await runReporting {
+            var refs: [ObjectArgument] = []
+            if !objects.isEmpty {
+                guard case .objects(let named) = try ObjectArgument.parse(objects) else {
+                    // A bare kind would mean "all of them" to get; delete never does that.
+                    throw KumoError(.invalid, "name what to delete: KIND NAME... or KIND/NAME...")
+                }
+                refs = named
+            }
             let config = try client.config()
             let api = KumoClient(config: config)
             var targets: [(Kind, String, String?)] = []
-            if let kind {
-                if names.isEmpty {
-                    let (k, n) = try parseKindSlashName(kind)
-                    targets.append((k, n, k.scope == .cluster ? nil : project ?? config.project))
-                } else {
-                    let k = try parseKind(kind)
-                    for n in names { targets.append((k, n, k.scope == .cluster ? nil : project ?? config.project)) }
-                }
+            for ref in refs {
+                targets.append((ref.kind, ref.name, ref.kind.scope == .cluster ? nil : project ?? config.project))
             }
             for f in files {
                 for (doc, _) in try ManifestReader.read(f) {
-                    let k = try parseKind(doc["kind"]?.stringValue ?? "")
+                    let k = try ObjectArgument.kind(doc["kind"]?.stringValue ?? "")
                     let n = doc["metadata"]?["name"]?.stringValue ?? ""
                     let p = k.scope == .cluster ? nil : doc["metadata"]?["project"]?.stringValue ?? project ?? config.project
                     targets.append((k, n, p))

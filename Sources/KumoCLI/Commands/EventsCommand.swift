@@ -7,11 +7,15 @@ struct EventsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "events",
         abstract: "What the components did: events, oldest first.",
-        discussion: "Examples: kumo events   kumo events --for node/n1   kumo events -p shop --for workload/web")
+        discussion: "Examples: kumo events   kumo events -A   kumo events --for node/n1   kumo events -p shop --for workload/web")
 
     @OptionGroup var client: ClientOptions
     @Option(name: [.short, .customLong("project")], help: "Only events in this project.")
     var project: String?
+
+    // -A as in `kumo get`: without it the configuration's project applies, so it is the way to see every project.
+    @Flag(name: [.customShort("A"), .customShort("a"), .customLong("all-projects")], help: "Events of all projects (admin).")
+    var allProjects = false
 
     @Option(name: .customLong("for"), help: "Only events regarding KIND/NAME.")
     var regarding: String?
@@ -19,16 +23,22 @@ struct EventsCommand: AsyncParsableCommand {
     @Option(name: .short, help: "Output: table, json, yaml.")
     var output: OutputFormat = .table
 
+    func validate() throws {
+        if allProjects && project != nil { throw ValidationError("pass -p PROJECT or -A, not both") }
+    }
+
     func run() async throws {
         try await runReporting {
             let config = try client.config()
             let api = KumoClient(config: config)
             var target: (Kind, String, String?)? = nil
             if let regarding {
-                let (k, n) = try parseKindSlashName(regarding)
+                let ref = try ObjectArgument.slashed(regarding)
+                let (k, n) = (ref.kind, ref.name)
                 target = (k, n, k.scope == .cluster ? nil : (project ?? config.project))
             }
-            let events = try await Self.fetch(api, regarding: target, project: project ?? target?.2 ?? config.project)
+            let scope = allProjects ? nil : project ?? target?.2 ?? config.project
+            let events = try await Self.fetch(api, regarding: target, project: scope)
             switch output {
             case .json: printOut(JSONPretty.format(.array(events)))
             case .yaml: printOut(events.map { YAMLCodec.yaml($0) }.joined(separator: "---\n"))

@@ -6,21 +6,27 @@ import KumoModel
 struct GetCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "get",
-        abstract: "List objects of a kind, or show one.",
+        abstract: "List objects of a kind, or show some.",
+        usage: """
+            kumo get KIND [NAME...] [options]
+            kumo get KIND/NAME... [options]
+            """,
         discussion: """
-            Kinds: \(Kind.allCases.map { $0.rawValue.lowercased() }.joined(separator: ", ")) (plural and short \
-            names work too: nodes, wl, svc, vm).
-            Examples: kumo get nodes   kumo get wl -p shop -o wide   kumo get replicas -p shop -l app=web --watch
+            Kinds: \(ObjectArgument.kindNames).
+            Examples:
+              kumo get nodes
+              kumo get wl -p shop -o wide
+              kumo get replicas -A                   (all projects; -a works too)
+              kumo get service/web -p shop           (or: kumo get svc web -p shop)
+              kumo get node/n1 service/web -p shop   (several objects, a table per kind)
+              kumo get replicas -p shop -l app=web --watch
             """)
 
     @OptionGroup var client: ClientOptions
     @OptionGroup var projectOptions: ProjectOptions
 
-    @Argument(help: "Kind, e.g. nodes, workloads, replicas.")
-    var kind: String
-
-    @Argument(help: "Name of one object.")
-    var name: String?
+    @Argument(help: "A kind (nodes, workloads, ...) and optionally names, or objects as KIND/NAME.")
+    var objects: [String]
 
     @Option(name: .short, help: "Output: table, wide, json, yaml.")
     var output: OutputFormat = .table
@@ -36,60 +42,105 @@ struct GetCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReporting {
+            let selection = try ObjectArgument.parse(objects)  // before the config: bad input is said first
             let config = try client.config()
             let api = KumoClient(config: config)
-            let k = try parseKind(kind)
-            let project = try projectOptions.resolve(k, config: config)
-            if let name {
-                let object = try await api.send(.GET, APIPaths.object(k, project: project, name: name)).json()
-                print([object], k, withProject: false)
-                return
+            switch selection {
+            case .all(let k): try await list(k, api: api, config: config)
+            case .objects(let refs): try await show(refs, api: api, config: config)
             }
-            var query: [(String, String)] = []
-            if let selector { query.append(("labelSelector", selector)) }
-            if let fieldSelector { query.append(("fieldSelector", fieldSelector)) }
-            let withProject = project == nil && k.scope != .cluster
-            let list = try await api.send(.GET, APIPaths.collection(k, project: project), query: query).json()
-            let items = list["items"]?.arrayValue ?? []
-            if items.isEmpty && !watch && (output == .table || output == .wide) {
-                printErr("No \(k.plural) found" + (project.map { " in project \($0)." } ?? "."))
-            } else if output == .json && !watch {
-                printOut(JSONPretty.format(list))
-            } else {
-                print(items, k, withProject: withProject)
-            }
-            guard watch else { return }
-            let revision = list["metadata"]?["revision"]?.stringValue ?? "0"
-            let events = try await api.watch(APIPaths.collection(k, project: project), query: query + [("since", revision)])
-            do {
-                for try await event in events {
-                    switch output {
-                    case .table, .wide:
-                        var row = ObjectColumns.row(event.object, k, wide: output == .wide, withProject: withProject)
-                        if event.type == "DELETED" { row[withProject ? 1 : 0] += " (deleted)" }
-                        printOut(row.joined(separator: "   "))
-                    case .json: printOut(JSONValue.object(["type": .string(event.type), "object": event.object]).jsonString)
-                    case .yaml: printOut("---\n" + YAMLCodec.yaml(["type": .string(event.type), "object": event.object]))
-                    }
+        }
+    }
+
+    /// `kumo get svc web api`, `kumo get node/n1 service/web`: each object, a table per kind as kubectl prints them.
+    /// With several, one that fails is reported and the others are still shown (exit 1), as delete does.
+    func show(_ refs: [ObjectArgument], api: KumoClient, config: ClientConfig) async throws {
+        var groups: [(kind: Kind, items: [JSONValue])] = []
+        var failed = false
+        for ref in refs {
+            do throws(KumoError) {
+                let project = try projectOptions.resolve(ref.kind, config: config)
+                if project == nil && ref.kind.scope == .project {
+                    throw KumoError(
+                        .invalid, "\(ref) is in one project: pass -p PROJECT (-A lists a kind across projects)",
+                        field: "project")
                 }
-            } catch let e as KumoError {
-                throw e
+                let object = try await api.send(.GET, APIPaths.object(ref.kind, project: project, name: ref.name)).json()
+                if let i = groups.firstIndex(where: { $0.kind == ref.kind }) {
+                    groups[i].items.append(object)
+                } else {
+                    groups.append((ref.kind, [object]))
+                }
             } catch {
-                throw KumoError(.unavailable, "watch ended: \(error)")
+                if refs.count == 1 { throw error }
+                printErr("error: \(ref): \(error.message)")
+                failed = true
             }
+        }
+        switch output {
+        case .table, .wide:
+            if !groups.isEmpty { printOut(groups.map { table($0.items, $0.kind, withProject: false) }.joined(separator: "\n\n")) }
+        case .json, .yaml:
+            let all = groups.flatMap(\.items)
+            if !all.isEmpty { printOut(documents(all)) }
+        }
+        if failed { throw ExitCode(1) }
+    }
+
+    /// `kumo get replicas [-A] [-l …] [--watch]`.
+    func list(_ k: Kind, api: KumoClient, config: ClientConfig) async throws {
+        let project = try projectOptions.resolve(k, config: config)
+        var query: [(String, String)] = []
+        if let selector { query.append(("labelSelector", selector)) }
+        if let fieldSelector { query.append(("fieldSelector", fieldSelector)) }
+        let withProject = project == nil && k.scope != .cluster
+        let list = try await api.send(.GET, APIPaths.collection(k, project: project), query: query).json()
+        let items = list["items"]?.arrayValue ?? []
+        if items.isEmpty && !watch && (output == .table || output == .wide) {
+            printErr("No \(k.plural) found" + (project.map { " in project \($0)." } ?? "."))
+        } else if output == .json && !watch {
+            printOut(JSONPretty.format(list))
+        } else {
+            print(items, k, withProject: withProject)
+        }
+        guard watch else { return }
+        let revision = list["metadata"]?["revision"]?.stringValue ?? "0"
+        let events = try await api.watch(APIPaths.collection(k, project: project), query: query + [("since", revision)])
+        do {
+            for try await event in events {
+                switch output {
+                case .table, .wide:
+                    var row = ObjectColumns.row(event.object, k, wide: output == .wide, withProject: withProject)
+                    if event.type == "DELETED" { row[withProject ? 1 : 0] += " (deleted)" }
+                    printOut(row.joined(separator: "   "))
+                case .json: printOut(JSONValue.object(["type": .string(event.type), "object": event.object]).jsonString)
+                case .yaml: printOut("---\n" + YAMLCodec.yaml(["type": .string(event.type), "object": event.object]))
+                }
+            }
+        } catch let e as KumoError {
+            throw e
+        } catch {
+            throw KumoError(.unavailable, "watch ended: \(error)")
         }
     }
 
     func print(_ items: [JSONValue], _ k: Kind, withProject: Bool) {
         switch output {
-        case .table, .wide:
-            var t = Table(headers: ObjectColumns.headers(k, wide: output == .wide, withProject: withProject))
-            t.rows = items.map { ObjectColumns.row($0, k, wide: output == .wide, withProject: withProject) }
-            printOut(t.render())
-        case .json:
-            printOut(items.count == 1 ? JSONPretty.format(items[0]) : JSONPretty.format(.array(items)))
-        case .yaml:
-            printOut(items.map { YAMLCodec.yaml($0) }.joined(separator: "---\n"))
+        case .table, .wide: printOut(table(items, k, withProject: withProject))
+        case .json, .yaml: printOut(documents(items))
         }
+    }
+
+    func table(_ items: [JSONValue], _ k: Kind, withProject: Bool) -> String {
+        var t = Table(headers: ObjectColumns.headers(k, wide: output == .wide, withProject: withProject))
+        t.rows = items.map { ObjectColumns.row($0, k, wide: output == .wide, withProject: withProject) }
+        return t.render()
+    }
+
+    /// `-o json`: one object as itself, several as an array; `-o yaml`: documents separated by `---`.
+    func documents(_ items: [JSONValue]) -> String {
+        output == .yaml
+            ? items.map { YAMLCodec.yaml($0) }.joined(separator: "---\n")
+            : items.count == 1 ? JSONPretty.format(items[0]) : JSONPretty.format(.array(items))
     }
 }

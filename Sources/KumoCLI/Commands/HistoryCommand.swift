@@ -7,14 +7,15 @@ struct HistoryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "history",
         abstract: "Every recorded change of an object: revision, time, manager, and what changed.",
-        discussion: "Examples: kumo history node/n1   kumo history workload/web -p shop --patches")
+        usage: "kumo history KIND/NAME [options]\nkumo history KIND NAME [options]",
+        discussion: "Examples: kumo history node/n1   kumo history node n1   kumo history workload/web -p shop --patches")
 
     @OptionGroup var client: ClientOptions
     @Option(name: [.short, .customLong("project")], help: "Project of a project-scoped object.")
     var project: String?
 
-    @Argument(help: "KIND/NAME, e.g. node/n1.")
-    var object: String
+    @Argument(help: ArgumentHelp("KIND/NAME (e.g. node/n1), or KIND followed by NAME.", valueName: "object"))
+    var object: [String]
 
     @Flag(help: "Print each change's full JSON patch.")
     var patches = false
@@ -26,7 +27,8 @@ struct HistoryCommand: AsyncParsableCommand {
         try await runReporting {
             let config = try client.config()
             let api = KumoClient(config: config)
-            let (k, n) = try parseKindSlashName(object)
+            let ref = try ObjectArgument.parseOne(object)
+            let (k, n) = (ref.kind, ref.name)
             let p = k.scope == .cluster ? nil : project ?? config.project
             let response = try await api.send(.GET, APIPaths.history(k, project: p, name: n))
             let history = try response.decode(HistoryList.self)

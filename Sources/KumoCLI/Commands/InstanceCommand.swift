@@ -20,16 +20,11 @@ struct InstanceCommand: AsyncParsableCommand {
     struct Target: ParsableArguments {
         @OptionGroup var client: ClientOptions
         @Option(name: [.short, .customLong("project")], help: "Project.") var project: String?
-        @Argument(help: "Instance name (or instance/NAME).") var name: String
+        @Argument(help: ArgumentHelp("instance/NAME or just NAME.", valueName: "instance")) var name: String
 
         func resolve() throws(KumoError) -> (api: KumoClient, path: String, name: String) {
             let config = try client.config()
-            var n = name
-            if name.contains("/") {
-                let (kind, parsed) = try parseKindSlashName(name)
-                guard kind == .instance else { throw KumoError(.invalid, "expected instance/NAME, got \(name)", field: "name") }
-                n = parsed
-            }
+            let n = try ObjectArgument.name([name], of: .instance, command: "instance")
             let p = try requireProject(project ?? config.project)
             return (KumoClient(config: config), APIPaths.object(.instance, project: p, name: n), n)
         }

@@ -14,7 +14,7 @@ struct RolloutCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReporting {
-                let (api, path, _) = try workload.resolve()
+                let (api, path, _) = try workload.resolve(command: "rollout status")
                 var last = ""
                 while true {
                     let w = try await api.send(.GET, path).json()
@@ -50,7 +50,7 @@ struct RolloutCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReporting {
-                let (api, path, name) = try workload.resolve()
+                let (api, path, name) = try workload.resolve(command: "rollout undo")
                 let w = try await api.send(.GET, path).json()
                 let revisions = w["status"]?["revisions"]?.arrayValue ?? []
                 let current = w["status"]?["updateRevision"]?.stringValue

@@ -6,6 +6,7 @@ import KumoModel
 struct ScaleCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scale", abstract: "Set a workload's number of replicas.",
+        usage: "kumo scale workload/NAME --replicas N [options]\nkumo scale [workload] NAME --replicas N [options]",
         discussion: "Example: kumo scale workload/web --replicas 5 -p shop")
     @OptionGroup var workload: WorkloadTarget
     @Option(help: "Desired replicas.") var replicas: Int
@@ -16,7 +17,7 @@ struct ScaleCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReporting {
-            let (api, path, name) = try workload.resolve()
+            let (api, path, name) = try workload.resolve(command: "scale")
             _ = try await api.send(
                 .PATCH, path,
                 body: JSONValue.object(["spec": ["replicas": .number(Double(replicas))]]).serialized(),

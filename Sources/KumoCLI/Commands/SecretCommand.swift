@@ -78,11 +78,12 @@ struct SecretCommand: AsyncParsableCommand {
             abstract: "Show a secret's keys and sizes; --reveal prints the values (edit tokens and admin).")
         @OptionGroup var client: ClientOptions
         @OptionGroup var projectOptions: ProjectOptions
-        @Argument(help: "Secret name.") var name: String
+        @Argument(help: ArgumentHelp("secret/NAME or just NAME.", valueName: "secret")) var target: String
         @Flag(help: "Print the values (decoded; binary values stay base64).") var reveal = false
 
         func run() async throws {
             try await runReporting {
+                let name = try ObjectArgument.name([target], of: .secret, command: "secret get")
                 let config = try client.config()
                 let project = try projectOptions.resolve(.secret, config: config)
                 let api = KumoClient(config: config)

@@ -3,23 +3,17 @@ import Foundation
 import KumoAPI
 import KumoModel
 
-/// `kumo logs` and `kumo console`: `KIND/NAME` (or `NAME`) in a project, its text streamed to stdout through the
+/// `kumo logs` and `kumo console`: `KIND/NAME`, `KIND NAME` or `NAME` in a project, its text streamed to stdout through the
 /// server from the node's agent — the last `tail` lines, then, with `follow`, what is appended.
 struct AgentStream {
     let kind: Kind
-    /// What the stream is called in errors ("logs", "consoles").
-    let what: String
     let path: (_ project: String, _ name: String) -> String
 
-    func run(target: String, follow: Bool, tail: Int?, client: ClientOptions, projects: ProjectOptions) async throws {
-        var name = target
-        if target.contains("/") {
-            let (kind, n) = try parseKindSlashName(target)
-            guard kind == self.kind else {
-                throw KumoError(.invalid, "\(what) exist for \(self.kind.plural) only", field: "target")
-            }
-            name = n
-        }
+    /// The command's name, for errors ("logs", "console").
+    let command: String
+
+    func run(target: [String], follow: Bool, tail: Int?, client: ClientOptions, projects: ProjectOptions) async throws {
+        let name = try ObjectArgument.name(target, of: kind, command: command)
         let config = try client.config()
         guard let project = try projects.resolve(kind, config: config) else {
             throw KumoError(.invalid, "\(kind.plural) live in a project: pass -p PROJECT", field: "project")

@@ -25,7 +25,8 @@ struct ProjectOptions: ParsableArguments {
     @Option(name: [.short, .customLong("project")], help: "Project (default: the configuration's project).")
     var project: String?
 
-    @Flag(name: [.short, .customLong("all-projects")], help: "List across all projects (admin).")
+    // -A as in kubectl's --all-namespaces (what users type from habit); -a is kept for scripts that use it.
+    @Flag(name: [.customShort("A"), .customShort("a"), .customLong("all-projects")], help: "List across all projects (admin).")
     var allProjects = false
 
     func resolve(_ kind: Kind, config: ClientConfig) throws(KumoError) -> String? {
@@ -36,7 +37,7 @@ struct ProjectOptions: ParsableArguments {
             if let p = project ?? config.project { return p }
             if kind.scope == .either { return nil }
             throw KumoError(
-                .invalid, "\(kind.plural) live in a project: pass -p PROJECT (or --all-projects to list all)",
+                .invalid, "\(kind.plural) live in a project: pass -p PROJECT (or -A to list all projects)",
                 field: "project")
         }
     }
@@ -61,24 +62,6 @@ func runReporting(_ body: () async throws -> Void) async throws {
         FileHandle.standardError.write(Data((message + "\n").utf8))
         throw ExitCode(e.code == .unauthorized ? 2 : 1)
     }
-}
-
-func parseKind(_ s: String) throws(KumoError) -> Kind {
-    guard let k = Kind(userInput: s) else {
-        throw KumoError(
-            .invalid,
-            "unknown kind \"\(s)\": expected one of \(Kind.allCases.map { $0.rawValue.lowercased() }.joined(separator: ", "))",
-            field: "kind")
-    }
-    return k
-}
-
-/// `node/n1`, `workload/web` → (kind, name).
-func parseKindSlashName(_ s: String) throws(KumoError) -> (Kind, String) {
-    guard let slash = s.firstIndex(of: "/") else {
-        throw KumoError(.invalid, "expected KIND/NAME like node/n1, got \"\(s)\"")
-    }
-    return (try parseKind(String(s[..<slash])), String(s[s.index(after: slash)...]))
 }
 
 func printOut(_ s: String) {
