@@ -168,17 +168,8 @@ struct ServiceE2ETests {
             let describe = try c.kumo(["describe", "service/web", "-p", "demo"])
             #expect(describe.contains("Load balancers") && describe.contains("demo.web:80") && describe.contains("last reload"), "\(describe)")
 
-            // no matching replicas → 503 and a clear status
-            try c.apply(Self.service(name: "nothing", app: "nothing"))
-            let empty = try await converged(c, service: "nothing", endpoints: 0)
-            #expect(empty["status"]?["reason"] == "NoEndpoints")
-            #expect(empty["status"]?["message"]?.stringValue?.contains("no replica matches selector app=nothing") == true)
-            let emptyVIP = try #require(empty["spec"]?["clusterIP"]?.stringValue)
-            let code = try c.inHost(1, ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "3", "http://\(emptyVIP)/"])
-            #expect(code.out == "503")
-
-            // an external port another program holds on node 1: node 1 still serves the VIP (and says why the node
-            // port is missing), the other nodes publish it
+            // an external port another program holds on node 1: node 1 leaves that port out (and says who holds it),
+            // keeps serving every VIP and the other service's external port, and the other nodes publish it
             let squatter = Process()
             squatter.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
             squatter.arguments = ["--net=/run/netns/\(c.host(1))", "busybox", "nc", "-l", "-p", "30090"]
@@ -193,7 +184,41 @@ struct ServiceE2ETests {
                     && c.inHost(1, ["curl", "-sf", "--max-time", "3", "http://\(c.hostIP(2)):30090/"]).status == 0
             }
             let lb1 = try JSONValue(parsing: Array(try c.kumo(["state", "lb/\(c.nodeName(1))"]).utf8))
-            #expect(lb1["lastError"]?.stringValue?.contains("external ports not published") == true, "\(lb1["lastError"] ?? .null)")
+            let lastError = lb1["lastError"]?.stringValue ?? ""
+            #expect(
+                lastError.contains("external ports not published on this node: 30090 (demo/blocked) held by pid \(squatter.processIdentifier) (busybox nc"),
+                "\(lastError)")
+            #expect(lb1["withheldExternalPorts"]?.arrayValue?.map { $0["port"]?.numberValue } == [30090], "\(lb1["withheldExternalPorts"] ?? .null)")
+            let node1External = try c.inHost(1, ["curl", "-sf", "--max-time", "3", "http://\(c.hostIP(1)):30080/"])
+            #expect(
+                node1External.status == 0 && names.contains(node1External.out.trimmingCharacters(in: .whitespacesAndNewlines)),
+                "node 1 still serves web's external port: \(node1External.err)")
+
+            // a service added after the squatter is served on node 1 too (it was refused there while every reload
+            // tried the squatted port): no matching replicas → 503 and a clear status
+            try c.apply(Self.service(name: "nothing", app: "nothing"))
+            let empty = try await converged(c, service: "nothing", endpoints: 0)
+            #expect(empty["status"]?["reason"] == "NoEndpoints")
+            #expect(empty["status"]?["message"]?.stringValue?.contains("no replica matches selector app=nothing") == true)
+            let emptyVIP = try #require(empty["spec"]?["clusterIP"]?.stringValue)
+            let code = try c.inHost(1, ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "3", "http://\(emptyVIP)/"])
+            #expect(code.out == "503", "node 1 serves the service added after the squatter: \(code.out) \(code.err)")
+            let stillBlocked = try c.inHost(1, ["curl", "-sf", "--max-time", "3", "http://\(blockedVIP)/"])
+            #expect(stillBlocked.status == 0, "and still the blocked service's VIP: \(stillBlocked.err)")
+
+            // the squatter leaves: node 1 publishes the port within its 10 s re-check
+            kill(squatter.processIdentifier, SIGKILL)
+            squatter.waitUntilExit()
+            try await eventually("node 1 publishes 30090 once it is free", timeout: .seconds(20)) {
+                let r = try c.inHost(1, ["curl", "-sf", "--max-time", "3", "http://\(c.hostIP(1)):30090/"])
+                return r.status == 0 && names.contains(r.out.trimmingCharacters(in: .whitespacesAndNewlines))
+            }
+            let lb1After = try JSONValue(parsing: Array(try c.kumo(["state", "lb/\(c.nodeName(1))"]).utf8))
+            #expect(lb1After["lastError"] == .null, "\(lb1After["lastError"] ?? .null)")
+            try await eventually("events for the busy and the published port") {
+                let events = try c.kumo(["events"])
+                return events.contains("ExternalPortBusy") && events.contains("ExternalPortPublished")
+            }
 
             // the agent's /metrics, through the server's proxy (the agent itself accepts only the server)
             let metrics = String(

@@ -22,10 +22,11 @@ import Testing
     static let db = LBService(
         project: "shop", name: "db", vip: "10.96.0.11", ports: [ServicePort(port: 5432)], endpoints: [], generation: 1)
 
-    static func config(_ services: [LBService]) -> HAProxyConfig {
+    static func config(_ services: [LBService], withheld: Set<Int> = []) -> HAProxyConfig {
         HAProxyConfig(
             node: "node-1", adminSocket: "/var/lib/kumo-agent/node-1/haproxy/admin.sock",
-            aliveSocket: "/var/lib/kumo-agent/node-1/haproxy/alive.sock", nodeAddress: "192.0.2.18", services: services)
+            aliveSocket: "/var/lib/kumo-agent/node-1/haproxy/alive.sock", nodeAddress: "192.0.2.18", services: services,
+            withheldExternalPorts: withheld, chroot: "/var/lib/kumo-agent/node-1/haproxy/empty", uid: 102, gid: 106)
     }
 
     func golden(_ name: String, _ text: String) throws {
@@ -41,6 +42,20 @@ import Testing
         #expect(Self.config([Self.web(endpoints: 3), Self.db]).render() == text, "input order does not matter")
         #expect(text.contains("    bind 192.0.2.18:30080\n"), "external port on the node address")
         #expect(text.components(separatedBy: "    server web-abc").count - 1 == 6, "3 servers × 2 ports")
+        #expect(text.contains("\n    chroot /var/lib/kumo-agent/node-1/haproxy/empty\n    uid 102\n    gid 106\n"), "confined after binding")
+    }
+
+    @Test func withheldExternalPortIsACommentNotABind() throws {
+        let text = Self.config([Self.db, Self.web(endpoints: 1)], withheld: [30080]).render()
+        try golden("withheld-port", text)
+        #expect(!text.contains("    bind 192.0.2.18:30080\n"))
+        #expect(text.contains("    bind 10.96.0.10:80\n"), "the VIP is still served")
+        #expect(text.contains("# bind 192.0.2.18:30080 withheld"))
+        var unconfined = Self.config([Self.db])
+        unconfined.chroot = nil
+        unconfined.uid = nil
+        unconfined.gid = nil
+        #expect(!unconfined.render().contains("chroot") && !unconfined.render().contains("uid "))
     }
 
     @Test func serviceDNSRecords() {
@@ -60,9 +75,10 @@ import Testing
         let dir = NSTemporaryDirectory() + "kumo-haproxy-c-\(getpid())"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        for (i, services) in [[Self.db, Self.web(endpoints: 3)], [], [Self.web(endpoints: 0)]].enumerated() {
+        let cases: [([LBService], Set<Int>)] = [([Self.db, Self.web(endpoints: 3)], []), ([], []), ([Self.web(endpoints: 0)], [30080])]
+        for (i, (services, withheld)) in cases.enumerated() {
             let path = dir + "/\(i).cfg"
-            try Data(Self.config(services).render().utf8).write(to: URL(fileURLWithPath: path))
+            try Data(Self.config(services, withheld: withheld).render().utf8).write(to: URL(fileURLWithPath: path))
             let r = try await Command().run(["/usr/sbin/haproxy", "-c", "-q", "-f", path])
             #expect(r.succeeded, "haproxy -c: \(r.stderr)")
         }

@@ -8,8 +8,8 @@ import Testing
 @testable import KumoAgent
 
 /// The HAProxy supervisor against the real HAProxy in a throwaway network namespace (root): start, hitless
-/// reloads under a request loop, a rejected config leaves the running one alone, restart after kill -9, and
-/// reset stops it and removes the VIP.
+/// reloads under a request loop (chrooted and unprivileged, as the agent runs it), a rejected config leaves the
+/// running one alone, restart after kill -9, and reset stops it and removes the VIP.
 @Suite(.serialized, .enabled(if: getuid() == 0 && programExists("/usr/sbin/haproxy") && programExists("busybox"), "needs root, haproxy, busybox"))
 struct HAProxySupervisorTests {
     static let vip = "10.96.0.10"
@@ -50,6 +50,7 @@ struct HAProxySupervisorTests {
         var logger = Logger(label: "test.lb")
         logger.logLevel = .warning
         let supervisor = HAProxySupervisor(dir: dir, hostNetns: ns, logger: logger)
+        let ids = HAProxySupervisor.unprivilegedIDs()
         func config(generation: Int, servers: Int) -> String {
             HAProxyConfig(
                 node: "n1", adminSocket: supervisor.adminSocket, aliveSocket: supervisor.aliveSocket, nodeAddress: nil,
@@ -57,12 +58,17 @@ struct HAProxySupervisorTests {
                     LBService(
                         project: "demo", name: "web", vip: Self.vip, ports: [ServicePort(port: 80, targetPort: 18080, protocol: .http)],
                         endpoints: (0..<servers).map { Endpoint(ip: "127.0.0.1", replica: "web-\($0)") }, generation: generation)
-                ]
+                ], chroot: supervisor.chrootDir, uid: ids.uid, gid: ids.gid
             ).render()
         }
-        #expect(try await supervisor.apply(config(generation: 1, servers: 1)))
+        let vipListener: Set<Listener> = [Listener(address: Self.vip, port: 80)]
+        #expect(try await supervisor.apply(config(generation: 1, servers: 1), expecting: vipListener))
         #expect(try await supervisor.apply(config(generation: 1, servers: 1)) == false, "same config: nothing to do")
         try await eventuallyTrue("VIP answers") { try await curl(ns).stdout == "hello from kumo\n" }
+        // confined: it bound as root, then chrooted into the empty directory and dropped to the unprivileged user
+        guard let first = await supervisor.runningPid else { Issue.record("not running"); return }
+        try expectConfined(first, chroot: supervisor.chrootDir, uid: ids.uid)
+        #expect(HAProxySupervisor.heldListeners(pid: first) == vipListener, "the kernel's table: it holds the VIP")
 
         // hitless reloads while a client keeps sending requests
         let stop = Mutex(false)
@@ -80,7 +86,7 @@ struct HAProxySupervisorTests {
             return (sent, failed, why)
         }
         for g in 2...7 {
-            try await supervisor.apply(config(generation: g, servers: g % 2 + 1))
+            try await supervisor.apply(config(generation: g, servers: g % 2 + 1), expecting: vipListener)
             try await Task.sleep(for: .milliseconds(150))
         }
         stop.withLock { $0 = true }  // not cancel: that would kill the curl in flight
@@ -88,6 +94,16 @@ struct HAProxySupervisorTests {
         #expect(sent > 5)
         #expect(failed == 0, "\(failed) of \(sent) requests failed across 6 reloads: \(why)")
         #expect(await supervisor.reloads == 7)
+        // the hitless reload (-x, -sf) works from a chrooted, unprivileged old process; the new one is confined too
+        guard let reloaded = await supervisor.runningPid else { Issue.record("not running"); return }
+        #expect(reloaded != first)
+        try expectConfined(reloaded, chroot: supervisor.chrootDir, uid: ids.uid)
+
+        // a load whose expected listener HAProxy does not hold is not taken for done (nothing binds 10.96.0.99)
+        let missing = await supervisor.load(config(generation: 8, servers: 2), expecting: vipListener.union([Listener(address: "10.96.0.99", port: 80)]))
+        guard case .failed(let error) = missing else { Issue.record("expected a failed load, got \(missing)"); return }
+        #expect(error.message.contains("does not listen on 10.96.0.99:80"), "\(error.message)")
+        #expect(try await supervisor.apply(config(generation: 8, servers: 2), expecting: vipListener), "loaded again, not 'unchanged'")
 
         // a config HAProxy rejects is not loaded; the running one keeps serving
         await #expect(throws: KumoError.self) { try await supervisor.apply("global\n    no-such-keyword 1\n") }
@@ -103,7 +119,7 @@ struct HAProxySupervisorTests {
         guard case .running(let pid) = await supervisor.state else { Issue.record("not running"); return }
         let adopted = HAProxySupervisor(dir: dir, hostNetns: ns, logger: logger)
         #expect(await adopted.state == .running(pid: pid))
-        #expect(try await adopted.apply(config(generation: 7, servers: 2)) == false, "same config as running: nothing to do")
+        #expect(try await adopted.apply(config(generation: 8, servers: 2)) == false, "same config as running: nothing to do")
 
         // killed → started again with the same config
         kill(pid, SIGKILL)
@@ -116,6 +132,14 @@ struct HAProxySupervisorTests {
         try await eventuallyTrue("no haproxy left") { HAProxySupervisor.processes(config: dir + "/haproxy.cfg").isEmpty }
         let addrs = try await sh(["ip", "-n", ns, "addr", "show", "dev", "lo"]).stdout
         #expect(!addrs.contains(Self.vip), "\(addrs)")
+    }
+
+    func expectConfined(_ pid: Int32, chroot: String, uid: Int, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let status = try #require(ProcFile.read("/proc/\(pid)/status"))
+        let uids = status.split(separator: "\n").first { $0.hasPrefix("Uid:") }?.split(whereSeparator: { $0 == "\t" || $0 == " " }).dropFirst()
+        #expect(uids?.map(String.init) == Array(repeating: String(uid), count: 4), "real, effective, saved, fs uid: \(uids ?? [])", sourceLocation: sourceLocation)
+        #expect(uid != 0, sourceLocation: sourceLocation)
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/root") == chroot, sourceLocation: sourceLocation)
     }
 
     func eventuallyTrue(_ what: String, timeout: Duration = .seconds(10), _ check: () async throws -> Bool) async throws {

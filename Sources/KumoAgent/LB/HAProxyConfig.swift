@@ -9,6 +9,10 @@ import KumoModel
 /// metrics; a failed connect or an empty/broken response is retried on another server: `retries` + `option
 /// redispatch` + `retry-on`); TCP ports in mode tcp (connect failures retried). A backend without servers answers
 /// 503 (HTTP) or closes (TCP).
+///
+/// Confinement: with `chroot` and `uid`/`gid`, HAProxy binds its sockets (and creates the admin socket) as root,
+/// then chroots into an empty directory and drops to that user. Nothing here opens a path at run time (no `log
+/// /dev/log`, no `unix@` servers, no Lua), which is what a chroot would break.
 struct HAProxyConfig: Sendable, Equatable {
     var node: String
     /// Runtime API socket (`level admin expose-fd listeners`, which the `-x` reload needs).
@@ -18,6 +22,14 @@ struct HAProxyConfig: Sendable, Equatable {
     /// The node's underlay address (external ports bind here).
     var nodeAddress: String?
     var services: [LBService]
+    /// External ports left out on this node because something else holds them (`LoadBalancerManager`'s bind
+    /// probe): rendered as a comment instead of the bind, since one bind that fails fails the whole reload.
+    var withheldExternalPorts: Set<Int> = []
+    /// An empty directory HAProxy chroots into after binding (nil: no chroot).
+    var chroot: String? = nil
+    /// The unprivileged user and group HAProxy runs as after binding (nil: stays root).
+    var uid: Int? = nil
+    var gid: Int? = nil
     var retries = 3
     /// Global connection limit; nil: HAProxy derives it from the file descriptor limit it may raise to.
     var maxconn: Int? = nil
@@ -31,6 +43,9 @@ struct HAProxyConfig: Sendable, Equatable {
         out.append("# rendered by the kumo agent of node \(node); do not edit (changes are overwritten)")
         out.append("global")
         out.append("    stats socket \(adminSocket) mode 600 level admin expose-fd listeners")
+        if let chroot { out.append("    chroot \(chroot)") }
+        if let uid { out.append("    uid \(uid)") }
+        if let gid { out.append("    gid \(gid)") }
         if let maxconn { out.append("    maxconn \(maxconn)") }
         out.append("    hard-stop-after 30s")
         out.append("")
@@ -57,6 +72,34 @@ struct HAProxyConfig: Sendable, Equatable {
         return out.joined(separator: "\n") + "\n"
     }
 
+    /// The external port bound on `port`'s frontend (the external's `servicePort`, default the first port).
+    static func externalPort(_ s: LBService, _ port: ServicePort) -> Int? {
+        s.external.flatMap { e in (e.servicePort ?? s.ports.first?.port) == port.port ? e.port : nil }
+    }
+
+    /// Every external listener the services ask for on this node (withheld or not), with its service's key.
+    func externalListeners() -> [Listener: String] {
+        guard let nodeAddress else { return [:] }
+        var out: [Listener: String] = [:]
+        for s in services {
+            for port in s.ports {
+                if let external = Self.externalPort(s, port) { out[Listener(address: nodeAddress, port: external)] = s.key }
+            }
+        }
+        return out
+    }
+
+    /// The TCP listeners HAProxy must hold once this config runs: every VIP port and every external port not
+    /// withheld. Checked against the kernel's table after each load before a generation is published.
+    func expectedListeners() -> Set<Listener> {
+        var out: Set<Listener> = []
+        for s in services {
+            for port in s.ports { out.insert(Listener(address: s.vip, port: port.port)) }
+        }
+        for listener in externalListeners().keys where !withheldExternalPorts.contains(listener.port) { out.insert(listener) }
+        return out
+    }
+
     private func renderPort(_ s: LBService, _ port: ServicePort) -> [String] {
         let http = port.protocol == .http
         let mode = http ? "http" : "tcp"
@@ -66,9 +109,12 @@ struct HAProxyConfig: Sendable, Equatable {
         out.append("frontend \(name)")
         out.append("    mode \(mode)")
         out.append("    bind \(s.vip):\(port.port)")
-        let externalPort = s.external.flatMap { e in (e.servicePort ?? s.ports.first?.port) == port.port ? e.port : nil }
-        if let externalPort, let nodeAddress {
-            out.append("    bind \(nodeAddress):\(externalPort)")
+        if let externalPort = Self.externalPort(s, port), let nodeAddress {
+            if withheldExternalPorts.contains(externalPort) {
+                out.append("    # bind \(nodeAddress):\(externalPort) withheld: another program holds the port on this node")
+            } else {
+                out.append("    bind \(nodeAddress):\(externalPort)")
+            }
         }
         if http { out.append("    option http-keep-alive") }
         out.append("    default_backend \(name)")

@@ -69,6 +69,10 @@ extension LoadBalancerManager {
             "node": .string(node), "haproxy": haproxy, "vips": .array(s.vips.sorted().map { .string($0) }),
             "servicesKnown": .number(Double(s.services.count)), "syncs": .number(Double(s.syncs)),
             "lastError": s.lastError.map { .string($0) } ?? .null,
+            "withheldExternalPorts": .array(s.withheld.values.sorted { $0.port < $1.port }.map {
+                ["port": .number(Double($0.port)), "service": .string($0.service), "listener": .string($0.listener.description),
+                 "reason": .string($0.reason)]
+            }),
             "appliedGenerations": .object((s.published ?? [:]).mapValues { .number(Double($0)) }),
             "services": .array(s.applied.values.sorted { $0.key < $1.key }.map { serviceState($0, stats: s.stats, samples: s.samples) }),
             "recentDrains": .array(s.drains.map {

@@ -30,6 +30,10 @@ final class LoadBalancerManager: Sendable {
         var lastError: String?
         var drains: [DrainRecord] = []
         var syncs = 0
+        /// External ports the running config leaves out because something else holds them (by port).
+        var withheld: [Int: WithheldPort] = [:]
+        /// A re-sync is pending to publish withheld ports once they are free.
+        var recheckScheduled = false
     }
 
     struct DrainRecord: Sendable {
@@ -42,7 +46,7 @@ final class LoadBalancerManager: Sendable {
     let state = Mutex(State())
     private let recordsSink = Mutex<(@Sendable ([DNSRecord]) async -> Void)?>(nil)
     private let lastRecords = Mutex<[DNSRecord]?>(nil)
-    private let wake: AsyncStream<Void>.Continuation
+    let wake: AsyncStream<Void>.Continuation
     private let wakes: AsyncStream<Void>
 
     init(
@@ -92,6 +96,9 @@ final class LoadBalancerManager: Sendable {
                     if await self.supervisor.restartIfDead() {
                         await self.api.nodeEvent(
                             reason: "HAProxyRestarted", message: "HAProxy on node \(self.node) had died; started again", warning: true)
+                        // a sync checks the restarted process's listeners and probes the external ports again (one
+                        // may have been taken while HAProxy was down)
+                        self.wake.yield()
                     }
                     await self.sampleStats()
                 }
@@ -140,38 +147,34 @@ final class LoadBalancerManager: Sendable {
         }
     }
 
-    /// Render → VIPs → (drain leaving servers) → validate + load → drop stale VIPs → publish applied generations.
+    /// Render → VIPs → (drain leaving servers) → probe external ports, validate + load, check the listeners → drop
+    /// stale VIPs → publish applied generations.
     func sync() async {
         let (services, synced, before) = state.withLock { ($0.services, $0.synced, $0.applied) }
         guard synced else { return }
         var desired: [String: LBService] = [:]
         for (key, s) in services { if let lb = LBService(s) { desired[key] = lb } }
+        let ids = HAProxySupervisor.unprivilegedIDs()
         let config = HAProxyConfig(
             node: node, adminSocket: supervisor.adminSocket, aliveSocket: supervisor.aliveSocket, nodeAddress: nodeAddress,
-            services: Array(desired.values))
+            services: Array(desired.values), chroot: supervisor.chrootDir, uid: ids.uid, gid: ids.gid)
         do {
             let vips = Set(desired.values.map(\.vip))
             try await addVIPs(vips)
             await drainLeaving(before: before, after: desired)
-            var degraded: String? = nil
-            do {
-                try await supervisor.apply(config.render())
-            } catch where config.services.contains(where: { $0.external != nil }) {
-                // an external port something else on this node holds would block every reload: serve the VIPs
-                // without the node ports rather than nothing new at all, and say so
-                var without = config
-                without.nodeAddress = nil
-                try await supervisor.apply(without.render())
-                degraded = "external ports not published on this node: \(error.message)"
-                logger.error("HAProxy refused the external ports; serving VIPs only", metadata: ["error": "\(error.message)"])
-            }
+            // published only once HAProxy verifiably listens on what was rendered (and what was left out is said)
+            let withheld = try await loadGuarded(config)
             try await removeStaleVIPs(keeping: vips)
-            state.withLock {
+            let previous = state.withLock {
+                let previous = $0.withheld
                 $0.applied = desired
                 $0.vips = vips
-                $0.lastError = degraded
+                $0.withheld = withheld
+                $0.lastError = Self.withheldMessage(withheld)
                 $0.syncs += 1
+                return previous
             }
+            await reportWithheld(previous: previous, now: withheld, config: config)
             await publish(desired.mapValues(\.generation))
             await publishRecords(Array(desired.values))
         } catch {
