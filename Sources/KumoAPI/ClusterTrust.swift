@@ -47,19 +47,14 @@ public enum ClusterTrust {
         return "sha256:" + out.joined(separator: ":")
     }
 
-    /// One HTTP client per trusted CA (and client identity), shared by every `KumoClient` of this process so their
-    /// keep-alive connections (and TLS sessions) are reused.
-    private static let clients = Mutex<[String: HTTPClient]>([:])
-
-    /// The shared client that trusts only `caPEM` (nil: the default client; fine for `http://`).
+    /// A new HTTP client, owned (and shut down) by the caller, that trusts only `caPEM` — nil: the system's trust
+    /// roots, for a server with an operator's certificate. A `caPEM` that does not parse is an error: pinning
+    /// never falls back to the system's roots.
     public static func httpClient(caPEM: String?, identity: (chainPEM: String, keyPEM: String)? = nil) throws(KumoError)
         -> HTTPClient
     {
-        guard let caPEM else { return KumoClient.defaultHTTP }
-        let key = caPEM + (identity?.chainPEM ?? "")
-        if let c = clients.withLock({ $0[key] }) { return c }
         var tls = TLSConfiguration.makeClientConfiguration()
-        tls.trustRoots = .certificates(try certificates(pem: caPEM))
+        if let caPEM { tls.trustRoots = .certificates(try certificates(pem: caPEM)) }
         tls.minimumTLSVersion = .tlsv12
         if let identity {
             do {
@@ -74,27 +69,27 @@ public enum ClusterTrust {
         // this timeout: a busy server (TLS handshakes, slow answers) gets 20 s before a queued request fails
         config.connectionPool.retryConnectionEstablishment = false
         config.timeout = .init(connect: .seconds(20))
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
-        return clients.withLock { all in
-            if let existing = all[key] {
-                try? client.syncShutdown()
-                return existing
-            }
-            all[key] = client
-            return client
-        }
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
+    }
+
+    /// The HTTP client of a `KumoClient` that refuses to send (its CA did not parse): it trusts nothing, and is
+    /// never used.
+    static func refusingHTTPClient() -> HTTPClient {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .certificates([])
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: HTTPClient.Configuration(tlsConfiguration: tls))
     }
 
     /// A client that checks nothing: only for fetching `/cacerts`, whose answer is then checked against a pin or
-    /// shown to a person. Never used to send a secret.
-    static let unverifiedHTTP: HTTPClient = {
+    /// shown to a person. Never used to send a secret; shut down after the one fetch.
+    static func unverifiedHTTP() -> HTTPClient {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.certificateVerification = .none
         var config = HTTPClient.Configuration(tlsConfiguration: tls)
         config.connectionPool.retryConnectionEstablishment = false
         config.timeout = .init(connect: .seconds(5))
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
-    }()
+    }
 
     /// The CA bundle a server presents at `/cacerts` (unverified: check its fingerprint before trusting it).
     public static func fetchCA(server: String) async throws(KumoError) -> String {
@@ -103,18 +98,22 @@ public enum ClusterTrust {
         guard base.hasPrefix("https://") else {
             throw KumoError(.invalid, "\(server) is not an https:// URL: Kumo servers speak only HTTPS", field: "server")
         }
+        let http = unverifiedHTTP()
         do {
-            let response = try await unverifiedHTTP.execute(HTTPClientRequest(url: base + "/cacerts"), timeout: .seconds(15))
+            let response = try await http.execute(HTTPClientRequest(url: base + "/cacerts"), timeout: .seconds(15))
             let body = try await response.body.collect(upTo: 1 << 20)
             guard response.status.code == 200 else {
                 throw KumoError(.unavailable, "\(base)/cacerts answered \(response.status.code)")
             }
             let pem = String(buffer: body)
             _ = try certificates(pem: pem)
+            try? await http.shutdown()
             return pem
         } catch let e as KumoError {
+            try? await http.shutdown()
             throw e
         } catch {
+            try? await http.shutdown()
             throw KumoError(.unavailable, "failed to fetch the cluster CA from \(base)/cacerts: \(error)", cause: error)
         }
     }

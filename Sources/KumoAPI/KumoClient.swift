@@ -10,32 +10,49 @@ import NIOHTTP1
 public struct KumoClient: Sendable {
     public let baseURL: String
     public let token: String
-    public let http: HTTPClient
+    /// The HTTP client and whether this client owns it (then the last copy of this client shuts it down).
+    let transport: HTTPTransport
+    public var http: HTTPClient { transport.http }
     public var timeout: TimeAmount = .seconds(30)
+    /// Why this client refuses to send anything: it could not be built as configured (a pinned CA that does not
+    /// parse). Pinning fails closed: never a fallback to the system's trust roots.
+    public let refusal: KumoError?
 
-    /// The default HTTP client: a refused connection fails at once instead of being retried until the timeout,
-    /// so "server not running" is reported immediately.
-    public static let defaultHTTP: HTTPClient = {
-        var config = HTTPClient.Configuration()
-        config.connectionPool.retryConnectionEstablishment = false
-        config.timeout = .init(connect: .seconds(5))
-        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
-    }()
+    /// A client over an HTTP client the caller owns (and shuts down).
+    public init(baseURL: String, token: String, http: HTTPClient) {
+        self.init(baseURL: baseURL, token: token, transport: HTTPTransport(http, owned: false), refusal: nil)
+    }
 
-    public init(baseURL: String, token: String, http: HTTPClient = KumoClient.defaultHTTP) {
+    init(baseURL: String, token: String, transport: HTTPTransport, refusal: KumoError?) {
         var url = baseURL
         while url.hasSuffix("/") { url.removeLast() }
         self.baseURL = url
         self.token = token
-        self.http = http
+        self.transport = transport
+        self.refusal = refusal
     }
 
-    /// A client that trusts only the cluster CA `caPEM` (nil: the default client, for `http://` or system trust).
-    /// Clients trusting the same CA share one connection pool (keep-alive connections are reused).
+    /// A client that trusts only the cluster CA `caPEM`, with its own connection pool (shut down with the last copy
+    /// of this client, or by `shutdown()`). nil: the system's trust roots (an operator's certificate). A `caPEM`
+    /// that does not parse gives a client whose every request fails with that error.
     public init(baseURL: String, token: String, caPEM: String?) {
-        let http = (try? ClusterTrust.httpClient(caPEM: caPEM)) ?? KumoClient.defaultHTTP
-        self.init(baseURL: baseURL, token: token, http: http)
+        do {
+            let http = try ClusterTrust.httpClient(caPEM: caPEM)
+            self.init(baseURL: baseURL, token: token, transport: HTTPTransport(http, owned: true), refusal: nil)
+        } catch {
+            let refusal = KumoError(
+                .invalid,
+                "refusing to connect to \(baseURL): the pinned cluster CA does not parse (\(error.message)); fix the CA in "
+                    + "your config (\(ClientConfig.defaultPath)) or log in again with `kumo login --server URL --ca FILE`",
+                field: "ca", cause: error)
+            self.init(baseURL: baseURL, token: token, transport: HTTPTransport(ClusterTrust.refusingHTTPClient(), owned: true), refusal: refusal)
+        }
         self.caPEM = caPEM
+    }
+
+    /// Shuts this client's own HTTP client down now (its copies become unusable); a no-op for a borrowed one.
+    public func shutdown() async {
+        await transport.shutdown()
     }
 
     /// With the CA stored by `kumo login`.
@@ -72,6 +89,7 @@ public struct KumoClient: Sendable {
         _ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: [UInt8]? = nil,
         contentType: String = "application/json", maxResponseBytes: Int = 256 << 20
     ) async throws(KumoError) -> Response {
+        if let refusal { throw refusal }
         let request = makeRequest(method, path, query: query, body: body, contentType: contentType)
         do {
             let response = try await http.execute(request, timeout: timeout)
@@ -92,6 +110,7 @@ public struct KumoClient: Sendable {
         _ path: String, query: [(String, String)] = [], timeout: TimeAmount = .hours(24),
         _ onChunk: @Sendable ([UInt8]) -> Void
     ) async throws(KumoError) {
+        if let refusal { throw refusal }
         let request = makeRequest(.GET, path, query: query, body: nil, contentType: "")
         do {
             let response = try await http.execute(request, timeout: timeout)
@@ -112,6 +131,7 @@ public struct KumoClient: Sendable {
     public func watch(_ path: String, query: [(String, String)]) async throws(KumoError) -> AsyncThrowingStream<
         WatchEventWire, any Error
     > {
+        if let refusal { throw refusal }
         var request = makeRequest(.GET, path, query: query + [("watch", "true")], body: nil, contentType: "")
         request.headers.replaceOrAdd(name: "Accept", value: "application/x-ndjson")
         let response: HTTPClientResponse

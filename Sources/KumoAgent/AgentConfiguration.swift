@@ -87,7 +87,7 @@ public struct AgentConfiguration: Sendable {
         self.heartbeatInterval = .seconds(2)
         self.leaseDurationSeconds = 6
         self.exitPollInterval = .milliseconds(100)
-        self.defaultGracePeriodSeconds = 10
+        self.defaultGracePeriodSeconds = ReplicaSpec.defaultTerminationGracePeriodSeconds
         self.backoffBase = .seconds(1)
         self.backoffCap = .seconds(30)
         self.backoffReset = .seconds(60)

@@ -50,8 +50,11 @@ public struct IPAM: Sendable, Equatable {
 
     /// Addresses replicas and instances may get in a node subnet: `.0` is the node's overlay (VTEP) address, `.1`
     /// the bridge gateway, the last the broadcast address; everything between.
-    public static func assignable(in subnet: IPv4Network) -> ClosedRange<UInt32> {
-        (subnet.first.value + 2)...(subnet.last.value - 1)
+    /// A subnet smaller than a /29 has nothing to hand out (and a /31 or /32 — a node's `podCIDR` is client
+    /// input — would make this range invalid): empty then.
+    public static func assignable(in subnet: IPv4Network) -> ClosedRange<UInt32>? {
+        guard subnet.prefixLength <= 29 else { return nil }
+        return (subnet.first.value + 2)...(subnet.last.value - 1)
     }
 
     public static func gateway(of subnet: IPv4Network) -> IPv4Address { IPv4Address(subnet.first.value + 1) }
@@ -61,8 +64,7 @@ public struct IPAM: Sendable, Equatable {
     public static func nextAddress(in subnet: IPv4Network, used: Set<IPv4Address>, after start: IPv4Address? = nil)
         -> IPv4Address?
     {
-        let range = assignable(in: subnet)
-        guard !range.isEmpty else { return nil }
+        guard let range = assignable(in: subnet) else { return nil }
         let count = Int(range.upperBound - range.lowerBound) + 1
         var offset = 0
         if let start, range.contains(start.value) { offset = Int(start.value - range.lowerBound) + 1 }

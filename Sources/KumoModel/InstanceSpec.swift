@@ -57,13 +57,15 @@ public struct InstanceSpec: ResourceSpec {
         if let vcpus, !(1...64).contains(vcpus) {
             errors.append(FieldError("\(path).vcpus", "must be between 1 and 64"))
         }
-        if let memory, memory.bytes < 16 << 20 { errors.append(FieldError("\(path).memory", "must be at least 16Mi")) }
+        if let memory, !((16 << 20)...(1 << 40)).contains(memory.bytes) {
+            errors.append(FieldError("\(path).memory", "must be between 16Mi and 1Ti"))
+        }
         for (i, key) in (sshAuthorizedKeys ?? []).enumerated()
         where key.isEmpty || key.utf8.count > 16384 || key.contains("\n") {
             errors.append(FieldError("\(path).sshAuthorizedKeys[\(i)]", "must be one non-empty line of at most 16384 bytes"))
         }
-        if let diskSize, diskSize.bytes == 0 {
-            errors.append(FieldError("\(path).diskSize", "must be greater than 0"))
+        if let diskSize, !(1...(1 << 46)).contains(diskSize.bytes) {
+            errors.append(FieldError("\(path).diskSize", "must be greater than 0 and no more than 64Ti"))
         }
         if let nodeName, let why = Names.validateDNSLabel(nodeName) {
             errors.append(FieldError("\(path).nodeName", why))

@@ -19,8 +19,12 @@ public struct NodeSpec: ResourceSpec {
 
     public func validate(path: String, metadata: ObjectMeta) -> [FieldError] {
         var errors: [FieldError] = []
-        if let podCIDR, let why = SpecValidation.cidrReason(podCIDR) {
-            errors.append(FieldError("\(path).podCIDR", why))
+        if let podCIDR {
+            if let why = SpecValidation.cidrReason(podCIDR) {
+                errors.append(FieldError("\(path).podCIDR", why))
+            } else if let bits = podCIDR.split(separator: "/").last.flatMap({ Int($0) }), !(16...28).contains(bits) {
+                errors.append(FieldError("\(path).podCIDR", "must be a /16 to /28 network"))
+            }
         }
         var seen: Set<String> = []
         for (i, taint) in (taints ?? []).enumerated() {

@@ -29,6 +29,10 @@ public struct ReplicaSpec: ResourceSpec, Hashable {
     public var livenessProbe: Probe?
     /// Time between SIGTERM and SIGKILL (default chosen by the agent).
     public var terminationGracePeriodSeconds: Int?
+    /// An hour: longer only delays a stop the server waits for (see the Terminating deadline).
+    public static let maxTerminationGracePeriodSeconds = 3600
+    /// What an agent uses when the spec says nothing (`kumo agent`'s default).
+    public static let defaultTerminationGracePeriodSeconds = 10
     /// Secrets of the same project mounted as files (one per key, mode 0400, on tmpfs), kept up to date.
     public var secrets: [SecretVolume]?
 
@@ -106,8 +110,9 @@ public struct ReplicaSpec: ResourceSpec, Hashable {
                 errors.append(FieldError("\(at).mountPath", "\(mount) is mounted twice"))
             }
         }
-        if let t = terminationGracePeriodSeconds, t < 0 {
-            errors.append(FieldError("\(path).terminationGracePeriodSeconds", "must not be negative"))
+        if let t = terminationGracePeriodSeconds, !(0...Self.maxTerminationGracePeriodSeconds).contains(t) {
+            errors.append(
+                FieldError("\(path).terminationGracePeriodSeconds", "must be between 0 and \(Self.maxTerminationGracePeriodSeconds)"))
         }
         return errors
     }
@@ -261,11 +266,13 @@ public struct Probe: Codable, Sendable, Equatable, Hashable {
         if let tcpSocket, !SpecValidation.isPort(tcpSocket.port) {
             errors.append(FieldError("\(path).tcpSocket.port", "must be between 1 and 65535"))
         }
-        for (name, value) in [
-            ("periodSeconds", periodSeconds), ("timeoutSeconds", timeoutSeconds),
-            ("failureThreshold", failureThreshold),
+        for (name, value, range) in [
+            ("periodSeconds", periodSeconds, 1...3600), ("timeoutSeconds", timeoutSeconds, 1...3600),
+            ("failureThreshold", failureThreshold, 1...1000),
         ] {
-            if let value, value < 1 { errors.append(FieldError("\(path).\(name)", "must be at least 1")) }
+            if let value, !range.contains(value) {
+                errors.append(FieldError("\(path).\(name)", "must be between \(range.lowerBound) and \(range.upperBound)"))
+            }
         }
         return errors
     }

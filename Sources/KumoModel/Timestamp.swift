@@ -29,12 +29,15 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 
     public static func < (a: Timestamp, b: Timestamp) -> Bool { a.millisecondsSinceEpoch < b.millisecondsSinceEpoch }
 
+    /// Saturating: a deadline a client's huge duration puts beyond Int64 is "never", not a trap.
     public static func + (t: Timestamp, d: Duration) -> Timestamp {
-        Timestamp(millisecondsSinceEpoch: t.millisecondsSinceEpoch + d.milliseconds)
+        let (sum, overflow) = t.millisecondsSinceEpoch.addingReportingOverflow(d.milliseconds)
+        return Timestamp(millisecondsSinceEpoch: overflow ? (d.milliseconds < 0 ? .min : .max) : sum)
     }
 
     public static func - (t: Timestamp, d: Duration) -> Timestamp {
-        Timestamp(millisecondsSinceEpoch: t.millisecondsSinceEpoch - d.milliseconds)
+        let (difference, overflow) = t.millisecondsSinceEpoch.subtractingReportingOverflow(d.milliseconds)
+        return Timestamp(millisecondsSinceEpoch: overflow ? (d.milliseconds < 0 ? .max : .min) : difference)
     }
 
     /// The time elapsed from `b` to `a` (negative when `a` is earlier).
@@ -152,11 +155,25 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 }
 
 extension Duration {
-    /// Whole milliseconds (truncated toward zero).
+    /// Whole milliseconds (truncated toward zero), saturating at Int64's bounds instead of trapping: durations
+    /// come from clients' numbers too (a probe's `timeoutSeconds`, a rollout's deadline).
     package var milliseconds: Int64 {
         let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+        let (ms, overflow) = seconds.multipliedReportingOverflow(by: 1000)
+        if overflow { return seconds < 0 ? .min : .max }
+        let (sum, overflow2) = ms.addingReportingOverflow(attoseconds / 1_000_000_000_000_000)
+        return overflow2 ? (ms < 0 ? .min : .max) : sum
     }
+
+    /// The whole duration in seconds, fractions kept (`components.seconds` alone drops them; `attoseconds` alone
+    /// drops the whole seconds). The one conversion for metrics, gauges and state dumps.
+    package var secondsValue: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+
+    /// The whole duration in milliseconds, fractions kept.
+    package var millisecondsValue: Double { secondsValue * 1000 }
 
     /// `6s`, `1.5s`, `120s`: for messages.
     package var shortDescription: String {

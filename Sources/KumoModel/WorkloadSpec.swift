@@ -6,6 +6,8 @@ public struct WorkloadSpec: ResourceSpec {
     public static var kind: Kind { .workload }
 
     public static let maxReplicas = 10_000
+    public static let progressDeadlineRange = 1...604_800
+    public static let maxRevisionHistoryLimit = 100
 
     /// Desired number of replicas, 0...10000.
     public var replicas: Int
@@ -34,8 +36,11 @@ public struct WorkloadSpec: ResourceSpec {
 
     public func validate(path: String, metadata: ObjectMeta) -> [FieldError] {
         var errors: [FieldError] = []
-        if let d = progressDeadlineSeconds, d < 1 {
-            errors.append(FieldError("\(path).progressDeadlineSeconds", "must be at least 1"))
+        if let d = progressDeadlineSeconds, !Self.progressDeadlineRange.contains(d) {
+            errors.append(
+                FieldError(
+                    "\(path).progressDeadlineSeconds",
+                    "must be between \(Self.progressDeadlineRange.lowerBound) and \(Self.progressDeadlineRange.upperBound) (a week)"))
         }
         if !(0...Self.maxReplicas).contains(replicas) {
             errors.append(FieldError("\(path).replicas", "must be between 0 and \(Self.maxReplicas)"))
@@ -67,6 +72,12 @@ public struct WorkloadSpec: ResourceSpec {
             if let u = strategy.maxUnavailable, u.isPercent, u.value > 100 {
                 errors.append(FieldError("\(at).maxUnavailable", "must be no more than 100%"))
             }
+            // counts beyond any workload's size would only overflow the rollout's arithmetic
+            for (name, v) in [("maxSurge", strategy.maxSurge), ("maxUnavailable", strategy.maxUnavailable)] {
+                if let v, !v.isPercent, v.value > Self.maxReplicas {
+                    errors.append(FieldError("\(at).\(name)", "must be no more than \(Self.maxReplicas)"))
+                }
+            }
             let total = Swift.max(replicas, 1)
             let surge = strategy.effectiveMaxSurge.resolve(total: total, roundUp: true)
             let unavailable = strategy.effectiveMaxUnavailable.resolve(total: total, roundUp: false)
@@ -75,8 +86,8 @@ public struct WorkloadSpec: ResourceSpec {
             }
         }
         if let a = autoscale { errors += a.validate(path: "\(path).autoscale") }
-        if let r = revisionHistoryLimit, r < 0 {
-            errors.append(FieldError("\(path).revisionHistoryLimit", "must not be negative"))
+        if let r = revisionHistoryLimit, !(0...Self.maxRevisionHistoryLimit).contains(r) {
+            errors.append(FieldError("\(path).revisionHistoryLimit", "must be between 0 and \(Self.maxRevisionHistoryLimit)"))
         }
         return errors
     }
@@ -97,6 +108,8 @@ public struct Autoscale: Codable, Sendable, Equatable, Hashable {
     public var service: String?
     /// Stabilisation window for scale-in (default 60).
     public var windowSeconds: Int?
+    /// A target outside this range is a typo, and a tiny one would overflow the replica count it implies.
+    public static let targetRange: ClosedRange<Double> = 0.001...1e9
 
     public init(min: Int, max: Int, metric: AutoscaleMetric? = nil, target: Double, service: String? = nil, windowSeconds: Int? = nil) {
         self.min = min
@@ -115,7 +128,10 @@ public struct Autoscale: Codable, Sendable, Equatable, Hashable {
         if min < 1 { errors.append(FieldError("\(path).min", "must be at least 1")) }
         if max > WorkloadSpec.maxReplicas { errors.append(FieldError("\(path).max", "must be at most \(WorkloadSpec.maxReplicas)")) }
         if max < min { errors.append(FieldError("\(path).max", "must not be less than min (\(min))")) }
-        if !(target > 0) || !target.isFinite { errors.append(FieldError("\(path).target", "must be a positive number")) }
+        if !(Self.targetRange.contains(target)) {
+            errors.append(
+                FieldError("\(path).target", "must be a number between \(Self.targetRange.lowerBound) and \(Int(Self.targetRange.upperBound))"))
+        }
         if let w = windowSeconds, !(0...3600).contains(w) {
             errors.append(FieldError("\(path).windowSeconds", "must be between 0 and 3600"))
         }

@@ -51,7 +51,7 @@ public final class KumoServer: Sendable {
         self.workloads = workloads
         core.registerState("workloads") { workloads.snapshot() }
         let nodeLifecycle = NodeLifecycleController(
-            plane: plane, options: .init(gracePeriod: config.nodeGracePeriod), logger: logger.with(label: "kumo.nodes"))
+            plane: plane, options: Self.nodeLifecycleOptions(config), logger: logger.with(label: "kumo.nodes"))
         self.nodeLifecycle = nodeLifecycle
         core.registerState("nodeLifecycle") { nodeLifecycle.snapshot() }
         let endpoints = EndpointsController(plane: plane, logger: logger.with(label: "kumo.endpoints"))
@@ -103,7 +103,7 @@ public final class KumoServer: Sendable {
         } catch {
             // a key file this start made for a store that needs another one would only be in the way
             if core.resources.secrets.createdKeyFile, let path = core.resources.secrets.path { unlink(path) }
-            await core.store.close()
+            await closeResources()
             throw error
         }
         do {
@@ -122,10 +122,16 @@ public final class KumoServer: Sendable {
         do {
             try await serviceGroup.run()
         } catch {
-            await core.store.close()
+            await closeResources()
             throw error
         }
+        await closeResources()
+    }
+
+    /// What the server owns beyond its services: the store and the HTTP client of the agent proxy.
+    private func closeResources() async {
         await core.store.close()
+        try? await core.agentHTTP.shutdown()
     }
 
     private func controllers(_ config: ServerConfiguration) -> [any ServiceLifecycle.Service] {
@@ -137,6 +143,12 @@ public final class KumoServer: Sendable {
         if config.controllers.contains("endpoints") { out.append(endpoints) }
         if config.controllers.contains("autoscaler") { out.append(autoscaler) }
         return out
+    }
+
+    private static func nodeLifecycleOptions(_ config: ServerConfiguration) -> NodeLifecycle.Options {
+        var options = NodeLifecycle.Options(gracePeriod: config.nodeGracePeriod)
+        options.terminationMargin = config.terminationMargin
+        return options
     }
 
     /// Begins a graceful shutdown of a running server (what SIGTERM does).

@@ -1,3 +1,4 @@
+import KumoControllers
 /// Settings of `kumo server`.
 public struct ServerConfiguration: Sendable {
     /// Holds `kumo.db` (+ WAL), `admin.token` (0600).
@@ -40,6 +41,8 @@ public struct ServerConfiguration: Sendable {
     public static let allControllers: Set<String> = ["scheduler", "workloads", "node-lifecycle", "endpoints", "autoscaler"]
     /// A node without a heartbeat for this long is not Ready and its replicas are replaced elsewhere.
     public var nodeGracePeriod: Duration
+    /// How long after its grace period a replica on a Ready node may stay Terminating before it is flagged.
+    public var terminationMargin: Duration = TerminationDeadline.defaultMargin
     /// A watch stream written to less than this long ago gets further events coalesced into one write at the
     /// next tick: fewer writes for busy streams, at most this much added latency.
     public var watchFlushInterval: Duration = .milliseconds(40)

@@ -1,6 +1,7 @@
 import Foundation
 import KumoAPI
 import KumoModel
+import Synchronization
 
 /// The real `kumo` binary (built next to the test bundle or the benchmark), run as a child process with argv arrays.
 public enum KumoBinary {
@@ -36,10 +37,21 @@ func runProgram(_ executable: String, _ args: [String], env: [String: String] = 
     let input = Pipe()
     p.standardInput = input
     try p.run()
+    // stderr is drained on its own thread while stdout is read here: reading one to its end first deadlocks a
+    // program that fills the other pipe's buffer (64 KiB) before it exits
+    let errData = Mutex(Data())
+    let errDone = DispatchSemaphore(value: 0)
+    let errHandle = err.fileHandleForReading
+    Thread.detachNewThread {
+        let data = errHandle.readDataToEndOfFile()
+        errData.withLock { $0 = data }
+        errDone.signal()
+    }
     if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
     try input.fileHandleForWriting.close()
     let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
+    errDone.wait()
+    let e = errData.withLock { $0 }
     p.waitUntilExit()
     return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
 }
@@ -52,6 +64,7 @@ public final class ServerProcess: @unchecked Sendable {
     public let host: String
     public let process: Process
     public let log: String
+    private let clients = Mutex<[String: KumoClient]>([:])
 
     public var url: String { "https://\(host):\(port)" }
 
@@ -85,7 +98,9 @@ public final class ServerProcess: @unchecked Sendable {
             }
             if let ca = caPEM {
                 let client = KumoClient(baseURL: url, token: "", caPEM: ca)
-                if (try? await client.send(.GET, "/readyz")) != nil { return }
+                let ready = (try? await client.send(.GET, "/readyz")) != nil
+                await client.shutdown()
+                if ready { return }
             }
             try await Task.sleep(for: .milliseconds(50))
         }
@@ -97,10 +112,20 @@ public final class ServerProcess: @unchecked Sendable {
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    public var admin: KumoClient { KumoClient(baseURL: url, token: adminToken, caPEM: caPEM) }
+    /// The admin client: one per token and CA (a restored server may have new ones), so its connections are reused.
+    public var admin: KumoClient { client(token: adminToken) }
 
-    /// A client with another token, trusting this server's CA.
-    public func client(token: String) -> KumoClient { KumoClient(baseURL: url, token: token, caPEM: caPEM) }
+    /// A client with another token, trusting this server's CA (one per token and CA, kept for this server's life).
+    public func client(token: String) -> KumoClient {
+        let ca = caPEM
+        return clients.withLock { all in
+            let key = token + "\u{0}" + (ca ?? "")
+            if let c = all[key] { return c }
+            let c = KumoClient(baseURL: url, token: token, caPEM: ca)
+            all[key] = c
+            return c
+        }
+    }
 
     public func kill9() {
         kill(process.processIdentifier, SIGKILL)

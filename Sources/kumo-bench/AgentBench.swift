@@ -119,7 +119,7 @@ enum AgentBench {
                     return s.count == 6 && !s.contains { $0["spec"]?["nodeName"]?.stringValue == cloud.nodeName(lost) }
                 }
                 let d = ContinuousClock.now - cut
-                samples.add(Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
+                samples.add(d.secondsValue)
                 // bring it back for the next round
                 try cloud.setLink(lost, up: true)
                 try cloud.startAgent(lost)

@@ -1,3 +1,4 @@
+import KumoModel
 import Foundation
 import Synchronization
 
@@ -70,7 +71,7 @@ struct Samples {
 }
 
 func milliseconds(_ d: Duration) -> Double {
-    Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
+    d.millisecondsValue
 }
 
 /// Thread-safe latency samples shared by concurrent tasks.

@@ -1,3 +1,4 @@
+import KumoModel
 import Foundation
 import NIOCore
 import NIOPosix
@@ -169,7 +170,7 @@ enum HandshakeProbe {
                 .connect(host: host, port: port).get()
             try await promise.futureResult.get()
             let d = ContinuousClock.now - t0
-            out.append(Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15)
+            out.append(d.millisecondsValue)
             try? await channel.close()
         }
         return out

@@ -52,7 +52,7 @@ enum ScheduleScenario {
     }
 
     static func microseconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) * 1_000_000 + Double(d.components.attoseconds) / 1_000_000_000_000
+        d.secondsValue * 1_000_000
     }
 
     /// A fake cluster for scale simulation only: `Node` objects and the placement requests of its replicas.

@@ -98,7 +98,6 @@ enum StoreScenario {
     }
 
     private static func inSeconds(_ duration: Duration) -> Double {
-        let (seconds, attoseconds) = duration.components
-        return Double(seconds) + Double(attoseconds) / 1e18
+        duration.secondsValue
     }
 }

@@ -40,8 +40,15 @@ struct IPAMTests {
         #expect(IPAM.nextAddress(in: subnet, used: [], after: IPv4Address("10.244.3.9"))?.description == "10.244.3.10")
         #expect(IPAM.nextAddress(in: subnet, used: [], after: IPv4Address("10.244.3.254"))?.description == "10.244.3.2")
         var full = Set<IPv4Address>()
-        for v in IPAM.assignable(in: subnet) { full.insert(IPv4Address(v)) }
+        for v in try #require(IPAM.assignable(in: subnet)) { full.insert(IPv4Address(v)) }
         #expect(full.count == 253)
         #expect(IPAM.nextAddress(in: subnet, used: full) == nil)
+        // a /31 or /32 (a node's podCIDR is client input) has nothing to hand out; it used to trap
+        for tiny in ["10.244.3.0/31", "10.244.3.0/32", "255.255.255.254/31", "255.255.255.255/32", "10.244.3.0/30"] {
+            let net = try #require(IPv4Network(tiny))
+            #expect(IPAM.assignable(in: net) == nil, "\(tiny)")
+            #expect(IPAM.nextAddress(in: net, used: []) == nil, "\(tiny)")
+        }
+        #expect(IPAM.assignable(in: try #require(IPv4Network("10.244.3.0/29"))) == (IPv4Address("10.244.3.2")!.value...IPv4Address("10.244.3.6")!.value))
     }
 }

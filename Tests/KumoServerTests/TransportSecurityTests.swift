@@ -45,6 +45,32 @@ struct TransportSecurityTests {
         }
     }
 
+    @Test("a pinned CA that does not parse fails closed: every request is refused, no fallback to the system's trust")
+    func garbagePinnedCAFailsClosed() async throws {
+        #expect(throws: KumoError.self) { _ = try ClusterTrust.httpClient(caPEM: "-----BEGIN CERTIFICATE-----\ngarbage\n-----END CERTIFICATE-----\n") }
+        try await withServer { s in
+            for garbage in ["not a certificate", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", ""] {
+                let client = KumoClient(baseURL: s.url, token: s.admin.token, caPEM: garbage)
+                #expect(client.refusal != nil)
+                // it used to use the default (system-trust) client here: with the cluster CA also in the system
+                // store it connected; now the request never leaves
+                let error = await kumoError { _ = try await client.send(.GET, "/api/v1/nodes") }
+                #expect(error?.code == .invalid, "\(error?.description ?? "no error")")
+                #expect(error?.field == "ca")
+                #expect(error?.message.contains("pinned cluster CA does not parse") == true)
+                let watch = await kumoError { _ = try await client.watch("/api/v1/nodes", query: []) }
+                #expect(watch?.code == .invalid)
+                await client.shutdown()
+            }
+            // the right CA works, with its own HTTP client, shut down by its owner
+            let good = KumoClient(baseURL: s.url, token: s.admin.token, caPEM: s.caPEM)
+            let status = try await good.send(.GET, "/api/v1/nodes").status
+            #expect(status == 200)
+            await good.shutdown()
+            await good.shutdown()  // twice is fine
+        }
+    }
+
     @Test("plain HTTP gets no HTTP answer at all (the TLS handshake fails), with or without a token")
     func plainHTTPRefused() async throws {
         try await withServer { s in
@@ -55,7 +81,7 @@ struct TransportSecurityTests {
                 #expect(!String(decoding: bytes, as: UTF8.self).contains("items"))
             }
             // the CLI's client says what is wrong
-            let plain = KumoClient(baseURL: "http://127.0.0.1:\(s.port)", token: s.admin.token)
+            let plain = KumoClient(baseURL: "http://127.0.0.1:\(s.port)", token: s.admin.token, caPEM: nil)
             let e = await kumoError { _ = try await plain.send(.GET, "/version") }
             #expect(e?.code == .unavailable)
             // and HTTPS still works

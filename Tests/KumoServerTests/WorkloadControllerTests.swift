@@ -127,7 +127,12 @@ struct WorkloadControllerTests {
                     && rs.filter { $0["status"]?["ready"] == true }.count == 5
             }
             let evictions = try await s.admin.send(.GET, "/api/v1/projects/p/events").json()["items"]?.arrayValue ?? []
-            #expect(evictions.contains { $0["spec"]?["reason"] == "Evicted" })
+            // one event per evicted replica, in one wording (there were two, from the decision core and the loop)
+            let evicted = evictions.filter { $0["spec"]?["reason"] == "Evicted" }
+            #expect(!evicted.isEmpty)
+            let perReplica = Dictionary(grouping: evicted) { $0["spec"]?["regarding"]?["name"]?.stringValue ?? "" }
+            #expect(perReplica.values.allSatisfy { $0.count == 1 }, "\(perReplica.mapValues(\.count))")
+            #expect(Set(evicted.compactMap { $0["spec"]?["message"]?.stringValue }).count == 1)
             // it comes back
             alive.insert("n1")
             try await eventually("n1 Ready again") {
@@ -140,6 +145,41 @@ struct WorkloadControllerTests {
             _ = try await s.admin.send(.DELETE, "/api/v1/projects/p/workloads/web")
             try await eventually("replicas gone") { try await replicas(s).isEmpty }
             await agents.stop()
+        }
+    }
+
+    @Test("a replica on a Ready node whose agent never finishes the stop is flagged after grace + margin, once, and not forced")
+    func terminatingTooLong() async throws {
+        try await withServer(configure: {
+            $0.runControllers = true
+            $0.terminationMargin = .seconds(1)
+        }) { s in
+            _ = try await s.admin.create(Sample.node("n1"), kind: .node)
+            _ = try await s.admin.create(Sample.project("p"), kind: .project)
+            // the node heartbeats (Ready) but its "agent" never removes what is deleted: a hung agent
+            let heartbeat = Task {
+                while !Task.isCancelled {
+                    _ = try? await s.admin.send(.PUT, "/api/v1/nodes/n1/lease", body: Array(#"{"durationSeconds":5}"#.utf8))
+                    try? await Task.sleep(for: .milliseconds(200))
+                }
+            }
+            defer { heartbeat.cancel() }
+            var replica = Sample.replica("stuck")
+            replica["spec"]?["nodeName"] = "n1"
+            replica["spec"]?["terminationGracePeriodSeconds"] = 1
+            _ = try await s.admin.create(replica, kind: .replica, project: "p")
+            _ = try await s.admin.send(.DELETE, "/api/v1/projects/p/replicas/stuck")
+            try await eventually("the Terminating condition", seconds: 20) {
+                let r = try await s.admin.get(.replica, "stuck", project: "p")
+                return r["status"]?["conditions"]?.arrayValue?.contains { $0["type"] == "Terminating" && $0["reason"] == "TerminatingTooLong" } == true
+            }
+            try await Task.sleep(for: .seconds(2))  // further passes must not flag it again
+            let events = try await s.admin.send(.GET, "/api/v1/projects/p/events").json()["items"]?.arrayValue ?? []
+            let flagged = events.filter { $0["spec"]?["reason"] == "TerminatingTooLong" }
+            #expect(flagged.count == 1)
+            #expect(flagged.first?["spec"]?["message"]?.stringValue?.contains("node n1 is Ready") == true)
+            let r = try await s.admin.get(.replica, "stuck", project: "p")
+            #expect(r["metadata"]?["deletionTimestamp"] != nil, "still there: a live node's container is not forced away")
         }
     }
 }

@@ -52,7 +52,7 @@ extension ImageStore {
                 "unpackedAt": .string(image.unpackedAt),
             ]
             if let used = lastUsed[image.manifestDigest] {
-                o["lastUsedSecondsAgo"] = .number(Double((now - used).components.seconds))
+                o["lastUsedSecondsAgo"] = .number((now - used).secondsValue)
             }
             return .object(o)
         }

@@ -48,7 +48,7 @@ final class LeaseHeartbeat: Sendable {
             "renewals": .number(Double(s.renewals)), "failures": .number(Double(s.failures)),
             "lastHeartbeat": s.last.map { .string($0.rfc3339) } ?? .null,
             "lastError": s.lastError.map { .string($0) } ?? .null,
-            "intervalSeconds": .number(Double(interval.components.seconds)),
+            "intervalSeconds": .number(interval.secondsValue),
         ]
     }
 }

@@ -22,7 +22,7 @@ extension DescribeCommand {
         var any = false
         for n in nodes.sorted(by: { ($0["metadata"]?["name"]?.stringValue ?? "") < ($1["metadata"]?["name"]?.stringValue ?? "") }) {
             guard let node = n["metadata"]?["name"]?.stringValue else { continue }
-            let applied = n["status"]?["loadBalancer"]?["appliedGenerations"]?[key]?.numberValue.map(Int.init)
+            let applied = n["status"]?["loadBalancer"]?["appliedGenerations"]?[key]?.intValue
             guard let state = try? await api.send(.GET, "/api/v1/nodes/\(APIPaths.encode(node))/state").json(),
                 let lb = state["loadBalancer"]
             else {

@@ -48,7 +48,9 @@ public struct AutoscaleDecision: Sendable, Equatable {
         let ratio = value / spec.target
         var recommended = current
         if abs(ratio - 1) > tolerance {
-            recommended = Int((Double(base) * ratio).rounded(.up))
+            // clamp as a Double first: figures come from agents and a ratio can be huge (or not finite)
+            let wanted = (Double(base) * ratio).rounded(.up)
+            recommended = wanted.isNaN ? current : Int(min(max(wanted, Double(spec.min)), Double(spec.max)))
         }
         recommended = min(max(recommended, spec.min), spec.max)
         var desired = recommended

@@ -34,6 +34,9 @@ public struct NodeLifecycle: Sendable {
         public var evictionDelay: Duration
         /// Share of not-Ready nodes (0...1) above which evictions are held.
         public var unhealthyThreshold: Double
+        /// How long after its grace period a replica on a Ready node may stay Terminating before it is flagged
+        /// (`TerminationDeadline`).
+        public var terminationMargin: Duration = TerminationDeadline.defaultMargin
 
         public static let defaultGracePeriod = Duration.seconds(6)
         /// Zero by default: the grace period already is the wait, and the failover target (replicas Running
@@ -164,14 +167,9 @@ public struct NodeLifecycle: Sendable {
                 continue
             }
             let reason = v.condition.reason ?? ReadyReason.leaseExpired
-            for r in replicas {
-                evictions.append(.evict(replica: r, node: v.node, reason: reason))
-                events.append(
-                    .event(
-                        regarding: r, reason: "Evicted",
-                        message: "node \(v.node) is not ready (\(reason)): replica deleted to be replaced elsewhere",
-                        type: .warning))
-            }
+            // the `Evicted` event is the loop's, sent once the delete succeeded (an eviction that found the
+            // replica already gone is no eviction)
+            for r in replicas { evictions.append(.evict(replica: r, node: v.node, reason: reason)) }
         }
 
         return Result(

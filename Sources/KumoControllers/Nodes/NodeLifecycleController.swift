@@ -17,8 +17,9 @@ public final class NodeLifecycleController: ServiceLifecycle.Service, Sendable {
     let interval: Duration
     let nodes = ObjectCache(kind: .node)
     let replicas = ObjectCache(kind: .replica)
-    private let state = Mutex<(mode: DisruptionMode?, notReady: [String], evicted: Int, held: Int, since: Timestamp?)>(
-        (nil, [], 0, 0, nil))
+    private let state = Mutex<
+        (mode: DisruptionMode?, notReady: [String], evicted: Int, held: Int, since: Timestamp?, terminatingTooLong: Int)
+    >((nil, [], 0, 0, nil, 0))
 
     public init(
         plane: any ControlPlane, options: NodeLifecycle.Options = .init(), interval: Duration = .milliseconds(500),
@@ -56,7 +57,8 @@ public final class NodeLifecycleController: ServiceLifecycle.Service, Sendable {
         return .object([
             "mode": .string((s.mode ?? .normal).rawValue), "notReady": .array(s.notReady.map { .string($0) }),
             "evicted": .number(Double(s.evicted)), "heldEvictions": .number(Double(s.held)),
-            "gracePeriodSeconds": .number(Double(options.gracePeriod.components.seconds)),
+            "terminatingTooLong": .number(Double(s.terminatingTooLong)),
+            "gracePeriodSeconds": .number(options.gracePeriod.secondsValue),
         ])
     }
 
@@ -104,11 +106,44 @@ public final class NodeLifecycleController: ServiceLifecycle.Service, Sendable {
                     type: type.rawValue, source: Self.manager)
             }
         }
+        let flagged = try await flagOverdueTerminations(replicaObjects, notReady: Set(result.notReady))
         state.withLock {
             $0.mode = result.mode
             $0.notReady = result.notReady
             $0.evicted += evicted
             $0.held = result.heldEvictions
+            $0.terminatingTooLong += flagged
         }
+    }
+
+    /// Flags replicas on Ready nodes whose stop has outlasted grace + margin (`TerminationDeadline`): a condition
+    /// on the replica and a warning event, once each. Returns how many it flagged.
+    func flagOverdueTerminations(_ replicas: [Replica], notReady: Set<String>) async throws(KumoError) -> Int {
+        let deadline = TerminationDeadline(
+            candidates: replicas.compactMap(TerminationDeadline.Candidate.init), notReady: notReady, now: Timestamp.now(),
+            margin: options.terminationMargin)
+        var flagged = 0
+        for o in deadline.evaluate().overdue {
+            let cacheKey = o.replica.project.map { "\($0)/\(o.replica.name)" } ?? o.replica.name
+            var conditions = (self.replicas.get(cacheKey)?["status"]?["conditions"]?.arrayValue ?? [])
+                .filter { $0["type"]?.stringValue != TerminationDeadline.conditionType }
+            conditions.append(encode(o.condition))
+            do {
+                self.replicas.remember(
+                    try await plane.patch(
+                        .replica, project: o.replica.project, name: o.replica.name,
+                        ["status": ["conditions": .array(conditions)]], manager: Self.manager, force: true))
+            } catch where error.code == .notFound {
+                continue  // it finished meanwhile
+            }
+            flagged += 1
+            logger.warning(
+                "replica terminating too long",
+                metadata: ["replica": "\(o.replica.project ?? "")/\(o.replica.name)", "node": "\(o.node)"])
+            await plane.event(
+                regarding: .replica, project: o.replica.project, name: o.replica.name, reason: TerminationDeadline.reason,
+                message: o.message, type: "Warning", source: Self.manager)
+        }
+        return flagged
     }
 }

@@ -41,6 +41,7 @@ public struct NodeLease: Sendable, Hashable {
         guard let text = record["renewTime"]?.stringValue, let renewTime = Timestamp(rfc3339: text) else {
             return nil
         }
-        self.init(renewTime: renewTime, duration: record["durationSeconds"]?.numberValue.map { .seconds($0) })
+        // the renew path writes 1...3600; a doctored record is clamped rather than trusted with Duration(Double)
+        self.init(renewTime: renewTime, duration: record["durationSeconds"]?.intValue.map { .seconds(min(max($0, 1), 3600)) })
     }
 }

@@ -128,7 +128,7 @@ public final class SchedulingController: ServiceLifecycle.Service, Sendable {
             stats.withLock {
                 $0.attempts += 1
                 $0.placed += 1
-                $0.lastLatencyMs = Double((ContinuousClock.now - start).components.attoseconds) / 1e15
+                $0.lastLatencyMs = (ContinuousClock.now - start).millisecondsValue
             }
             logger.debug("placed replica", metadata: ["replica": "\(key)", "node": "\(node)"])
         case .unschedulable(let explanation):

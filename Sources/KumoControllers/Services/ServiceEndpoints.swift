@@ -53,7 +53,8 @@ public struct ServiceEndpoints: Sendable {
             message = "\(eps.count) ready endpoint(s) on \(Set(eps.compactMap(\.node)).count) node(s)"
         }
         let sameEndpoints = (current?.endpoints ?? []) == eps && current?.generation != nil
-        let generation = sameEndpoints ? (current?.generation ?? 1) : (current?.generation ?? 0) + 1
+        // saturating: a status a client forced to Int.max must not trap the controller
+        let generation = sameEndpoints ? (current?.generation ?? 1) : min(current?.generation ?? 0, Int.max - 1) + 1
         let next = ServiceStatus(endpoints: eps, generation: generation, reason: reason, message: message)
         return next == current ? nil : next
     }

@@ -9,8 +9,10 @@ extension SchedulingSnapshot {
     }
 
     public mutating func bind(_ request: PlacementRequest, toNodeAt node: NodeIndex) {
-        states[node].cpuRequested += request.cpuMillicores
-        states[node].memoryRequested += request.memoryBytes
+        // saturating: replicas pinned with nodeName are accounted without a fit check, and their requests are
+        // client numbers; a full node stays full instead of trapping
+        states[node].cpuRequested = Self.saturating(states[node].cpuRequested, request.cpuMillicores)
+        states[node].memoryRequested = Self.saturating(states[node].memoryRequested, request.memoryBytes)
         states[node].podsRequested += 1
         guard let key = request.group else { return }
         let g: Int
@@ -24,12 +26,18 @@ extension SchedulingSnapshot {
         count(group: g, node: node, delta: 1)
     }
 
+    @inline(__always)
+    static func saturating(_ a: Int64, _ b: Int64) -> Int64 {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        return overflow ? (b < 0 ? .min : .max) : sum
+    }
+
     /// Undoes `bind` (a replica deleted or moved). Returns false for an unknown node.
     @discardableResult
     public mutating func unbind(_ request: PlacementRequest, from node: String) -> Bool {
         guard let index = nodeIndex[node] else { return false }
-        states[index].cpuRequested -= request.cpuMillicores
-        states[index].memoryRequested -= request.memoryBytes
+        states[index].cpuRequested = Self.saturating(states[index].cpuRequested, -request.cpuMillicores)
+        states[index].memoryRequested = Self.saturating(states[index].memoryRequested, -request.memoryBytes)
         states[index].podsRequested -= 1
         if let key = request.group, let g = groupIndex[key] {
             count(group: Int(g), node: index, delta: -1)

@@ -86,7 +86,7 @@ public final class AuditLog: Sendable {
     /// Removes records older than `maxAge` and all but the newest `maxCount`. Returns how many went.
     func trim(now: Date, maxAge: Duration, maxCount: Int) async throws -> Int {
         let page = try await store.list(prefix: Self.prefix, startAfter: nil, limit: nil)
-        let cutoff = Int64((now.timeIntervalSince1970 - Double(maxAge.components.seconds)) * 1000)
+        let cutoff = Int64((now.timeIntervalSince1970 - maxAge.secondsValue) * 1000)
         var doomed: [String] = []
         let excess = page.items.count - maxCount
         for (i, kv) in page.items.enumerated() {

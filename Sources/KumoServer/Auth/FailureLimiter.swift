@@ -1,3 +1,4 @@
+import KumoModel
 import Synchronization
 
 /// Rate limit for authentication failures, per source address: a token bucket of `burst` failures that refills
@@ -49,7 +50,7 @@ public final class FailureLimiter: Sendable {
 
     var now: Double {
         let d = ContinuousClock.now - start
-        return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+        return d.secondsValue
     }
 
     public func retryAfter(_ source: String) -> Double? {

@@ -45,10 +45,16 @@ struct AgentLoadBalancerMetrics: LoadBalancerMetrics {
                 guard let key = s["service"]?.stringValue else { continue }
                 var load = out[key] ?? ServiceLoad(requestsPerSecond: 0, queue: 0, avgResponseMs: 0, nodes: 0)
                 load.nodes += 1
+                // an agent's figures are read defensively: a negative, huge or fractional number is clamped,
+                // never converted with a trapping Int(Double)
+                func figure(_ v: JSONValue?) -> Double {
+                    guard let n = v?.numberValue, n.isFinite, n > 0 else { return 0 }
+                    return min(n, 1e9)
+                }
                 for p in s["ports"]?.arrayValue ?? [] {
-                    load.requestsPerSecond += p["requestsPerSecond"]?.numberValue ?? 0
-                    load.queue += Int(p["queue"]?.numberValue ?? 0)
-                    load.avgResponseMs = max(load.avgResponseMs, p["avgResponseMs"]?.numberValue ?? 0)
+                    load.requestsPerSecond += figure(p["requestsPerSecond"])
+                    load.queue += Int(figure(p["queue"]))
+                    load.avgResponseMs = max(load.avgResponseMs, figure(p["avgResponseMs"]))
                 }
                 out[key] = load
             }

@@ -76,7 +76,7 @@ public struct RetentionService: ServiceLifecycle.Service {
 
     func trimHistory(now: Date) async throws -> Int {
         let store = core.store
-        let maxAgeNanos = UInt64(core.config.historyMaxAge.components.seconds) * 1_000_000_000
+        let maxAgeNanos = UInt64(max(0, core.config.historyMaxAge.secondsValue * 1e9))
         let nowNanos = UInt64(now.timeIntervalSince1970 * 1_000_000_000)
         let cutoff = nowNanos > maxAgeNanos ? nowNanos - maxAgeNanos : 0
         let keep = max(1, core.config.historyMaxPerObject)

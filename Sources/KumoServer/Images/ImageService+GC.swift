@@ -24,7 +24,7 @@ extension ImageService {
             }
             cursor = page.continueToken
         } while cursor != nil
-        let cutoff = now.addingTimeInterval(-Double(gcGrace.components.seconds))
+        let cutoff = now.addingTimeInterval(-gcGrace.secondsValue)
         var removed = 0
         var bytes: Int64 = 0
         for entry in blobs.entries() where entry.modified <= cutoff {
@@ -61,7 +61,7 @@ extension ImageService {
         let gc = gcState.withLock { $0 }
         var gcObject: [String: JSONValue] = [
             "removedTotal": .number(Double(gc.removedTotal)), "removedBytesTotal": .number(Double(gc.removedBytesTotal)),
-            "graceSeconds": .number(Double(gcGrace.components.seconds)),
+            "graceSeconds": .number(gcGrace.secondsValue),
         ]
         if let r = gc.lastRun { gcObject["lastRun"] = .string(r) }
         if let e = gc.lastError { gcObject["lastError"] = .string(e) }

@@ -33,9 +33,9 @@ enum DebugState {
             "config": .object([
                 "dataDir": .string(c.dataDir), "listen": .string("\(c.host):\(c.port)"),
                 "maxBodyBytes": .number(Double(c.maxBodyBytes)), "maxBlobBytes": .number(Double(c.maxBlobBytes)),
-                "historyMaxAgeSeconds": .number(Double(c.historyMaxAge.components.seconds)),
+                "historyMaxAgeSeconds": .number(c.historyMaxAge.secondsValue),
                 "historyMaxPerObject": .number(Double(c.historyMaxPerObject)),
-                "eventTTLSeconds": .number(Double(c.eventTTL.components.seconds)),
+                "eventTTLSeconds": .number(c.eventTTL.secondsValue),
                 "compactKeepRevisions": .number(Double(c.compactKeepRevisions)),
             ]),
             "retention": core.retentionState.snapshot(),

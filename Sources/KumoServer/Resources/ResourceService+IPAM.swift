@@ -112,7 +112,9 @@ extension ResourceService {
             let used = Set(page.items.compactMap { IPv4Address(String($0.key.dropFirst(IPAMRecords.addressPrefix.count))) })
                 .filter { subnet.contains($0) }
             // start at a different place on each attempt so concurrent binders spread out instead of colliding
-            let range = IPAM.assignable(in: subnet)
+            guard let range = IPAM.assignable(in: subnet) else {
+                throw KumoError(.unavailable, "node \"\(node)\" has a pod subnet \(subnet) too small to hand out addresses", field: "spec.network")
+            }
             let start = IPv4Address(range.lowerBound + UInt32.random(in: 0...(range.upperBound - range.lowerBound)))
             guard let ip = IPAM.nextAddress(in: subnet, used: used, after: attempt == 0 ? nil : start) else {
                 throw KumoError(.unavailable, "node \"\(node)\" has no free address left in \(subnet)", field: "spec.network")

@@ -58,7 +58,7 @@ extension ResourceService {
         }
         r.compares.append(.absent(IPAMRecords.vipKey(vip)))
         r.operations.append(.put(IPAMRecords.vipKey(vip), owner))
-        if let port = object["spec"]?["external"]?["port"]?.numberValue.map(Int.init) {
+        if let port = object["spec"]?["external"]?["port"]?.intValue {
             try await refuseTakenExternalPort(port, by: ref)
             r.compares.append(.absent(IPAMRecords.externalKey(port)))
             r.operations.append(.put(IPAMRecords.externalKey(port), owner))
@@ -83,8 +83,8 @@ extension ResourceService {
                 .invalid, "spec.clusterIP cannot change (is \(oldVIP ?? "unset"), not \(newVIP)); delete and re-create the service",
                 field: "spec.clusterIP")
         }
-        let oldPort = old["spec"]?["external"]?["port"]?.numberValue.map(Int.init)
-        let newPort = object["spec"]?["external"]?["port"]?.numberValue.map(Int.init)
+        let oldPort = old["spec"]?["external"]?["port"]?.intValue
+        let newPort = object["spec"]?["external"]?["port"]?.intValue
         if oldPort != newPort {
             if let oldPort { r.operations.append(.delete(IPAMRecords.externalKey(oldPort))) }
             if let newPort {
@@ -102,7 +102,7 @@ extension ResourceService {
         if let vip = stored["spec"]?["clusterIP"]?.stringValue.flatMap(IPv4Address.init) {
             ops.append(.delete(IPAMRecords.vipKey(vip)))
         }
-        if let port = stored["spec"]?["external"]?["port"]?.numberValue.map(Int.init) {
+        if let port = stored["spec"]?["external"]?["port"]?.intValue {
             ops.append(.delete(IPAMRecords.externalKey(port)))
         }
         return ops

@@ -77,7 +77,7 @@ public struct CertificateAuthority: Sendable {
     ) throws(KumoError) -> IssuedCertificate {
         let swiftKey = P256.Signing.PrivateKey()
         let leafKey = Certificate.PrivateKey(swiftKey)
-        let seconds = TimeInterval(lifetime.components.seconds)
+        let seconds = lifetime.secondsValue
         do {
             var names: [GeneralName] = Array(Set(dnsNames)).sorted().map { .dnsName($0) }
             for ip in Set(ipAddresses).sorted() {

@@ -106,7 +106,7 @@ public final class WatchBroadcaster: ServiceLifecycle.Service, Sendable {
         self.ringCapacity = ringCapacity
         self.maxPendingBytes = maxPendingBytes
         self.flushInterval = flushInterval
-        self.flushNanos = UInt64(flushInterval.components.attoseconds / 1_000_000_000) + UInt64(flushInterval.components.seconds) * 1_000_000_000
+        self.flushNanos = UInt64(max(0, flushInterval.secondsValue * 1e9))
     }
 
     static func uptimeNanos() -> UInt64 {
