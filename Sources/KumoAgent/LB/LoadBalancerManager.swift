@@ -174,9 +174,10 @@ final class LoadBalancerManager: Sendable {
                 $0.syncs += 1
                 return previous
             }
-            await reportWithheld(previous: previous, now: withheld, config: config)
             await publish(desired.mapValues(\.generation))
             await publishRecords(Array(desired.values))
+            // after publishing: events are best effort and must not delay the generations drains wait for
+            await reportWithheld(previous: previous, now: withheld, config: config)
         } catch {
             state.withLock { $0.lastError = error.message }
             logger.error("load balancer sync failed", metadata: ["error": "\(error.message)"])
