@@ -61,7 +61,7 @@ struct TokenLifecycleTests {
         }
     }
 
-    @Test("every kind of token can expire: an expired project token gets 401 naming the expiry")
+    @Test("every kind of token can expire: an expired project token gets 401 naming the expiry, audited as expired")
     func projectTokenExpiry() async throws {
         try await withServer { s in
             _ = try await s.admin.create(Sample.project("p1"), kind: .project)
@@ -79,6 +79,15 @@ struct TokenLifecycleTests {
             let e = await kumoError { _ = try await s.client(token: info.token!).send(.GET, "/api/v1/projects/p1/workloads") }
             #expect(e?.code == .unauthorized)
             #expect(e?.message.contains("expired") == true, "\(e?.message ?? "")")
+            // the audit reason comes from the error's cause, not its text: an unknown token is "unauthenticated"
+            // whatever its message says
+            _ = await kumoError { _ = try await s.client(token: "not-a-token").send(.GET, "/api/v1/projects/p1/workloads") }
+            let expired = try await s.admin.send(.GET, "/api/v1/audit", query: [("reason", "expired")]).decode(AuditList.self)
+            #expect(expired.items.count == 1)
+            #expect(expired.items.first?.message.contains("short") == true)
+            let unknown = try await s.admin.send(.GET, "/api/v1/audit", query: [("reason", "unauthenticated")]).decode(AuditList.self)
+            #expect(unknown.items.count == 1)
+            #expect(!TokenService.isExpiry(KumoError(.unauthorized, "token expired-ci is unknown")))
             _ = try await s.client(token: forever.token!).send(.GET, "/api/v1/projects/p1/workloads")
             let bad = await kumoError { _ = try await create(s, TokenRequest(project: "p1", role: .view, ttlSeconds: 5)) }
             #expect(bad?.code == .invalid)

@@ -52,8 +52,9 @@ public struct Runc: Sendable {
         try SafeName.check(id, what: "container id", maxLength: 64)
         let result = try await command.run([binary, "--root", root, "state", id])
         guard result.succeeded else {
-            if Self.isNotFound(result.stderr) { return nil }
-            throw KumoError(.internal, "failed to read the state of container \(id): \(Self.message(result))")
+            let error = Self.error("failed to read the state of container \(id)", result)
+            if error.code == .notFound { return nil }
+            throw error
         }
         return try Self.decode(RuncState.self, result.stdout, what: "runc state \(id)")
     }
@@ -74,11 +75,7 @@ public struct Runc: Sendable {
         if all { argv.append("--all") }
         argv += [id, String(signal)]
         let result = try await command.run(argv)
-        guard result.succeeded else {
-            throw KumoError(
-                Self.isNotFound(result.stderr) ? .notFound : .internal,
-                "failed to signal container \(id): \(Self.message(result))")
-        }
+        guard result.succeeded else { throw Self.error("failed to signal container \(id)", result) }
     }
 
     /// Deletes the container's runc state and cgroups (`force`: kills it first if it still runs). A container
@@ -89,8 +86,10 @@ public struct Runc: Sendable {
         if force { argv.append("--force") }
         argv.append(id)
         let result = try await command.run(argv)
-        guard result.succeeded || Self.isNotFound(result.stderr) else {
-            throw KumoError(.internal, "failed to delete container \(id): \(Self.message(result))")
+        guard result.succeeded else {
+            let error = Self.error("failed to delete container \(id)", result)
+            guard error.code == .notFound else { throw error }
+            return
         }
     }
 
@@ -98,11 +97,7 @@ public struct Runc: Sendable {
     public func stats(_ id: String) async throws(KumoError) -> RuncStats {
         try SafeName.check(id, what: "container id", maxLength: 64)
         let result = try await command.run([binary, "--root", root, "events", "--stats", id])
-        guard result.succeeded else {
-            throw KumoError(
-                Self.isNotFound(result.stderr) ? .notFound : .internal,
-                "failed to read the stats of container \(id): \(Self.message(result))")
-        }
+        guard result.succeeded else { throw Self.error("failed to read the stats of container \(id)", result) }
         let event = try Self.decode(RuncStats.Event.self, result.stdout, what: "runc events --stats \(id)")
         guard let data = event.data else {
             throw KumoError(.internal, "failed to read the stats of container \(id): no data in the event")
@@ -133,7 +128,11 @@ public struct Runc: Sendable {
 
     // MARK: - helpers
 
-    static func isNotFound(_ stderr: String) -> Bool { stderr.contains("does not exist") }
+    /// The error for a failed runc call, quoting runc's message. runc has no machine-readable errors: this is the
+    /// one place that reads its text, and a container runc does not know becomes `.notFound`, which callers test.
+    static func error(_ what: String, _ result: CommandResult) -> KumoError {
+        KumoError(result.stderr.contains("does not exist") ? .notFound : .internal, "\(what): \(message(result))")
+    }
 
     /// runc's stderr lines look like `time="…" level=error msg="container does not exist"`; quote just the msg.
     static func message(_ result: CommandResult) -> String { message(stderr: result.stderr, status: result.status) }

@@ -36,16 +36,14 @@ public struct HostBridge: Sendable {
     public func ensure(hostNetns: String? = nil) async throws(KumoError) {
         let ip = IPCommand(command: command, netns: hostNetns)
         var lines: [String] = []
-        let result = try await ip.run(["-d", "-j", "link", "show", "dev", name])
-        if result.succeeded {
+        do throws(KumoError) {
+            let shown = try await ip.check(["-d", "-j", "link", "show", "dev", name], what: "failed to look up bridge \(name)")
             // An interface of the same name that is not a bridge is someone else's: refuse rather than take over.
-            if !result.stdout.contains("\"info_kind\":\"bridge\"") {
+            if !shown.contains("\"info_kind\":\"bridge\"") {
                 throw KumoError(.conflict, "failed to set up bridge \(name): an interface of that name exists and is not a bridge")
             }
-        } else if IPCommand.isMissingDevice(result.stderr) {
+        } catch where error.code == .notFound {
             lines.append("link add \(name) mtu \(mtu) type bridge")
-        } else {
-            throw IPCommand.error("failed to look up bridge \(name)", result)
         }
         lines.append("link set dev \(name) mtu \(mtu) up")
         lines.append("address replace \(gateway)/\(podCIDR.prefixLength) dev \(name)")

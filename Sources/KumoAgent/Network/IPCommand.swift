@@ -24,12 +24,12 @@ struct IPCommand: Sendable {
         return argv + args
     }
 
-    /// Runs one `ip` command; returns the whole result so callers can accept specific failures.
+    /// Runs one `ip` command; returns the whole result (a failure becomes an error through `error(_:_:)`).
     func run(_ args: [String]) async throws(KumoError) -> CommandResult {
         try await command.run(argv(args))
     }
 
-    /// Runs one `ip` command and throws on failure.
+    /// Runs one `ip` command and throws on failure, with the code `error(_:_:)` gives it.
     @discardableResult
     func check(_ args: [String], what: String) async throws(KumoError) -> String {
         let result = try await run(args)
@@ -46,19 +46,28 @@ struct IPCommand: Sendable {
 
     /// Whether interface `name` exists in this namespace.
     func linkExists(_ name: String) async throws(KumoError) -> Bool {
-        let result = try await run(["-o", "link", "show", "dev", name])
-        if result.succeeded { return true }
-        if Self.isMissingDevice(result.stderr) { return false }
-        throw Self.error("failed to look up \(name)", result)
+        do {
+            try await check(["-o", "link", "show", "dev", name], what: "failed to look up \(name)")
+            return true
+        } catch where error.code == .notFound {
+            return false
+        }
     }
 
-    static func isMissingDevice(_ stderr: String) -> Bool {
-        stderr.contains("does not exist") || stderr.contains("Cannot find device")
-    }
-
+    /// The error for a failed `ip` run, quoting its stderr. Its code says what the kernel answered, so callers
+    /// test the code and never the text: `.notFound` for a device that does not exist, `.alreadyExists` for
+    /// EEXIST ("File exists": a veth or namespace of that name is there already), `.internal` for the rest.
     static func error(_ what: String, _ result: CommandResult) -> KumoError {
         var detail = result.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
         if detail.isEmpty { detail = "exit \(result.status)" }
-        return KumoError(.internal, "\(what): \(detail.prefix(2000))")
+        return KumoError(code(stderr: result.stderr), "\(what): \(detail.prefix(2000))")
+    }
+
+    /// The one place that reads iproute2's messages (it has no machine-readable errors; these are the
+    /// strerror texts and its own "Cannot find device" / "Device … does not exist").
+    static func code(stderr: String) -> KumoError.Code {
+        if stderr.contains("does not exist") || stderr.contains("Cannot find device") { return .notFound }
+        if stderr.contains("File exists") { return .alreadyExists }
+        return .internal
     }
 }

@@ -88,7 +88,7 @@ public struct PodNetwork: Sendable {
         } catch {
             try? await tearDown(netns: pod.netns, hostVeth: pod.hostVeth, hostNetns: hostNetns)
             // A host veth that outlived its namespace makes `link add` fail; it is gone now, so try once more.
-            guard error.message.contains("File exists") else { throw error }
+            guard error.code == .alreadyExists else { throw error }
             logger.info("replaced leftover veth", metadata: ["veth": "\(pod.hostVeth)"])
             do throws(KumoError) {
                 try await create(pod, hostNetns: hostNetns)
@@ -102,7 +102,7 @@ public struct PodNetwork: Sendable {
 
     /// The three processes: namespace, host-side batch, namespace-side batch.
     func create(_ pod: PodInterface, hostNetns: String?) async throws(KumoError) {
-        try await command.check(["ip", "netns", "add", pod.netns])
+        try await IPCommand(command: command, netns: nil).check(["netns", "add", pod.netns], what: "failed to create netns \(pod.netns)")
         // The peer is created directly inside the pod's namespace as eth0 with its MAC: no window in which an
         // `eth0` would exist (and clash) in the host namespace.
         try await IPCommand(command: command, netns: hostNetns).batch(
@@ -125,10 +125,9 @@ public struct PodNetwork: Sendable {
         try SafeName.check(netns, what: "netns name", maxLength: 64)
         try SafeName.checkInterface(hostVeth)
         let ip = IPCommand(command: command, netns: hostNetns)
-        let result = try await ip.run(["link", "del", "dev", hostVeth])
-        if !result.succeeded && !IPCommand.isMissingDevice(result.stderr) {
-            throw IPCommand.error("failed to delete veth \(hostVeth)", result)
-        }
+        do {
+            try await ip.check(["link", "del", "dev", hostVeth], what: "failed to delete veth \(hostVeth)")
+        } catch where error.code == .notFound {}
         if exists(netns: netns) {
             let result = try await command.run(["ip", "netns", "del", netns])
             if !result.succeeded && exists(netns: netns) {

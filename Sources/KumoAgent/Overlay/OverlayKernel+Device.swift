@@ -6,12 +6,14 @@ extension OverlayKernel {
     /// The device as the kernel has it now (`.missing` when absent); one `ip -d -j addr show`.
     public func deviceState(hostNetns: String? = nil) async throws(KumoError) -> OverlayDeviceState {
         try checkNetns(hostNetns)
-        let result = try await IPCommand(command: command, netns: hostNetns).run(["-d", "-j", "addr", "show", "dev", device])
-        if !result.succeeded {
-            if IPCommand.isMissingDevice(result.stderr) { return .missing }
-            throw IPCommand.error("failed to look up \(device)", result)
+        let shown: String
+        do {
+            shown = try await IPCommand(command: command, netns: hostNetns).check(
+                ["-d", "-j", "addr", "show", "dev", device], what: "failed to look up \(device)")
+        } catch where error.code == .notFound {
+            return .missing
         }
-        return try OverlayDeviceState.parse(result.stdout)
+        return try OverlayDeviceState.parse(shown)
     }
 
     /// Creates the VXLAN device or brings it back to spec, and returns what it changed (empty = nothing; the

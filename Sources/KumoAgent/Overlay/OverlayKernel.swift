@@ -39,10 +39,11 @@ public struct OverlayKernel: Sendable {
             throw KumoError(.internal, "failed to read overlay entries: \(error)", cause: error)
         }
         for result in results where !result.succeeded {
-            if IPCommand.isMissingDevice(result.stderr) {
+            let error = IPCommand.error("failed to read overlay entries (\(result.argv.prefix(6).joined(separator: " ")))", result)
+            if error.code == .notFound {
                 throw KumoError(.notFound, "failed to read overlay entries: device \(device) does not exist")
             }
-            throw IPCommand.error("failed to read overlay entries (\(result.argv.prefix(6).joined(separator: " ")))", result)
+            throw error
         }
         return try OverlayKernelState.parse(routes: results[0].stdout, neighbors: results[1].stdout, fdb: results[2].stdout)
     }
@@ -78,11 +79,10 @@ public struct OverlayKernel: Sendable {
     /// Removes the device, which takes every route, neighbour and FDB entry on it along. A missing device is fine.
     public func removeDevice(hostNetns: String? = nil) async throws(KumoError) {
         try checkNetns(hostNetns)
-        let result = try await IPCommand(command: command, netns: hostNetns).run(["link", "del", "dev", device])
-        if !result.succeeded && !IPCommand.isMissingDevice(result.stderr) {
-            throw IPCommand.error("failed to delete \(device)", result)
-        }
-        if result.succeeded { logger.info("overlay device removed", metadata: ["device": "\(device)"]) }
+        do {
+            try await IPCommand(command: command, netns: hostNetns).check(["link", "del", "dev", device], what: "failed to delete \(device)")
+            logger.info("overlay device removed", metadata: ["device": "\(device)"])
+        } catch where error.code == .notFound {}
     }
 
     /// One batch; nil when every line applied, else a message naming the failing line (`Command failed -:N`)

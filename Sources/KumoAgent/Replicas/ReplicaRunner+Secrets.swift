@@ -4,20 +4,6 @@ import Logging
 import Synchronization
 
 extension ReplicaRunner {
-    /// The secrets the replica refers to (env and volumes), fetched with the node token; a missing one is a
-    /// clear error (the replica waits Pending, retried with backoff), never a crash loop.
-    func fetchSecrets(_ replica: Replica) async throws(KumoError) -> [String: [String: [UInt8]]] {
-        var out: [String: [String: [UInt8]]] = [:]
-        for name in ContainerPlanning.referencedSecrets(replica).sorted() {
-            do {
-                out[name] = try await context.api.secret(project: project, name: name)
-            } catch where error.code == .notFound || error.code == .forbidden {
-                throw KumoError(.notFound, "secret \(name) not found in project \(project)", field: "spec.secrets")
-            }
-        }
-        return out
-    }
-
     /// Re-delivers changed secrets to the running container's files (env changes apply at the next start).
     func refreshSecretFiles() async {
         let replica = m.withLock { $0.replica }

@@ -30,7 +30,7 @@ extension ReplicaRunner {
         case .running:
             phase = .running
         case .backingOff(_, let r, let msg):
-            phase = r == "SecretNotFound" ? .pending : .starting
+            phase = r == StartFailure.Reason.secretNotFound.rawValue ? .pending : .starting
             reason = r
             message = msg
         case .finished(let p, _):

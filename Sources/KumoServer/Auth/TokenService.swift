@@ -82,7 +82,8 @@ public final class TokenService: Sendable {
         let now = Timestamp.now()
         if let cached = cache.withLock({ $0[hexHash] }) {
             if let expires = cached.expires, expires < now {
-                throw KumoError(.unauthorized, "token \(cached.identity.name) expired at \(expires.rfc3339)")
+                throw KumoError(
+                    .unauthorized, "token \(cached.identity.name) expired at \(expires.rfc3339)", cause: Expired(at: expires.rfc3339))
             }
             noteUse(hexHash, now: now)
             return cached.identity
@@ -98,7 +99,9 @@ public final class TokenService: Sendable {
         }
         let expires = info.expiresAt.flatMap(Timestamp.init(rfc3339:))
         if let expires, expires < now {
-            throw KumoError(.unauthorized, "\(info.role == .join ? "join token" : "token") \(info.name) expired at \(info.expiresAt ?? "")")
+            throw KumoError(
+                .unauthorized, "\(info.role == .join ? "join token" : "token") \(info.name) expired at \(info.expiresAt ?? "")",
+                cause: Expired(at: info.expiresAt ?? ""))
         }
         let identity: Identity
         switch info.role {
@@ -298,4 +301,13 @@ public final class TokenService: Sendable {
         for i in a.indices { diff |= a[i] ^ b[i] }
         return diff == 0
     }
+
+    /// The cause of a 401 for a token past its expiry: what the audit log records as reason `expired` (a 401's
+    /// message is for people; a token's name may contain any word).
+    public struct Expired: Error, Sendable {
+        public var at: String
+    }
+
+    /// Whether a 401 is a token's expiry.
+    public static func isExpiry(_ error: KumoError) -> Bool { error.cause is Expired }
 }

@@ -190,7 +190,7 @@ public struct APIResponder: HTTPResponder {
     func refused(_ request: Request, error: KumoError, source: String, who identity: String?) async {
         let reason: String
         switch error.code.httpStatus {
-        case 401: reason = error.message.contains("expired") ? "expired" : "unauthenticated"
+        case 401: reason = TokenService.isExpiry(error) ? "expired" : "unauthenticated"
         case 403: reason = "forbidden"
         default: reason = "rateLimited"
         }
