@@ -20,6 +20,8 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
     let driver: RuncSandboxDriver
     private let started = Mutex<Started?>(nil)
     private let credential = Mutex<String?>(nil)
+    /// Why registration is still waiting (nil once registered): shown in `kumo state agent/<node>`.
+    private let registrationWait = Mutex<String?>(nil)
     let startedAt = Timestamp.now()
 
     struct Started: Sendable {
@@ -257,20 +259,14 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
         return token
     }
 
-    /// Registration, retried while the server is unreachable (an agent may start before its server).
+    /// Registration, waiting as long as it must (`NodeRegistration.registerWaiting`).
     func register(api: AgentAPI, agentURL: String, address: String) async throws(KumoError) -> IPv4Network {
         let registration = NodeRegistration(api: api, config: config, logger: logger)
-        var delay = Duration.milliseconds(200)
-        while true {
-            do {
-                return try await registration.register(agentURL: agentURL, addresses: [address])
-            } catch where error.code == .unavailable {
-                logger.warning("server unreachable; retrying registration", metadata: ["error": "\(error.message)"])
-                try? await Task.sleep(for: delay)
-                delay = min(delay * 2, .seconds(5))
-                if Task.isCancelled { throw error }
-            }
+        let subnet = try await registration.registerWaiting(agentURL: agentURL, addresses: [address]) { why in
+            self.registrationWait.withLock { $0 = why }
         }
+        registrationWait.withLock { $0 = nil }
+        return subnet
     }
 
     func renderMetrics() async -> String {
@@ -285,7 +281,7 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
         if let dnsmasq = s?.dnsmasq { metrics.dnsmasqObserved(await dnsmasq.metricsSnapshot()) }
         let base = metrics.render(
             phases: phases, images: img,
-            heartbeats: (Int(hb?["renewals"]?.numberValue ?? 0), Int(hb?["failures"]?.numberValue ?? 0)))
+            heartbeats: (hb?["renewals"]?.intValue ?? 0, hb?["failures"]?.intValue ?? 0))
         return base + (await s?.loadBalancer.metricsText() ?? "")
     }
 
@@ -296,6 +292,7 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
             "node": .string(config.nodeName), "version": .string(AgentConfiguration.version),
             "startedAt": .string(startedAt.rfc3339), "server": .string(config.server),
             "subnet": s.map { .string($0.subnet.description) } ?? .null,
+            "waitingFor": registrationWait.withLock { $0 }.map { .string($0) } ?? .null,
             "agentURL": s.map { .string($0.agentURL) } ?? .null,
             "runcRoot": .string(config.runcRoot), "cgroupParent": .string(config.cgroupParent),
             "dataDir": .string(config.dataDir), "bridge": .string(config.bridge),

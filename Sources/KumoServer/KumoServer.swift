@@ -107,6 +107,11 @@ public final class KumoServer: Sendable {
             throw error
         }
         do {
+            try await core.resources.assignFreedSubnets()  // a subnet freed just before a crash
+        } catch {
+            core.logger.warning("failed to assign freed node subnets", metadata: ["error": "\(error.message)"])
+        }
+        do {
             _ = try await core.resources.sealPlaintextSecrets()
         } catch {
             // not fatal: reads still serve those values; the next start or `kumo secret rotate-key` retries

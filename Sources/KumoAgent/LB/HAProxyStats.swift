@@ -87,7 +87,7 @@ struct LBSamples: Sendable {
             previous = value
         }
         let d = last.at - first.at
-        let seconds = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+        let seconds = d.secondsValue
         guard seconds >= 0.5 else { return 0 }
         return Double(increase) / seconds
     }

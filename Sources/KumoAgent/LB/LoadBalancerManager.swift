@@ -316,7 +316,7 @@ final class LoadBalancerManager: Sendable {
             try? await Task.sleep(for: .milliseconds(50))
         }
         let waited = ContinuousClock.now - started
-        let ms = Int(waited.components.seconds * 1000 + waited.components.attoseconds / 1_000_000_000_000_000)
+        let ms = Int(waited.milliseconds)
         let outcome = lagging.isEmpty ? "drained" : "timeout: " + lagging.joined(separator: ", ")
         state.withLock {
             $0.drains.append(DrainRecord(replica: "\(project)/\(name)", at: Timestamp.now(), waitedMs: ms, outcome: outcome))
@@ -341,7 +341,7 @@ final class LoadBalancerManager: Sendable {
             guard ready, let nodeName = n["metadata"]?["name"]?.stringValue else { continue }
             let applied = n["status"]?["loadBalancer"]?["appliedGenerations"]
             for (key, target) in targets where target > 0 {
-                let have = applied?[key]?.numberValue.map(Int.init) ?? 0
+                let have = applied?[key]?.intValue ?? 0
                 if have < target { out.append("\(nodeName) (\(key) generation \(have) < \(target))") }
             }
         }

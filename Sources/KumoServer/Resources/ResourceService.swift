@@ -270,6 +270,12 @@ public struct ResourceService: Sendable {
             let txn = Txn(compares: [.modRevision(ref.storeKey, equals: kv.modRevision)], operations: operations)
             do {
                 let revision = try await store.commit(txn)
+                if ref.kind == .node, stored["spec"]?["podCIDR"] != nil {
+                    // a subnet came free: a node that registered while the cluster CIDR was used up may take it
+                    do { try await assignFreedSubnets() } catch {
+                        logger.warning("failed to assign a freed node subnet", metadata: ["error": "\(error.message)"])
+                    }
+                }
                 return StoredObject(object: ObjectCodec.served(stored, revision: revision), revision: revision)
             } catch let e as KumoError where e.code == .conflict && precondition == nil {
                 continue
@@ -325,6 +331,9 @@ public struct ResourceService: Sendable {
             let addressRecords = addressChanges(ref, old: current, new: object)
             serviceRecords.compares += addressRecords.compares
             serviceRecords.operations += addressRecords.operations
+            let subnetRecords = try nodeSubnetChanges(ref, old: current, new: object)
+            serviceRecords.compares += subnetRecords.compares
+            serviceRecords.operations += subnetRecords.operations
             let owners = ownersOf(current)
             let ownership = FieldOwnership(
                 old: current, new: object, owners: owners, manager: options.manager, force: options.force)
@@ -372,6 +381,7 @@ public struct ResourceService: Sendable {
                 return StoredObject(object: ObjectCodec.served(object, revision: revision), revision: revision)
             } catch let e as KumoError where e.code == .conflict {
                 if let mapped = await serviceRecordConflict(e) { throw mapped }
+                if let mapped = await subnetRecordConflict(e) { throw mapped }
                 if precondition != nil {
                     throw KumoError(.conflict, "\(ref) was changed by another writer; re-read and retry", field: "metadata.resourceVersion")
                 }
