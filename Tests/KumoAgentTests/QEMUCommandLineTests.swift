@@ -19,6 +19,44 @@ struct QEMUCommandLineTests {
         ])
     }
 
+    @Test func confinedArgv() {
+        let line = QEMUCommandLine(
+            name: "x", vcpus: 1, memoryMiB: 128, accel: .tcg, boot: .disk(overlay: "/v/disk.qcow2"), tap: "kv1", mac: "02:6b:00:00:00:01",
+            qmpSocket: "/q", consoleLog: "/c", pidFile: "/p",
+            confinement: QEMUConfinement(user: 1_300_000_042, root: "/var/lib/kumo/qemu-empty-root"))
+        #expect(line.argv == [
+            "qemu-system-x86_64", "-name", "kumo-x", "-accel", "tcg", "-machine", "pc", "-cpu", "max", "-smp", "1", "-m", "128M",
+            "-nodefaults", "-no-user-config", "-display", "none", "-netdev", "tap,id=n0,ifname=kv1,script=no,downscript=no",
+            "-device", "virtio-net-pci,netdev=n0,mac=02:6b:00:00:00:01", "-serial", "file:/c",
+            "-qmp", "unix:/q,server=on,wait=off", "-pidfile", "/p", "-daemonize",
+            "-sandbox", "on,obsolete=deny,resourcecontrol=deny", "-runas", "1300000042:1300000042",
+            "-chroot", "/var/lib/kumo/qemu-empty-root",
+            "-drive", "file=/v/disk.qcow2,if=virtio,format=qcow2",
+        ])
+        #expect(QEMUConfinement(uid: 5, gid: 6, root: nil, sandbox: false).argv == ["-runas", "5:6"])
+    }
+
+    @Test func everyVMGetsItsOwnUser() throws {
+        let vms = NSTemporaryDirectory() + "kumo-qemu-users-\(UUID().uuidString.prefix(6))"
+        defer { try? FileManager.default.removeItem(atPath: vms) }
+        let users = QEMUUsers()
+        let a = users.user(for: "uid-a", vmsDir: vms)
+        #expect(a == users.user(for: "uid-a", vmsDir: vms), "stable while reserved")
+        #expect(a > QEMUConfinement.probeUser && a < QEMUConfinement.firstUser + QEMUConfinement.userCount)
+        #expect(a == QEMUUsers.pick(for: "uid-a", taken: []), "derived from the instance uid")
+        // taken by another VM's record (an agent restart forgot the reservations): the next one
+        try FileManager.default.createDirectory(atPath: vms + "/uid-b", withIntermediateDirectories: true)
+        InstanceRecord(uid: "uid-b", project: "p", name: "b", tap: "kv", mac: "m", ip: "i", accel: "tcg", qemuUser: QEMUUsers.pick(for: "uid-c", taken: []))
+            .save(vms + "/uid-b/record.json")
+        let c = QEMUUsers().user(for: "uid-c", vmsDir: vms)
+        #expect(c == QEMUUsers.pick(for: "uid-c", taken: []) + 1 || c == QEMUConfinement.firstUser + 1)
+        #expect(QEMUUsers().user(for: "uid-b", vmsDir: vms) == QEMUUsers.pick(for: "uid-c", taken: []), "a recorded user is kept")
+        // a user taken already (reserved or recorded) is never handed out again: the next free one
+        #expect(QEMUUsers.pick(for: "x", taken: [QEMUUsers.pick(for: "x", taken: [])]) != QEMUUsers.pick(for: "x", taken: []))
+        users.release("uid-a")
+        #expect(InstanceRecord.load(vms + "/uid-b/record.json")?.qemuUser != nil)
+    }
+
     @Test func diskBootAndKVM() {
         let line = QEMUCommandLine(
             name: "x", vcpus: 1, memoryMiB: 128, accel: .kvm, boot: .disk(overlay: "/v/disk.qcow2"), tap: "kv1", mac: "02:6b:00:00:00:01",

@@ -72,10 +72,18 @@ public actor AccelProbe {
         Self.killLeftover(pidFile: pidFile)
         unlink(log)
         let seconds = max(1, Int(timeout.components.seconds))
-        let argv = [
+        var argv = [
             "timeout", "-s", "KILL", String(seconds + 1), "qemu-system-x86_64", "-accel", "kvm", "-m", "32", "-nodefaults",
             "-no-user-config", "-display", "none", "-serial", "file:\(log)", "-no-reboot", "-pidfile", pidFile,
         ]
+        // confined like the VMs' QEMUs, so the probe also answers whether KVM works that way
+        if QEMUConfinement.available {
+            let root = QEMUConfinement.emptyRoot(dataDir: (workDir as NSString).deletingLastPathComponent)
+            do throws(KumoError) { try QEMUConfinement.prepareEmptyRoot(root) } catch {
+                return (.tcg, "KVM not probed: \(error.message)")
+            }
+            argv += QEMUConfinement(user: QEMUConfinement.probeUser, root: root).argv
+        }
         let run = Task { try? await Command().run(argv) }
         defer { unlink(pidFile) }
         let deadline = ContinuousClock.now + timeout

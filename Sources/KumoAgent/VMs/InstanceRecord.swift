@@ -9,6 +9,8 @@ struct InstanceRecord: Codable, Sendable, Equatable {
     var mac: String
     var ip: String
     var accel: String
+    /// The user its QEMU runs as (`QEMUConfinement`); nil in records of agents before confinement, or unconfined.
+    var qemuUser: UInt32?
 
     static func load(_ path: String) -> InstanceRecord? {
         guard let data = FileManager.default.contents(atPath: path) else { return nil }

@@ -117,16 +117,20 @@ extension InstanceRunner {
             accel = chosen.rawValue
             let qemuStart = Date()
             let memoryMiB = max(16, (instance.spec.memory?.bytes ?? InstanceSpec.defaultMemoryBytes) >> 20)
+            let confinement = context.confinement(for: uid)
             let line = QEMUCommandLine(
                 name: "\(project)-\(name)", vcpus: instance.spec.vcpus ?? InstanceSpec.defaultVCPUs, memoryMiB: memoryMiB,
                 accel: chosen, boot: boot, tap: tap, mac: mac, qmpSocket: paths.qmpSocket, consoleLog: paths.consoleLog,
-                pidFile: paths.pidFile)
+                pidFile: paths.pidFile, confinement: confinement)
             let pid = try await step("qemu", "agent/qemu") { () throws(KumoError) -> (Int32, String?) in
                 let pid = try await context.driver.start(line)
-                return (pid, "pid \(pid), accel \(chosen.rawValue)")
+                let confined = confinement.map { ", user \($0.uid), seccomp, root \($0.root ?? "/")" } ?? ", unconfined (agent not root)"
+                return (pid, "pid \(pid), accel \(chosen.rawValue)\(confined)")
             }
-            InstanceRecord(uid: uid, project: project, name: name, tap: tap, mac: mac, ip: ipText, accel: chosen.rawValue)
-                .save(paths.record)
+            qemuUser = confinement?.uid
+            InstanceRecord(
+                uid: uid, project: project, name: name, tap: tap, mac: mac, ip: ipText, accel: chosen.rawValue, qemuUser: confinement?.uid
+            ).save(paths.record)
             state = .booting(pid: pid)
             try await waitForLease(mac: mac, address: address, since: qemuStart, pid: pid)
             guard case .booting = state else { return }  // stopped or deleted meanwhile
@@ -268,6 +272,7 @@ extension InstanceRunner {
         }
         await releaseResources(keepDHCP: false)
         try? FileManager.default.removeItem(atPath: paths.directory)
+        QEMUUsers.shared.release(uid)
         state = .removed
         do {
             try await context.api.finishInstanceDeletion(project: project, name: name)
@@ -284,7 +289,9 @@ extension InstanceRunner {
             try? await context.dnsmasq.removeHost(mac: mac)
             dhcpEntry = nil
         }
+        // a confined QEMU could not remove them itself (they are outside its root)
         unlink(paths.qmpSocket)
+        unlink(paths.pidFile)
     }
 
     // MARK: - status

@@ -32,6 +32,8 @@ actor InstanceRunner {
     var state: State = .pending
     var steps: [InstanceStep] = []
     var accel: String?
+    /// The user its QEMU runs as (`QEMUConfinement`), nil when unconfined.
+    var qemuUser: UInt32?
     var startedAt: String?
     var reason: String?
     var message: String?
@@ -133,6 +135,7 @@ actor InstanceRunner {
         state = .running(pid: pid)
         steps = instance.status?.steps ?? []
         accel = record.accel
+        qemuUser = record.qemuUser
         startedAt = instance.status?.startedAt
         if let mac = try? DHCPHost(mac: record.mac, name: name, ip: IPv4Address(record.ip) ?? IPv4Address(0)) { dhcpEntry = mac }
         context.logger.info("adopted running VM", metadata: ["instance": "\(project)/\(name)", "pid": "\(pid)"])
@@ -149,6 +152,7 @@ actor InstanceRunner {
             "tap": .string(tap), "directory": .string(paths.directory),
         ]
         if let accel { s["accel"] = .string(accel) }
+        if let qemuUser { s["qemuUser"] = .number(Double(qemuUser)) }
         if let ip { s["ip"] = .string(ip) }
         if let mac { s["mac"] = .string(mac) }
         return .object(s)

@@ -111,5 +111,6 @@ final class InstanceSupervisor: Sendable {
         }
         for tap in await driver.allTaps() { await driver.deleteTap(tap) }
         try? FileManager.default.removeItem(atPath: vmsDir)
+        rmdir(QEMUConfinement.emptyRoot(dataDir: (vmsDir as NSString).deletingLastPathComponent))
     }
 }

@@ -3,8 +3,9 @@ import KumoModel
 
 /// The argv of one VM's QEMU (a pure renderer; `VMDriver` runs it inside the node's network namespace):
 /// the instance's tap on `kumo0` as a virtio-net NIC with its MAC, a QMP socket for control, the serial console
-/// to a log file, `-daemonize` with a pid file. A `kernel` image boots directly (`-kernel/-initrd/-append`); a
-/// `disk` image boots its per-instance qcow2 overlay through the firmware.
+/// to a log file, `-daemonize` with a pid file, and the confinement QEMU enters once the VM is set up. A `kernel`
+/// image boots directly (`-kernel/-initrd/-append`); a `disk` image boots its per-instance qcow2 overlay through
+/// the firmware.
 public struct QEMUCommandLine: Sendable, Equatable {
     public enum Boot: Sendable, Equatable {
         case kernel(kernel: String, initrd: String, cmdline: String)
@@ -26,12 +27,14 @@ public struct QEMUCommandLine: Sendable, Equatable {
     public var consoleLog: String
     public var pidFile: String
     public var program = "qemu-system-x86_64"
+    /// Seccomp, own user, empty root (`QEMUConfinement`); nil runs QEMU as its caller, unconfined.
+    public var confinement: QEMUConfinement?
     /// x86's COMMAND_LINE_SIZE is 2048 bytes including the terminating NUL.
     public static let maxCmdlineBytes = 2000
 
     public init(
         name: String, vcpus: Int, memoryMiB: Int64, accel: Accel, boot: Boot, tap: String, mac: String, qmpSocket: String,
-        consoleLog: String, pidFile: String
+        consoleLog: String, pidFile: String, confinement: QEMUConfinement? = nil
     ) {
         self.name = name
         self.vcpus = vcpus
@@ -43,6 +46,7 @@ public struct QEMUCommandLine: Sendable, Equatable {
         self.qmpSocket = qmpSocket
         self.consoleLog = consoleLog
         self.pidFile = pidFile
+        self.confinement = confinement
     }
 
     public var argv: [String] {
@@ -55,6 +59,7 @@ public struct QEMUCommandLine: Sendable, Equatable {
             "-qmp", "unix:\(qmpSocket),server=on,wait=off",
             "-pidfile", pidFile, "-daemonize",
         ]
+        argv += confinement?.argv ?? []
         switch boot {
         case .kernel(let kernel, let initrd, let cmdline):
             argv += ["-kernel", kernel, "-initrd", initrd, "-append", cmdline]

@@ -16,4 +16,15 @@ struct VMContext: Sendable {
     /// system_powerdown → exit; longer = killed.
     let stopTimeout: Duration
     let logger: Logger
+
+    /// The empty directory confined QEMUs see as `/`: next to `vmsDir`, in the agent's data directory (not
+    /// inside `vmsDir`, whose entries are VMs).
+    var qemuRoot: String { QEMUConfinement.emptyRoot(dataDir: (vmsDir as NSString).deletingLastPathComponent) }
+
+    /// How the QEMU of instance `uid` is confined: its own user, the empty root, seccomp — when the agent runs
+    /// as root (as it must to give QEMU /dev/kvm and the tap); unconfined otherwise.
+    func confinement(for uid: String) -> QEMUConfinement? {
+        guard QEMUConfinement.available else { return nil }
+        return QEMUConfinement(user: QEMUUsers.shared.user(for: uid, vmsDir: vmsDir), root: qemuRoot)
+    }
 }

@@ -85,11 +85,13 @@ public struct VMDriver: Sendable {
         guard r.succeeded else { throw KumoError(.internal, "qemu-img create failed: \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines))") }
     }
 
-    /// Starts QEMU (it daemonizes once the VM is set up) and returns its pid.
+    /// Starts QEMU (it daemonizes once the VM is set up, and confines itself then) and returns its pid.
     public func start(_ line: QEMUCommandLine) async throws(KumoError) -> Int32 {
         guard programExists(line.program) else {
             throw KumoError(.unavailable, "\(line.program) is not installed (apt-get install qemu-system-x86)")
         }
+        if let root = line.confinement?.root { try QEMUConfinement.prepareEmptyRoot(root) }
+        // a confined QEMU cannot remove these at exit (they are outside its root): the previous run's may be here
         unlink(line.pidFile)
         unlink(line.qmpSocket)
         let r = try await command.run(inNetns(line.argv))
@@ -111,8 +113,10 @@ public struct VMDriver: Sendable {
         return isQEMU(pid: pid, pidFile: pidFile) ? pid : nil
     }
 
+    /// Alive (a zombie is not: it waits for the agent's sweep) and a QEMU started with `pidFile` — a stale pid
+    /// file's pid may belong to another process by now.
     public static func isQEMU(pid: Int32, pidFile: String) -> Bool {
-        guard DnsmasqSupervisor.processExists(pid), let argv = DnsmasqSupervisor.commandLine(of: pid) else { return false }
+        guard ProcessStat.isLive(pid), let argv = DnsmasqSupervisor.commandLine(of: pid) else { return false }
         return argv.contains(pidFile)
     }
 
@@ -131,11 +135,11 @@ public struct VMDriver: Sendable {
         Glibc.kill(pid, SIGTERM)
         let deadline = ContinuousClock.now + grace
         while ContinuousClock.now < deadline {
-            if !DnsmasqSupervisor.processExists(pid) { return }
+            if !ProcessStat.isLive(pid) { return }
             try? await Task.sleep(for: .milliseconds(50))
         }
         Glibc.kill(pid, SIGKILL)
-        for _ in 0..<40 where DnsmasqSupervisor.processExists(pid) { try? await Task.sleep(for: .milliseconds(25)) }
+        for _ in 0..<40 where ProcessStat.isLive(pid) { try? await Task.sleep(for: .milliseconds(25)) }
     }
 
     /// One ping from the node's namespace; true when answered.
