@@ -64,6 +64,8 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings),
+        // Image building: layers written with tar and gzip, configs and manifests, OCI image layouts read to push.
+        .target(name: "KumoImages", dependencies: ["KumoModel", "KumoSystem"], swiftSettings: swiftSettings),
         // Wire types, routes and the HTTP client used by the CLI and (later) the agent.
         .target(
             name: "KumoAPI",
@@ -124,7 +126,7 @@ let package = Package(
         .target(
             name: "KumoCLI",
             dependencies: [
-                "KumoModel", "KumoAPI", "KumoServer", "KumoAgent", "KumoSystem",
+                "KumoModel", "KumoAPI", "KumoServer", "KumoAgent", "KumoSystem", "KumoImages",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
@@ -151,7 +153,7 @@ let package = Package(
         .testTarget(
             name: "KumoServerTests",
             dependencies: [
-                "KumoServer", "KumoAPI", "KumoModel", "KumoStore", "KumoCLI", "KumoAgent", "KumoSystem",
+                "KumoServer", "KumoAPI", "KumoModel", "KumoStore", "KumoCLI", "KumoAgent", "KumoSystem", "KumoImages",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -161,7 +163,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "KumoAgentTests",
-            dependencies: ["KumoAgent", "KumoSystem", "KumoAPI", "KumoModel", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["KumoAgent", "KumoSystem", "KumoImages", "KumoAPI", "KumoModel", .product(name: "Logging", package: "swift-log")],
             exclude: ["Golden"],
             swiftSettings: swiftSettings),
         .testTarget(

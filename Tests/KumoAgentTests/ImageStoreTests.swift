@@ -1,5 +1,6 @@
 import Foundation
 import KumoAgent
+import KumoImages
 import KumoModel
 import KumoSystem
 import Logging
@@ -39,7 +40,7 @@ struct LayoutFixture {
             }
         }
         let out = dir + "/layer.tgz"
-        try await Tar(command: command).createLayer(from: root, to: out)
+        try await TarWriter(command: command).createLayer(from: root, to: out)
         let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: out)))
         try FileManager.default.removeItem(atPath: root)
         unlink(out)

@@ -1,6 +1,7 @@
 import Foundation
 import KumoAPI
 import KumoAgent
+import KumoImages
 import KumoModel
 import KumoSystem
 import Logging

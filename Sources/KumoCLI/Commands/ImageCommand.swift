@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KumoAPI
+import KumoImages
 import KumoModel
 import KumoSystem
 
@@ -78,8 +79,8 @@ struct ImagePushCommand: AsyncParsableCommand {
     @Flag(name: .shortAndLong, help: "No progress output.")
     var quiet = false
 
-    func source() throws(KumoError) -> ImagePusher.Source {
-        var sources: [ImagePusher.Source] = []
+    func source() throws(KumoError) -> ImageBuilder.Source {
+        var sources: [ImageBuilder.Source] = []
         if let fromDir { sources.append(.directory(fromDir)) }
         if let fromTar { sources.append(.tar(fromTar)) }
         if let ociLayout { sources.append(.layout(ociLayout, ref: ref)) }
@@ -102,7 +103,7 @@ struct ImagePushCommand: AsyncParsableCommand {
     func run() async throws {
         try await runReporting {
             let source = try source()
-            let runConfig = try ImagePusher.runConfig(entrypoint: entrypoint, cmd: cmd, env: env, workdir: workdir)
+            let runConfig = try ImageBuilder.runConfig(entrypoint: entrypoint, cmd: cmd, env: env, workdir: workdir)
             let pusher = ImagePusher(client: try client.client(), progress: ProgressReporter(quiet: quiet))
             let digest = try await pusher.push(reference, from: source, run: runConfig, command: Command())
             printOut(digest)

@@ -1,5 +1,6 @@
 import Foundation
 import KumoAPI
+import KumoImages
 import KumoModel
 import KumoSystem
 
@@ -40,14 +41,8 @@ struct ImagePusher {
     func push(name: String, tag: String, config: ImageBuilder.BlobFile, layers: [ImageBuilder.BlobFile]) async throws(KumoError)
         -> String
     {
-        let manifest = OCIManifest(config: config.descriptor, layers: layers.map(\.descriptor))
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let bytes: Data
-        do { bytes = try encoder.encode(manifest) } catch {
-            throw KumoError(.internal, "failed to encode the manifest: \(error)", cause: error)
-        }
-        return try await push(name: name, tag: tag, manifest: Array(bytes), blobs: [config] + layers)
+        let image = try BuiltImage(config: config, layers: layers)
+        return try await push(name: name, tag: tag, manifest: image.manifest, blobs: image.blobs)
     }
 
     func short(_ digest: String) -> String { String(digest.dropFirst("sha256:".count).prefix(12)) }

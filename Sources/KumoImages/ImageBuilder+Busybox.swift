@@ -8,7 +8,7 @@ extension ImageBuilder {
 
     /// The demo image's root filesystem, built from the host's static busybox: `bin/busybox` and a symlink for
     /// every applet, `/etc/passwd` and `/etc/group` with root and nobody, `/tmp`, and `/www/index.html`.
-    func busyboxRootfs(busybox: String? = nil) async throws(KumoError) -> String {
+    public func busyboxRootfs(busybox: String? = nil) async throws(KumoError) -> String {
         guard let binary = busybox ?? Self.busyboxCandidates.first(where: { access($0, X_OK) == 0 }) else {
             throw KumoError(
                 .notFound, "busybox not found at \(Self.busyboxCandidates.joined(separator: " or ")): apt-get install busybox-static",

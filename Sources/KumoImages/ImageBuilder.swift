@@ -4,29 +4,41 @@ import KumoSystem
 
 /// Turns what `kumo image push` is given — a directory, a tar, an OCI image layout, or the host's busybox — into
 /// blob files ready to upload: layers (gzip tar) with their digests and diff IDs, and the config.
-struct ImageBuilder {
-    let command: Command
+public struct ImageBuilder: Sendable {
+    public let command: Command
     /// Scratch space for the layer files; the caller removes it.
-    let workDir: String
+    public let workDir: String
 
+    public init(command: Command, workDir: String) {
+        self.command = command
+        self.workDir = workDir
+    }
+
+    /// Reads (validates) archives; `writer` makes them.
     var tar: Tar { Tar(command: command) }
+    var writer: TarWriter { TarWriter(command: command) }
 
     /// A blob on local disk.
-    struct BlobFile: Sendable, Equatable {
-        var path: String
-        var descriptor: OCIDescriptor
+    public struct BlobFile: Sendable, Equatable {
+        public var path: String
+        public var descriptor: OCIDescriptor
+
+        public init(path: String, descriptor: OCIDescriptor) {
+            self.path = path
+            self.descriptor = descriptor
+        }
     }
 
     /// One gzip layer from the contents of `directory` (reproducible: same tree, same digest).
-    func layer(fromDirectory directory: String) async throws(KumoError) -> (blob: BlobFile, diffID: String) {
+    public func layer(fromDirectory directory: String) async throws(KumoError) -> (blob: BlobFile, diffID: String) {
         let plain = workDir + "/layer-\(UUID().uuidString.prefix(8)).tar"
-        try await tar.createLayer(from: directory, to: plain, gzip: false)
+        try await writer.createLayer(from: directory, to: plain, gzip: false)
         return try await layer(fromTar: plain)
     }
 
     /// One gzip layer from a tar file (plain or gzip). The tar is read to its end first: a corrupt or truncated
     /// archive is refused here, before anything is uploaded.
-    func layer(fromTar file: String) async throws(KumoError) -> (blob: BlobFile, diffID: String) {
+    public func layer(fromTar file: String) async throws(KumoError) -> (blob: BlobFile, diffID: String) {
         guard FileManager.default.fileExists(atPath: file) else {
             throw KumoError(.notFound, "\(file) not found", field: "from-tar")
         }
@@ -41,21 +53,21 @@ struct ImageBuilder {
         let diffID: String
         if gzipped {
             let plain = workDir + "/plain-\(id).tar"
-            try await tar.gunzip(file, to: plain)
+            try await writer.gunzip(file, to: plain)
             diffID = try FileDigest.sha256(ofFile: plain).digest
             unlink(plain)
             compressed = file
         } else {
             diffID = try FileDigest.sha256(ofFile: file).digest
             compressed = workDir + "/layer-\(id).tar.gz"
-            try await tar.gzip(file, to: compressed)
+            try await writer.gzip(file, to: compressed)
         }
         let (digest, size) = try FileDigest.sha256(ofFile: compressed)
         return (BlobFile(path: compressed, descriptor: OCIDescriptor(mediaType: OCIMediaType.layerGzip, digest: digest, size: size)), diffID)
     }
 
     /// The config blob for `layers` run with `run`.
-    func config(diffIDs: [String], run: OCIImageConfig.RunConfig) throws(KumoError) -> BlobFile {
+    public func config(diffIDs: [String], run: OCIImageConfig.RunConfig) throws(KumoError) -> BlobFile {
         let config = OCIImageConfig(
             architecture: OCIImageConfig.hostArchitecture, config: run, rootfs: .init(diffIDs: diffIDs),
             created: Timestamp(millisecondsSinceEpoch: 0).rfc3339)
@@ -63,7 +75,7 @@ struct ImageBuilder {
     }
 
     /// A file pushed as it is (VM kernel, initrd, disk): its digest and size, no copy.
-    func file(_ path: String, mediaType: String) throws(KumoError) -> BlobFile {
+    public func file(_ path: String, mediaType: String) throws(KumoError) -> BlobFile {
         guard FileManager.default.isReadableFile(atPath: path) else {
             throw KumoError(.notFound, "cannot read \(path)", field: "file")
         }
@@ -71,7 +83,7 @@ struct ImageBuilder {
         return BlobFile(path: path, descriptor: OCIDescriptor(mediaType: mediaType, digest: digest, size: size))
     }
 
-    func write<T: Encodable>(_ value: T, mediaType: String, name: String) throws(KumoError) -> BlobFile {
+    public func write<T: Encodable>(_ value: T, mediaType: String, name: String) throws(KumoError) -> BlobFile {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let data: Data
@@ -89,7 +101,7 @@ struct ImageBuilder {
     /// Reads an OCI image layout: `index.json` → the manifest named `ref` (annotation
     /// `org.opencontainers.image.ref.name`, or the only one) → config and layers, each verified against its digest.
     /// Returns the manifest bytes as they are (so its digest stays the same) and the blobs to upload.
-    func layout(_ directory: String, ref: String?) throws(KumoError) -> (manifest: [UInt8], blobs: [BlobFile]) {
+    public func layout(_ directory: String, ref: String?) throws(KumoError) -> (manifest: [UInt8], blobs: [BlobFile]) {
         let index: OCIIndex = try decode(directory + "/index.json", what: "index.json of \(directory)")
         let candidates = index.manifests.filter { $0.mediaType == OCIMediaType.manifest || $0.mediaType == OCIMediaType.dockerManifest }
         let chosen: OCIDescriptor
