@@ -33,6 +33,10 @@ public final class AgentMetrics: Sendable {
     let dnsRecords: Gauge
     let dnsmasqRestarts: Counter
     let dnsmasqUp: Gauge
+    let secretUpdates: Counter
+    /// By stage: `watch` (a list or watch of secrets failed), `delivery` (a container's secret files could not
+    /// be written).
+    let secretFailures: [String: Counter]
     private let dhcpSeen = Mutex<(messages: [String: Int], restarts: Int)>(([:], 0))
     private let recent = Mutex<[Double]>([])
 
@@ -92,6 +96,16 @@ public final class AgentMetrics: Sendable {
         dnsRecords = r.makeGauge(descriptor: Self.name("kumo_agent_dns_records", "", "Names served by the node dnsmasq"))
         dnsmasqRestarts = r.makeCounter(descriptor: Self.name("kumo_agent_dnsmasq_restarts", "total", "dnsmasq restarts after it died"))
         dnsmasqUp = r.makeGauge(descriptor: Self.name("kumo_agent_dnsmasq_up", "", "1 while the node dnsmasq runs"))
+        secretUpdates = r.makeCounter(
+            descriptor: Self.name("kumo_agent_secret_updates", "total", "New secret versions received from the node's secret watch"))
+        var secretFailures: [String: Counter] = [:]
+        for stage in ["watch", "delivery"] {
+            secretFailures[stage] = r.makeCounter(
+                descriptor: Self.name(
+                    "kumo_agent_secret_failures", "total", "Failures to follow secrets (watch) or write them into containers (delivery)"),
+                labels: [("stage", stage)])
+        }
+        self.secretFailures = secretFailures
     }
 
     /// Copies the dnsmasq figures in (counters advance by what is new since the last scrape).

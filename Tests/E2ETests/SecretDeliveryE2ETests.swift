@@ -36,6 +36,15 @@ struct SecretDeliveryE2ETests {
                   command: ["sleep", "3600"]
                   secrets:
                     - {name: nope}
+                ---
+                apiVersion: kumo/v1
+                kind: Replica
+                metadata: {name: nokey, project: s}
+                spec:
+                  image: busybox:latest
+                  command: ["sleep", "3600"]
+                  env:
+                    - {name: X, secretRef: {name: db, key: nokey}}
                 """)
             try await eventually("app running", timeout: .seconds(30)) {
                 try await c.admin.get(.replica, "app", project: "s")["status"]?["phase"] == "Running"
@@ -73,12 +82,32 @@ struct SecretDeliveryE2ETests {
                 try inContainer(file) == "hunter2-third"
             }
 
+            // a key added shows as a file; removed from the secret, its file goes too
+            func patchData(_ data: JSONValue) async throws {
+                try await c.admin.send(
+                    .PATCH, "/api/v1/projects/s/secrets/db", body: JSONValue.object(["spec": ["data": data]]).serialized(),
+                    contentType: mergePatchContentType)
+            }
+            try await patchData(["extra": .string(Data("more".utf8).base64EncodedString())])
+            try await eventually("new key delivered", timeout: .seconds(15)) { try inContainer(["cat", "/run/secrets/db/extra"]) == "more" }
+            try await patchData(["extra": .null])
+            try await eventually("removed key's file gone", timeout: .seconds(15)) {
+                try inContainer(["ls", "/run/secrets/db"]) == "password"
+            }
+
             // a missing secret: Pending with the reason, no container, no crash loop
             try await eventually("orphan Pending with SecretNotFound", timeout: .seconds(15)) {
                 let r = try await c.admin.get(.replica, "orphan", project: "s")
                 return r["status"]?["phase"] == "Pending" && r["status"]?["reason"] == "SecretNotFound"
             }
             #expect(try await c.admin.get(.replica, "orphan", project: "s")["status"]?["restartCount"] == 0)
+            // the secret is there but lacks the key: the replica's configuration, not a missing secret
+            try await eventually("nokey fails with CreateContainerConfigError", timeout: .seconds(15)) {
+                try await c.admin.get(.replica, "nokey", project: "s")["status"]?["reason"] == "CreateContainerConfigError"
+            }
+            // one watch for the agent, no polling: the agent's state shows what it follows
+            let state = try await c.admin.send(.GET, "/api/v1/nodes/\(c.nodeName(1))/state").json()
+            #expect(state["replicas"]?["secretWatch"]?["watchFailures"] == 0, "\(state["replicas"]?["secretWatch"] ?? .null)")
 
             // nothing of the value on the agent's disk: runc's state (it holds the env) and the secret files are on
             // tmpfs mounts; bundles, logs, records and images are on disk and must not contain it

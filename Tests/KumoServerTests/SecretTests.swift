@@ -231,12 +231,16 @@ struct SecretTests {
                 await kumoError { _ = try await n1.send(.GET, APIPaths.history(.secret, project: "p", name: "other")) }?.code
                     == .forbidden)
             #expect(try await n1.send(.GET, APIPaths.history(.secret, project: "p", name: "db")).status == 200)
-            #expect(await kumoError { _ = try await n1.send(.GET, "/api/v1/projects/p/secrets") }?.code == .forbidden)
-            #expect(await kumoError { _ = try await n1.send(.GET, "/api/v1/secrets") }?.code == .forbidden)
+            // lists show only what its replicas use (NodeSecretWatchTests covers watches)
+            for path in ["/api/v1/projects/p/secrets", "/api/v1/secrets"] {
+                let items = try await n1.send(.GET, path).json()["items"]?.arrayValue ?? []
+                #expect(items.map { $0["metadata"]?["name"]?.stringValue } == ["db"], "\(path)")
+            }
             #expect(await kumoError { _ = try await n1.send(.DELETE, "/api/v1/projects/p/secrets/db") }?.code == .forbidden)
             // once the replica is gone, so is the access
             _ = try await s.admin.send(.DELETE, APIPaths.object(.replica, project: "p", name: "a"), query: [("force", "true")])
             #expect(await kumoError { _ = try await n1.get(.secret, "db", project: "p") }?.code == .forbidden)
+            #expect(try await n1.send(.GET, "/api/v1/secrets").json()["items"] == [])
             // spec.secrets also counts (file delivery)
             #expect(
                 APIResponder.secretNames(usedBy: ["spec": ["secrets": ["files", ["name": "x"], ["secretName": "y"]]]])

@@ -241,10 +241,21 @@ final class RuncSandboxDriver: SandboxDriver {
                 guard fm.createFile(atPath: temp, contents: Data(value), attributes: [.posixPermissions: 0o400]) else {
                     throw KumoError(.internal, "failed to write secret file \(key)")
                 }
-                _ = rename(temp, directory + "/" + key)
+                guard rename(temp, directory + "/" + key) == 0 else {
+                    let reason = String(cString: strerror(errno))
+                    unlink(temp)
+                    throw KumoError(.internal, "failed to put secret file \(key) in place: \(reason)")
+                }
             }
             for name in try fm.contentsOfDirectory(atPath: directory) where data[name] == nil {
-                try? fm.removeItem(atPath: directory + "/" + name)  // a key that was removed from the secret
+                // a key removed from the secret (or a temp file of a write cut short): left there, the container
+                // would go on reading a value the secret no longer has
+                do {
+                    try fm.removeItem(atPath: directory + "/" + name)
+                } catch {
+                    throw KumoError(
+                        .internal, "failed to remove secret file \(name) (no longer in the secret): \(error)", cause: error)
+                }
             }
         } catch let e as KumoError {
             throw e
@@ -254,6 +265,15 @@ final class RuncSandboxDriver: SandboxDriver {
     }
 
     func removeSecretFiles(_ id: String) {
-        try? FileManager.default.removeItem(atPath: config.secretsDir + "/" + id)
+        let dir = config.secretsDir + "/" + id
+        guard FileManager.default.fileExists(atPath: dir) else { return }
+        do {
+            try FileManager.default.removeItem(atPath: dir)
+        } catch {
+            // secret values stay readable on the node's tmpfs until someone removes them: say so loudly
+            logger.error(
+                "failed to remove a replica's secret files; they stay on the secrets tmpfs",
+                metadata: ["container": "\(id)", "dir": "\(dir)", "error": "\(error)"])
+        }
     }
 }

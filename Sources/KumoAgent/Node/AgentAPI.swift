@@ -131,19 +131,6 @@ public struct AgentAPI: Sendable {
             body: JSONValue.object(["status": status]).serialized(), contentType: mergePatchContentType)
     }
 
-    /// A secret's keys and decoded values (allowed while a replica bound here refers to it).
-    public func secret(project: String, name: String) async throws(KumoError) -> [String: [UInt8]] {
-        let object = try await client.send(.GET, APIPaths.object(.secret, project: project, name: name)).json()
-        var out: [String: [UInt8]] = [:]
-        for (key, value) in object["spec"]?["data"]?.objectValue ?? [:] {
-            guard let text = value.stringValue, let data = Data(base64Encoded: text) else {
-                throw KumoError(.invalid, "secret \(name) has a value that is not base64 (key \(key))", field: "spec.data.\(key)")
-            }
-            out[key] = Array(data)
-        }
-        return out
-    }
-
     /// The last step of a graceful deletion: the replica is stopped and cleaned up here, so it can go.
     public func finishDeletion(project: String, name: String) async throws(KumoError) {
         do {

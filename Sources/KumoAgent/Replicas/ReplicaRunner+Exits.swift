@@ -4,14 +4,10 @@ import Logging
 import Synchronization
 
 extension ReplicaRunner {
-    /// Waits for the container to exit (or a stop request), then applies the restart policy.
+    /// Waits for the container to exit (or a stop request), then applies the restart policy. (Changed secrets
+    /// reach its files from the node's secret watch, `deliverSecret`.)
     func watch(pid: Int32, since: Timestamp) async {
-        var lastSecretCheck = ContinuousClock.now
         while stopRequested == nil, !Task.isCancelled {
-            if ContinuousClock.now - lastSecretCheck >= .seconds(2) {
-                lastSecretCheck = ContinuousClock.now
-                await refreshSecretFiles()
-            }
             switch context.driver.exitStatus(pid: pid) {
             case .running:
                 try? await Task.sleep(for: context.exitPollInterval)

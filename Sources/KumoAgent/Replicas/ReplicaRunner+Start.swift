@@ -20,7 +20,7 @@ extension ReplicaRunner {
             let prepared = try await Self.prepare(
                 replica, uid: uid, images: context.images, subnet: context.subnet, namer: context.namer,
                 secretDirectory: { [uid, driver = context.driver] in driver.secretDirectory(uid, secret: $0) },
-                secret: { [context, project] name throws(KumoError) in try await context.api.secret(project: project, name: name) })
+                secret: { [secrets, project] name throws(KumoError) in try await secrets.fetch(project: project, name: name) })
             let plan = prepared.plan
             let tPrepared = ContinuousClock.now
             let pid: Int32
@@ -58,6 +58,7 @@ extension ReplicaRunner {
             saveRecord()
             report()
             logger.info("container started", metadata: ["pid": "\(pid)", "ip": "\(plan.ip)"])
+            await catchUpSecretFiles()
             await startProbes()
         } catch {
             let reason = error.reason.rawValue

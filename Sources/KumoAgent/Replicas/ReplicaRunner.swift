@@ -50,14 +50,20 @@ final class ReplicaRunner: Sendable {
     let name: String
     let plan: Mutex<ContainerPlan?>
     let context: RunnerContext
+    /// The node's secrets (one watch for all runners): read at start, new versions delivered by the supervisor.
+    let secrets: NodeSecrets
     let logger: Logger
     let m: Mutex<Mutable>
 
-    init(replica: Replica, context: RunnerContext, adopted: ReplicaRecord? = nil, adoptedPid: Int32? = nil) {
+    init(
+        replica: Replica, context: RunnerContext, secrets: NodeSecrets, adopted: ReplicaRecord? = nil,
+        adoptedPid: Int32? = nil
+    ) {
         self.uid = replica.metadata.uid ?? replica.metadata.name
         self.project = replica.metadata.project ?? ""
         self.name = replica.metadata.name
         self.context = context
+        self.secrets = secrets
         var logger = context.logger
         logger[metadataKey: "replica"] = "\(project)/\(name)"
         self.logger = logger
@@ -95,6 +101,7 @@ final class ReplicaRunner: Sendable {
         if case .running = state {
             logger.info("adopted running container")
             report()
+            await catchUpSecretFiles()
             await startProbes()
         }
         while stopRequested == nil, !Task.isCancelled {

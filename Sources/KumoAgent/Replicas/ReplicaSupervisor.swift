@@ -7,11 +7,13 @@ import Synchronization
 /// Keeps this node's containers equal to the replicas bound to it: lists and watches them
 /// (`fieldSelector=spec.nodeName=<node>`), starts a runner per replica, stops runners whose replica was
 /// deleted, marked for deletion or bound elsewhere, and — once, at start — re-adopts containers that survived an
-/// agent restart and removes those nothing asks for any more.
+/// agent restart and removes those nothing asks for any more. It also runs the node's one secret watch
+/// (`NodeSecrets`) and hands each new secret version to the runners that mount it.
 final class ReplicaSupervisor: Sendable {
     let context: RunnerContext
     let node: String
     let logger: Logger
+    let secrets: NodeSecrets
     private let runners = Mutex<[String: ReplicaRunner]>([:])
     private let inventory = Mutex<Inventory?>(nil)
     private let watchState = Mutex<(revision: Int64, relists: Int, lastError: String?)>((0, 0, nil))
@@ -27,6 +29,7 @@ final class ReplicaSupervisor: Sendable {
         self.context = context
         self.node = node
         self.logger = logger
+        self.secrets = NodeSecrets(api: context.api, metrics: context.metrics, logger: logger.with(label: "kumo.secrets"))
     }
 
     func run() async {
@@ -40,6 +43,7 @@ final class ReplicaSupervisor: Sendable {
         }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.housekeeping() }
+            group.addTask { await self.secrets.run { key, data in await self.deliver(key, data) } }
             group.addTask {
                 var first = true
                 while !Task.isCancelled {
@@ -99,7 +103,7 @@ final class ReplicaSupervisor: Sendable {
         let record = inv?.records[uid]
         let pid = inv?.running[uid]
         logger.debug("new runner", metadata: ["replica": "\(uid)", "at": "\(Timestamp.now().rfc3339)"])
-        let runner = ReplicaRunner(replica: replica, context: context, adopted: record, adoptedPid: pid)
+        let runner = ReplicaRunner(replica: replica, context: context, secrets: secrets, adopted: record, adoptedPid: pid)
         if record != nil && pid == nil && inv?.containers.contains(uid) == true {
             logger.notice("container of replica ended while the agent was away; starting it again", metadata: ["replica": "\(uid)"])
         }
@@ -137,6 +141,18 @@ final class ReplicaSupervisor: Sendable {
             ReplicaRecord.remove(uid: uid, from: context.recordsDir)
         }
         inventory.withLock { $0 = nil }
+    }
+
+    /// A new version of a secret → every runner of its project that mounts it; false if any could not write it.
+    func deliver(_ key: NodeSecrets.Key, _ data: [String: [UInt8]]) async -> Bool {
+        let users = all.filter { r in
+            r.project == key.project && (r.snapshot.replica.spec.secrets ?? []).contains { $0.name == key.name }
+        }
+        var ok = true
+        for runner in users {
+            if !(await runner.deliverSecret(key.name, data)) { ok = false }
+        }
+        return ok
     }
 
     /// Log rotation every few seconds.
@@ -177,7 +193,7 @@ final class ReplicaSupervisor: Sendable {
         }
         return [
             "runners": .array(list), "watchRevision": .string(String(w.revision)), "relists": .number(Double(w.relists)),
-            "watchError": w.lastError.map { .string($0) } ?? .null,
+            "watchError": w.lastError.map { .string($0) } ?? .null, "secretWatch": secrets.state(),
         ]
     }
 

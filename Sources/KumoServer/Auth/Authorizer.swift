@@ -7,8 +7,9 @@ import KumoModel
 /// - project token (P, view|edit): objects of project-scoped kinds and events in P (view: read, edit: read and
 ///   write); read its own Project object; read Images. Nothing cluster-wide (Nodes, other projects, tokens,
 ///   backups, metrics, state).
-/// - node token (`node/N`): read all Nodes (overlay peers) and Services (load balancers); get a Secret that a
-///   Replica/Instance bound to it references (checked by the HTTP layer); create and change its
+/// - node token (`node/N`): read all Nodes (overlay peers) and Services (load balancers); get, list and watch
+///   the Secrets that Replicas/Instances bound to it reference, and no others (the HTTP layer checks a get and
+///   filters lists and watches); create and change its
 ///   own Node and lease; read and patch the status of the Replicas/Instances bound to it, and delete them (the
 ///   last step of a graceful deletion; the HTTP layer checks the binding and that only `status` changes, and
 ///   lists need `fieldSelector=spec.nodeName=N`); create Events; read Images and image blobs (its agent pulls the
@@ -44,8 +45,9 @@ public enum Authorizer {
             case .event:
                 if verb == .create { return }
             case .secret:
-                // one by name, and only one a replica bound to this node uses: checked by the HTTP layer
-                if verb == .get { return }
+                // only those a replica bound to this node uses: a get is checked, lists and watches are filtered
+                // by the HTTP layer (`visibleToNode`, the broadcaster's `secretsOf`)
+                if verb.isRead { return }
             default:
                 break
             }

@@ -21,7 +21,7 @@ extension APIResponder {
                 kind, project: project, filter: filter, limit: try query.int("limit"), continueToken: query.string("continue"))
             var meta: [String: JSONValue] = ["revision": .string(String(page.revision))]
             if let token = page.continueToken { meta["continue"] = .string(token) }
-            let items = page.items.map { redacted($0, for: identity) }
+            let items = try await visibleToNode(page.items, kind: kind, identity: identity).map { redacted($0, for: identity) }
             return Self.json(
                 .object([
                     "apiVersion": .string(Kind.apiVersion), "kind": .string("List"), "metadata": .object(meta),

@@ -19,16 +19,33 @@ extension APIResponder {
     }
 
     /// The Secrets an object's spec refers to.
-    static func secretNames(usedBy object: JSONValue) -> Set<String> {
-        var names: Set<String> = []
-        for env in object["spec"]?["env"]?.arrayValue ?? [] {
-            if let n = env["secretRef"]?["name"]?.stringValue { names.insert(n) }
+    static func secretNames(usedBy object: JSONValue) -> Set<String> { SecretReferenceIndex.secretNames(usedBy: object) }
+
+    /// What a node token's list (or the first part of its watch) of secrets shows: only the secrets that the
+    /// replicas and instances bound to its node reference, read from the store now. Everyone else's lists are
+    /// not touched here.
+    func visibleToNode(_ items: [JSONValue], kind: Kind, identity: Identity) async throws(KumoError) -> [JSONValue] {
+        guard kind == .secret, let node = Authorizer.node(of: identity) else { return items }
+        let referenced = try await secretsReferenced(byNode: node)
+        return items.filter { item in
+            guard let project = item["metadata"]?["project"]?.stringValue, let name = item["metadata"]?["name"]?.stringValue
+            else { return false }
+            return referenced.contains(SecretReferenceIndex.SecretKey(project: project, name: name))
         }
-        for entry in object["spec"]?["secrets"]?.arrayValue ?? [] {
-            if let n = entry.stringValue ?? entry["name"]?.stringValue ?? entry["secretName"]?.stringValue {
-                names.insert(n)
+    }
+
+    /// Every secret a replica or instance bound to `node` references (all projects).
+    func secretsReferenced(byNode node: String) async throws(KumoError) -> Set<SecretReferenceIndex.SecretKey> {
+        let bound = ListFilter(fieldSelector: try FieldSelector(parsing: "spec.nodeName=\(node)"))
+        var out: Set<SecretReferenceIndex.SecretKey> = []
+        for kind in [Kind.replica, .instance] {
+            for object in try await core.resources.list(kind, project: nil, filter: bound).items {
+                guard let project = object["metadata"]?["project"]?.stringValue else { continue }
+                for name in Self.secretNames(usedBy: object) {
+                    out.insert(SecretReferenceIndex.SecretKey(project: project, name: name))
+                }
             }
         }
-        return names
+        return out
     }
 }

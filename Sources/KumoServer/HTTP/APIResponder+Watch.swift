@@ -12,6 +12,10 @@ extension APIResponder {
     ///
     /// The response body reads the store's stream itself; events are rendered once for all watchers
     /// (`WatchRenderCache`) and the shared buffer is written. Graceful shutdown cancels the reading task.
+    ///
+    /// A node token's watch of secrets carries only the secrets its node's replicas and instances reference
+    /// (the broadcaster judges each event by the bindings at its revision). Only the broadcaster can do that,
+    /// so a `since` it no longer holds is a 410 for such a watch: list again and watch from the list's revision.
     func watch(_ kind: Kind, project: String?, filter: ListFilter, since: Int64?, identity: Identity) async throws(
         KumoError
     ) -> Response {
@@ -34,13 +38,20 @@ extension APIResponder {
             }
         } else {
             let page = try await core.resources.list(kind, project: project, filter: filter)
-            initial = page.items
+            initial = try await visibleToNode(page.items, kind: kind, identity: identity)
             start = page.revision
         }
+        let secretsOf = kind == .secret ? Authorizer.node(of: identity) : nil
         if let fast = try await broadcast(
-            prefix: prefix, filter: filter, since: start, initial: initial, kind: kind, identity: identity)
+            prefix: prefix, filter: filter, since: start, initial: initial, kind: kind, identity: identity,
+            secretsOf: secretsOf)
         {
             return fast
+        }
+        if let node = secretsOf {
+            throw KumoError(
+                .gone, "the server cannot serve node \(node)'s secret watch from revision \(start) (not in its recent "
+                    + "history, or still starting); list again and watch from its revision", field: "since")
         }
         let stream: AsyncThrowingStream<WatchEvent, any Error>
         do {
@@ -104,7 +115,8 @@ extension APIResponder {
 
     /// The common case: served by the broadcaster (recent `since`), several events per write under load.
     func broadcast(
-        prefix: String, filter: ListFilter, since: Int64, initial: [JSONValue], kind: Kind, identity: Identity
+        prefix: String, filter: ListFilter, since: Int64, initial: [JSONValue], kind: Kind, identity: Identity,
+        secretsOf: String? = nil
     ) async throws(KumoError) -> Response? {
         let redact = !Authorizer.maySeeSecretValues(identity) && kind == .secret
         let responder = self
@@ -117,7 +129,7 @@ extension APIResponder {
         guard
             let subscription = core.broadcaster.subscribe(
                 prefix: prefix, filter: filter, since: since, redact: redactor,
-                immediate: Authorizer.node(of: identity) != nil)
+                immediate: Authorizer.node(of: identity) != nil, secretsOf: secretsOf)
         else { return nil }
         let core = self.core
         var headers = HTTPFields()

@@ -15,6 +15,10 @@ import Synchronization
 /// The last `ringCapacity` events stay in memory, so a watch from a recent revision replays from here without a
 /// gap (under the same lock as live delivery). Older `since` values are served by the store directly
 /// (`subscribe` returns nil).
+///
+/// It also keeps the `SecretReferenceIndex` (which node's replicas reference which secrets) from the replica and
+/// instance events it sees, updated before each event is delivered: a node's secret watch (`secretsOf`) gets a
+/// secret's events only while a replica or instance bound to it references that secret.
 public final class WatchBroadcaster: ServiceLifecycle.Service, Sendable {
     /// One event in the ring, rendered the first time a subscriber needs it (so writes cost nothing extra while
     /// nobody watches). Mutated only under the broadcaster's lock.
@@ -49,6 +53,8 @@ public final class WatchBroadcaster: ServiceLifecycle.Service, Sendable {
         let prefix: String
         let filter: ListFilter
         let redact: (@Sendable (JSONValue, String) -> ByteBuffer)?
+        /// A node's secret watch: only secrets that node's replicas or instances reference.
+        let secretsOf: String?
         var pending: ByteBuffer?
         var waiter: CheckedContinuation<ByteBuffer?, Never>?
         var closed = false
@@ -57,11 +63,22 @@ public final class WatchBroadcaster: ServiceLifecycle.Service, Sendable {
         /// Coalescing window of this stream (0: every event at once).
         let interval: UInt64
 
-        init(prefix: String, filter: ListFilter, redact: (@Sendable (JSONValue, String) -> ByteBuffer)?, interval: UInt64) {
+        init(
+            prefix: String, filter: ListFilter, redact: (@Sendable (JSONValue, String) -> ByteBuffer)?, secretsOf: String?,
+            interval: UInt64
+        ) {
             self.prefix = prefix
             self.filter = filter
             self.redact = redact
+            self.secretsOf = secretsOf
             self.interval = interval
+        }
+
+        /// Whether the event at `key` may go to this subscriber at all (before it is rendered).
+        func admits(_ key: String, _ references: SecretReferenceIndex) -> Bool {
+            guard key.hasPrefix(prefix) else { return false }
+            guard let node = secretsOf else { return true }
+            return references.references(node: node, secretKey: key)
         }
 
         func append(_ line: ByteBuffer) {
@@ -81,6 +98,8 @@ public final class WatchBroadcaster: ServiceLifecycle.Service, Sendable {
         var ringStart: Int64 = .max
         var subscribers: [Int: Subscriber] = [:]
         var nextID = 0
+        /// As of the last event published (valid while running).
+        var secretReferences = SecretReferenceIndex()
     }
 
     private let state = Mutex(State())
@@ -125,6 +144,7 @@ public final class WatchBroadcaster: ServiceLifecycle.Service, Sendable {
                 "ringEvents": .number(Double(s.ring.count)),
                 "ringFromRevision": s.running ? .number(Double(s.ringStart)) : .null,
                 "flushIntervalMs": .number(Double(flushNanos / 1_000_000)),
+                "secretReferences": .number(Double(s.secretReferences.referenceCount)),
             ])
         }
     }
@@ -155,10 +175,14 @@ public final class WatchBroadcaster: ServiceLifecycle.Service, Sendable {
     private func pump() async throws {
         let start = try await store.currentRevision()
         let stream = try await store.watch(prefix: StoreKeys.registry, since: start)
+        // Read after the watch began (at a revision ≥ start): the events in between are applied again on top,
+        // each setting its object as it was then, so from the last of them on the index is exact.
+        let references = try await loadSecretReferences()
         state.withLock {
             $0.running = true
             $0.ring.removeAll()
             $0.ringStart = start
+            $0.secretReferences = references
         }
         defer { state.withLock { $0.running = false } }
         for try await event in stream {
@@ -166,10 +190,34 @@ public final class WatchBroadcaster: ServiceLifecycle.Service, Sendable {
         }
     }
 
+    /// Every replica and instance in the store → the index.
+    private func loadSecretReferences() async throws -> SecretReferenceIndex {
+        var index = SecretReferenceIndex()
+        for prefix in SecretReferenceIndex.holderPrefixes {
+            var after: String? = nil
+            while true {
+                let page = try await store.list(prefix: prefix, startAfter: after, limit: 500)
+                for kv in page.items {
+                    // an object that cannot be read references nothing: its node gets none of its secrets
+                    index.apply(key: kv.key, object: try? ObjectCodec.decodeStored(kv.value, key: kv.key))
+                }
+                after = page.items.last?.key
+                if !page.more || after == nil { break }
+            }
+        }
+        return index
+    }
+
     private func publish(_ entry: Entry) {
         let now = Self.uptimeNanos()
         var wake: [(CheckedContinuation<ByteBuffer?, Never>, ByteBuffer?)] = []
         state.withLock { s in
+            if SecretReferenceIndex.isHolder(entry.key) {
+                // before delivery: a secret event of this same revision is judged with it (fails closed: an
+                // unreadable object references nothing)
+                s.secretReferences.apply(
+                    key: entry.key, object: entry.event.type == .delete ? nil : entry.rendered(renderer)?.object)
+            }
             s.ring.append(entry)
             if s.ring.count > ringCapacity {
                 // drop whole revisions from the front
@@ -177,7 +225,7 @@ public final class WatchBroadcaster: ServiceLifecycle.Service, Sendable {
                 s.ringStart = dropped.revision
                 while let first = s.ring.first, first.revision == dropped.revision { s.ring.removeFirst() }
             }
-            for sub in s.subscribers.values where !sub.closed && entry.key.hasPrefix(sub.prefix) {
+            for sub in s.subscribers.values where !sub.closed && sub.admits(entry.key, s.secretReferences) {
                 guard let rendered = entry.rendered(renderer), sub.filter.matches(rendered.object) else { continue }
                 sub.append(sub.redact.map { $0(rendered.object, rendered.type) } ?? rendered.line)
                 if sub.pending!.readableBytes > maxPendingBytes {
@@ -217,15 +265,18 @@ public final class WatchBroadcaster: ServiceLifecycle.Service, Sendable {
     /// Subscribes to keys under `prefix` changed after `since`; nil when `since` is older than the ring (use the
     /// store's own watch then). `redact` renders a line differently for this subscriber (view tokens on secrets).
     /// `immediate` streams get every event at once, never coalesced: node agents' streams, which carry only
-    /// their node's few events and whose latency is the replica start latency.
+    /// their node's few events and whose latency is the replica start latency. `secretsOf`: a node's secret
+    /// watch, which gets only the secrets that node's replicas and instances reference (replayed events are
+    /// judged by the references as they are now).
     func subscribe(
         prefix: String, filter: ListFilter, since: Int64,
-        redact: (@Sendable (JSONValue, String) -> ByteBuffer)? = nil, immediate: Bool = false
+        redact: (@Sendable (JSONValue, String) -> ByteBuffer)? = nil, immediate: Bool = false, secretsOf: String? = nil
     ) -> Subscription? {
         state.withLock { s in
             guard s.running, since >= s.ringStart else { return nil }
-            let sub = Subscriber(prefix: prefix, filter: filter, redact: redact, interval: immediate ? 0 : flushNanos)
-            for entry in s.ring where entry.revision > since && entry.key.hasPrefix(prefix) {
+            let sub = Subscriber(
+                prefix: prefix, filter: filter, redact: redact, secretsOf: secretsOf, interval: immediate ? 0 : flushNanos)
+            for entry in s.ring where entry.revision > since && sub.admits(entry.key, s.secretReferences) {
                 guard let rendered = entry.rendered(renderer), filter.matches(rendered.object) else { continue }
                 sub.append(redact.map { $0(rendered.object, rendered.type) } ?? rendered.line)
             }
