@@ -179,12 +179,12 @@ extension ResourceService {
     /// A change of a bound Replica's or Instance's `spec.network.ip` (an admin with `?force=true`: ipam owns it)
     /// moves its address record in the same transaction as the object: the new address must be free — never
     /// handed out twice — and the old one is released.
-    func addressChanges(_ ref: ObjectRef, old: JSONValue, new: JSONValue) -> ServiceReservations {
-        guard ref.kind == .replica || ref.kind == .instance else { return ServiceReservations() }
+    func addressChanges(_ ref: ObjectRef, old: JSONValue, new: JSONValue) -> AdmissionRecords {
+        guard ref.kind == .replica || ref.kind == .instance else { return AdmissionRecords() }
         func ip(_ o: JSONValue) -> IPv4Address? { o["spec"]?["network"]?["ip"]?.stringValue.flatMap { IPv4Address($0) } }
         let (from, to) = (ip(old), ip(new))
-        guard from != to else { return ServiceReservations() }
-        var records = ServiceReservations()
+        guard from != to else { return AdmissionRecords() }
+        var records = AdmissionRecords()
         if let from { records.operations.append(.delete(IPAMRecords.addressKey(from))) }
         if let to {
             records.compares.append(.absent(IPAMRecords.addressKey(to)))

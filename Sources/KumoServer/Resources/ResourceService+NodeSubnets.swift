@@ -9,12 +9,12 @@ import KumoStore
 extension ResourceService {
     /// The subnet records an update of a Node changes: the new subnet (must lie in the cluster CIDR, be of the
     /// node subnet size and be free: created if absent) and the old one released.
-    func nodeSubnetChanges(_ ref: ObjectRef, old: JSONValue, new: JSONValue) throws(KumoError) -> ServiceReservations {
-        guard ref.kind == .node else { return ServiceReservations() }
+    func nodeSubnetChanges(_ ref: ObjectRef, old: JSONValue, new: JSONValue) throws(KumoError) -> AdmissionRecords {
+        guard ref.kind == .node else { return AdmissionRecords() }
         let from = old["spec"]?["podCIDR"]?.stringValue
         let to = new["spec"]?["podCIDR"]?.stringValue
-        guard from != to else { return ServiceReservations() }
-        var records = ServiceReservations()
+        guard from != to else { return AdmissionRecords() }
+        var records = AdmissionRecords()
         if let from, let net = IPv4Network(from) { records.operations.append(.delete(IPAMRecords.subnetKey(net))) }
         if let to {
             guard let net = IPv4Network(to), net.prefixLength == ipam.nodePrefixLength, ipam.cluster.contains(net.first) else {

@@ -13,12 +13,6 @@ extension IPAMRecords {
     public static func externalKey(_ port: Int) -> String { externalPrefix + String(port) }
 }
 
-/// What a Service write must reserve or free besides the object: its VIP and its external port records.
-struct ServiceReservations {
-    var compares: [Compare] = []
-    var operations: [KumoStore.Operation] = []
-}
-
 extension ResourceService {
     static func serviceOwner(_ ref: ObjectRef) -> String { "\(ref.project ?? "")/\(ref.name)" }
 
@@ -26,9 +20,9 @@ extension ResourceService {
     /// one, then owned by `ipam`) and its external port, each a record created only if absent in the same
     /// transaction as the object.
     func reserveServiceAddresses(_ object: inout JSONValue, ref: ObjectRef, attempt: Int) async throws(KumoError) -> (
-        ServiceReservations, assignedVIP: Bool
+        AdmissionRecords, assignedVIP: Bool
     ) {
-        var r = ServiceReservations()
+        var r = AdmissionRecords()
         let owner = Array(Self.serviceOwner(ref).utf8)
         var assigned = false
         let vip: IPv4Address
@@ -69,9 +63,9 @@ extension ResourceService {
     /// A changed Service: the VIP stays (a body without it keeps it; another value is refused), and a changed
     /// external port moves its record (refused, naming the owner, when another service publishes it).
     func serviceChanges(_ ref: ObjectRef, old: JSONValue, new object: inout JSONValue) async throws(KumoError)
-        -> ServiceReservations
+        -> AdmissionRecords
     {
-        var r = ServiceReservations()
+        var r = AdmissionRecords()
         let oldVIP = old["spec"]?["clusterIP"]?.stringValue
         let newVIP = object["spec"]?["clusterIP"]?.stringValue
         if newVIP == nil, let oldVIP {

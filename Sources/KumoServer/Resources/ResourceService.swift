@@ -97,31 +97,10 @@ public struct ResourceService: Sendable {
             defer { releaseSecretLease(lease) }
             var object = canonical
             var ownership = FieldOwnership(old: nil, new: object, owners: [:], manager: options.manager, force: false)
-            var compares: [Compare] = [.absent(ref.storeKey)]
-            var ops: [KumoStore.Operation] = []
-            if kind == .node {
-                do {
-                    let reservation = try await reserveNodeSubnet(&object, node: name, attempt: attempt)
-                    if reservation.assigned { ownership.owners["spec.podCIDR"] = IPAMRecords.manager }
-                    compares.append(.absent(reservation.key))
-                    ops.append(.put(reservation.key, Array(name.utf8)))
-                } catch where error.code == .unavailable && canonical["spec"]?["podCIDR"] == nil {
-                    // The cluster CIDR is used up: the node is registered without a subnet — the scheduler places
-                    // nothing on it — and an event says why.
-                    let event = EventFactory.make(
-                        regarding: ref, reason: "SubnetExhausted", type: "Warning", source: IPAMRecords.manager,
-                        message: "\(error.message); node \(name) gets no pod subnet and stays unschedulable until "
-                            + "a node is deleted or the server runs with a larger --cluster-cidr or --node-subnet-size")
-                    ops.append(.put(event.key, event.bytes))
-                    logger.warning("node subnets exhausted", metadata: ["node": "\(name)"])
-                }
-            }
-            if kind == .service {
-                let (reservations, assigned) = try await reserveServiceAddresses(&object, ref: ref, attempt: attempt)
-                if assigned { ownership.owners["spec.clusterIP"] = IPAMRecords.manager }
-                compares += reservations.compares
-                ops += reservations.operations
-            }
+            let admitted = try await admitCreate(ref, &object, canonical: canonical, attempt: attempt)
+            for (field, owner) in admitted.owners { ownership.owners[field] = owner }
+            var compares: [Compare] = [.absent(ref.storeKey)] + admitted.compares
+            var ops: [KumoStore.Operation] = admitted.operations
             let now = ObjectCodec.now()
             setServerFields(&object, uid: UUID().uuidString.lowercased(), createdAt: now, owners: ownership.owners)
             let entry = HistoryEntry(
@@ -141,21 +120,11 @@ public struct ResourceService: Sendable {
                         .alreadyExists, "\(kind.rawValue.lowercased()) \"\(name)\" already exists\(inProject(ref))",
                         field: "metadata.name")
                 }
-                if let field = e.field, field.hasPrefix(IPAMRecords.subnetPrefix) {
-                    if canonical["spec"]?["podCIDR"]?.stringValue != nil {
-                        throw KumoError(
-                            .conflict, "spec.podCIDR \(canonical["spec"]?["podCIDR"]?.stringValue ?? "") is already assigned to another node",
-                            field: "spec.podCIDR")
-                    }
-                    continue  // another node took that subnet just now: pick the next
+                switch await createRecordConflict(e, canonical: canonical) {
+                case .fail(let mapped): throw mapped
+                case .retry: continue
+                case nil: break
                 }
-                if let field = e.field, field.hasPrefix(IPAMRecords.vipPrefix) {
-                    if let asked = canonical["spec"]?["clusterIP"]?.stringValue {
-                        throw KumoError(.conflict, "spec.clusterIP \(asked) is already used by another service", field: "spec.clusterIP")
-                    }
-                    continue  // another service took that VIP just now: pick another
-                }
-                if let mapped = await serviceRecordConflict(e) { throw mapped }
                 throw KumoError(.notFound, "project \"\(ref.project ?? "")\" not found", field: "metadata.project")
             } catch {
                 throw storeError(error, "create \(ref)")
@@ -231,9 +200,7 @@ public struct ResourceService: Sendable {
     public func delete(
         _ ref: ObjectRef, precondition: Int64?, cascade: Bool, force: Bool = false, options: WriteOptions
     ) async throws(KumoError) -> StoredObject {
-        if ref.kind == .project {
-            try await deleteProjectContents(ref.name, cascade: cascade, options: options)
-        }
+        try await admitDelete(ref, cascade: cascade, options: options)
         for _ in 0..<Self.maxAttempts {
             guard let kv = try await kumo({ try await store.get(ref.storeKey) }) else {
                 throw KumoError(.notFound, "\(ref.kind.rawValue.lowercased()) \"\(ref.name)\" not found\(inProject(ref))")
@@ -255,27 +222,13 @@ public struct ResourceService: Sendable {
             let entry = HistoryEntry(
                 time: ObjectCodec.now(), manager: options.manager, operation: "delete",
                 patch: [JSONPatchOperation(op: .remove, path: "")])
-            var operations: [KumoStore.Operation] = [
+            let operations: [KumoStore.Operation] = [
                 .delete(ref.storeKey), .put(HistoryStore.key(for: ref), HistoryStore.encode(entry)),
-            ]
-            if ref.kind == .node, let cidr = stored["spec"]?["podCIDR"]?.stringValue, let net = IPv4Network(cidr) {
-                operations.append(.delete(IPAMRecords.subnetKey(net)))  // the subnet is free again
-            }
-            if ref.kind == .replica || ref.kind == .instance, let ip = stored["spec"]?["network"]?["ip"]?.stringValue,
-                let address = IPv4Address(ip)
-            {
-                operations.append(.delete(IPAMRecords.addressKey(address)))  // the address is free again
-            }
-            if ref.kind == .service { operations += Self.serviceReleases(stored) }  // VIP and external port are free again
+            ] + releasedRecords(ref, stored)
             let txn = Txn(compares: [.modRevision(ref.storeKey, equals: kv.modRevision)], operations: operations)
             do {
                 let revision = try await store.commit(txn)
-                if ref.kind == .node, stored["spec"]?["podCIDR"] != nil {
-                    // a subnet came free: a node that registered while the cluster CIDR was used up may take it
-                    do { try await assignFreedSubnets() } catch {
-                        logger.warning("failed to assign a freed node subnet", metadata: ["error": "\(error.message)"])
-                    }
-                }
+                await deleted(ref, stored)
                 return StoredObject(object: ObjectCodec.served(stored, revision: revision), revision: revision)
             } catch let e as KumoError where e.code == .conflict && precondition == nil {
                 continue
@@ -326,14 +279,7 @@ public struct ResourceService: Sendable {
             guard desired.objectValue != nil else { throw KumoError(.invalid, "the result is not an object", field: "") }
             try keepIdentity(&desired, of: current, ref: ref)
             var object = try ref.kind.canonicalize(ObjectCodec.strippingServerFields(desired))
-            var serviceRecords = ServiceReservations()
-            if ref.kind == .service { serviceRecords = try await serviceChanges(ref, old: current, new: &object) }
-            let addressRecords = addressChanges(ref, old: current, new: object)
-            serviceRecords.compares += addressRecords.compares
-            serviceRecords.operations += addressRecords.operations
-            let subnetRecords = try nodeSubnetChanges(ref, old: current, new: object)
-            serviceRecords.compares += subnetRecords.compares
-            serviceRecords.operations += subnetRecords.operations
+            let records = try await admitChange(ref, old: current, new: &object)
             let owners = ownersOf(current)
             let ownership = FieldOwnership(
                 old: current, new: object, owners: owners, manager: options.manager, force: options.force)
@@ -356,7 +302,7 @@ public struct ResourceService: Sendable {
                 return StoredObject(
                     object: ObjectCodec.served(current, revision: kv.modRevision), revision: kv.modRevision, changed: false)
             }
-            if ref.kind == .node { try await refuseOverlayAddressCollision(ref, old: current, new: object, manager: options.manager) }
+            try await refuseConflictingChange(ref, old: current, new: object, manager: options.manager)
             let now = ObjectCodec.now()
             let entry = HistoryEntry(
                 time: now, manager: options.manager, operation: operation,
@@ -367,7 +313,7 @@ public struct ResourceService: Sendable {
             var ops: [KumoStore.Operation] = [
                 .put(ref.storeKey, try sealedForStore(object, previous: storedCurrent, lease: lease).serialized()),
                 .put(HistoryStore.key(for: ref), HistoryStore.encode(entry)),
-            ] + serviceRecords.operations
+            ] + records.operations
             if !ownership.transfers.isEmpty {
                 let fields = ownership.transfers.map { "\($0.field) from \($0.previousOwner)" }.joined(separator: ", ")
                 let event = EventFactory.make(
@@ -377,11 +323,10 @@ public struct ResourceService: Sendable {
             }
             do {
                 let revision = try await store.commit(
-                    Txn(compares: [.modRevision(ref.storeKey, equals: kv.modRevision)] + serviceRecords.compares, operations: ops))
+                    Txn(compares: [.modRevision(ref.storeKey, equals: kv.modRevision)] + records.compares, operations: ops))
                 return StoredObject(object: ObjectCodec.served(object, revision: revision), revision: revision)
             } catch let e as KumoError where e.code == .conflict {
-                if let mapped = await serviceRecordConflict(e) { throw mapped }
-                if let mapped = await subnetRecordConflict(e) { throw mapped }
+                if let mapped = await changeRecordConflict(e) { throw mapped }
                 if precondition != nil {
                     throw KumoError(.conflict, "\(ref) was changed by another writer; re-read and retry", field: "metadata.resourceVersion")
                 }
