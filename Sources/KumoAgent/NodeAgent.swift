@@ -18,10 +18,10 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
     let logger: Logger
     let metrics = AgentMetrics()
     let driver: RuncSandboxDriver
-    private let started = Mutex<Started?>(nil)
-    private let credential = Mutex<String?>(nil)
+    let started = Mutex<Started?>(nil)
+    let credential = Mutex<String?>(nil)
     /// Why registration is still waiting (nil once registered): shown in `kumo state agent/<node>`.
-    private let registrationWait = Mutex<String?>(nil)
+    let registrationWait = Mutex<String?>(nil)
     let startedAt = Timestamp.now()
 
     struct Started: Sendable {
@@ -180,131 +180,10 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
         try? await probeHTTP.shutdown()
     }
 
-    /// `kumo agent reset`: kills and removes every container under the agent's runc root, their network
-    /// sandboxes, bundles, logs and records, and the node bridge. Returns how many containers there were.
-    public static func reset(config: AgentConfiguration, logger: Logger) async throws(KumoError) -> Int {
-        let driver = try RuncSandboxDriver(config: config, logger: logger)
-        let records = ReplicaRecord.loadAll(from: config.recordsDir)
-        let containers = await driver.allContainers()
-        for id in containers {
-            await driver.signal(id, SIGKILL)
-            await driver.removeContainer(id)
-        }
-        let namer = SandboxNamer()
-        for uid in Set(containers).union(records.map(\.uid)) {
-            let record = records.first { $0.uid == uid }
-            await driver.tearDownNetwork(netns: record?.netns ?? namer.netns(uid), hostVeth: record?.hostVeth ?? namer.hostVeth(uid))
-            await driver.removeLog(uid)
-            ReplicaRecord.remove(uid: uid, from: config.recordsDir)
-        }
-        // bundles of containers runc no longer knows (a crash between delete and clean-up)
-        for id in (try? FileManager.default.contentsOfDirectory(atPath: config.bundlesDir)) ?? [] {
-            await driver.removeContainer(id)
-        }
-        AccelProbe.killLeftover(pidFile: config.accelProbeDir + "/probe.pid")
-        try? FileManager.default.removeItem(atPath: config.accelProbeDir)
-        await InstanceSupervisor.reset(
-            vmsDir: config.vmsDir,
-            driver: VMDriver(hostNetns: config.hostNetns, bridge: config.bridge, mtu: config.mtu ?? 1450, logger: logger))
-        await DnsmasqSupervisor.reset(directory: config.dnsmasqDir)
-        await driver.removeNode()
-        if let cidr = IPv4Network(config.serviceCIDR) {
-            await LoadBalancerManager.reset(dir: config.haproxyDir, hostNetns: config.hostNetns, serviceCIDR: cidr)
-        }
-        return containers.count
-    }
-
     /// Runs the agent until SIGTERM/SIGINT (`kumo agent`).
     public func runUntilSignalled() async throws {
         let group = ServiceGroup(
             configuration: .init(services: [self], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
-    }
-
-    /// The node token saved from an earlier join, or a new one from the join token (after checking the server's
-    /// CA against the token's pin); the CA, the endpoint certificate and the server credential are kept with it.
-    func nodeToken(address: String) async throws(KumoError) -> String {
-        if let saved = SecureFile.readSecret(config.nodeTokenPath) {
-            credential.withLock { $0 = SecureFile.readSecret(config.serverCredentialPath) }
-            return saved
-        }
-        guard let join = config.joinToken, !join.isEmpty else {
-            throw KumoError(
-                .unauthorized,
-                "no node token in \(config.nodeTokenPath) and no --join-token: create one with `kumo token create --join`",
-                field: "join-token")
-        }
-        var trusted: String? = nil
-        if let file = config.caFile {
-            guard let pem = try? String(contentsOfFile: file, encoding: .utf8) else {
-                throw KumoError(.notFound, "cannot read the CA file \(file)", field: "ca")
-            }
-            trusted = pem
-        }
-        let (info, ca) = try await AgentAPI.join(
-            server: config.server, joinToken: join, node: config.nodeName, addresses: [address], trustedCA: trusted)
-        guard let token = info.token else { throw KumoError(.internal, "the server's join answer has no node token") }
-        if let ca { try SecureFile.write(Data(ca.utf8), to: config.caPath) }
-        if let cert = info.agentCertificate, let key = info.agentKey {
-            try SecureFile.write(Data(key.utf8), to: config.agentKeyPath)
-            try SecureFile.write(Data(cert.utf8), to: config.agentCertPath)
-        }
-        if let c = info.serverCredential {
-            try SecureFile.write(Data((c + "\n").utf8), to: config.serverCredentialPath)
-            credential.withLock { $0 = c }
-        }
-        // last: a node token on disk means the join is complete
-        try SecureFile.write(Data((token + "\n").utf8), to: config.nodeTokenPath)
-        logger.notice("joined the cluster", metadata: ["node": "\(config.nodeName)", "identity": "\(info.identity)"])
-        return token
-    }
-
-    /// Registration, waiting as long as it must (`NodeRegistration.registerWaiting`).
-    func register(api: AgentAPI, agentURL: String, address: String) async throws(KumoError) -> IPv4Network {
-        let registration = NodeRegistration(api: api, config: config, logger: logger)
-        let subnet = try await registration.registerWaiting(agentURL: agentURL, addresses: [address]) { why in
-            self.registrationWait.withLock { $0 = why }
-        }
-        registrationWait.withLock { $0 = nil }
-        return subnet
-    }
-
-    func renderMetrics() async -> String {
-        let s = started.withLock { $0 }
-        let phases = s?.supervisor.phases() ?? [:]
-        let hb = s?.heartbeat.state()
-        var img = (0, 0, 0)
-        if let images = s?.images {
-            let stats = await images.statistics
-            img = (stats.pulls, stats.cacheHits, await images.state()["images"]?.arrayValue?.count ?? 0)
-        }
-        if let dnsmasq = s?.dnsmasq { metrics.dnsmasqObserved(await dnsmasq.metricsSnapshot()) }
-        let base = metrics.render(
-            phases: phases, images: img,
-            heartbeats: (hb?["renewals"]?.intValue ?? 0, hb?["failures"]?.intValue ?? 0))
-        return base + (await s?.loadBalancer.metricsText() ?? "")
-    }
-
-    /// `kumo state agent/<node>`: runners and their states, images cached, runc root, heartbeat.
-    func state() async -> JSONValue {
-        let s = started.withLock { $0 }
-        return [
-            "node": .string(config.nodeName), "version": .string(AgentConfiguration.version),
-            "startedAt": .string(startedAt.rfc3339), "server": .string(config.server),
-            "subnet": s.map { .string($0.subnet.description) } ?? .null,
-            "waitingFor": registrationWait.withLock { $0 }.map { .string($0) } ?? .null,
-            "agentURL": s.map { .string($0.agentURL) } ?? .null,
-            "runcRoot": .string(config.runcRoot), "cgroupParent": .string(config.cgroupParent),
-            "dataDir": .string(config.dataDir), "bridge": .string(config.bridge),
-            "heartbeat": s?.heartbeat.state() ?? .null,
-            "replicas": s?.supervisor.state() ?? .null,
-            "network": s?.overlay.stateDump() ?? .null,
-            "loadBalancer": await s?.loadBalancer.stateDump() ?? .null,
-            "dhcp": await s?.dnsmasq.stateDump() ?? .null,
-            "instances": await s?.instances.state() ?? .null,
-            "statusReports": s?.reporter.state() ?? .null,
-            "images": await s?.images.state() ?? .null,
-            "recentStartLatenciesMs": .array(metrics.recentStartLatencies.suffix(20).map { .number(($0 * 1000).rounded()) }),
-        ]
     }
 }
