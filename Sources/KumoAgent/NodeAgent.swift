@@ -146,7 +146,10 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
         logger.notice(
             "kumo agent running",
             metadata: ["node": "\(config.nodeName)", "subnet": "\(subnet)", "endpoint": "\(agentURL)", "server": "\(config.server)"])
-        await withTaskGroup(of: Void.self) { group in
+        // every loop runs until the agent stops; the endpoint is the exception that ends the agent: without it the
+        // server can neither proxy logs, consoles and state nor check the agent, and a half-alive agent that keeps
+        // heartbeating would hide that. Its failure stops the agent with a clear error (the supervisor restarts it).
+        try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await heartbeat.run() }
             group.addTask { await reporter.run() }
             group.addTask { await supervisor.run() }
@@ -168,14 +171,35 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
                 }
             }
             group.addTask {
-                do { try await endpoint.runService() } catch {
-                    self.logger.error("agent endpoint failed", metadata: ["error": "\(error)"])
+                do {
+                    try await endpoint.runService()
+                } catch {
+                    throw KumoError(
+                        .unavailable,
+                        "the agent endpoint on \(self.config.listenHost):\(self.config.listenPort) failed: \(error); the agent "
+                            + "stops (the server reaches it there for logs, consoles, state and load-balancer figures)",
+                        field: "listen", cause: error)
+                }
+                if !Task.isCancelled, !Task.isShuttingDownGracefully {
+                    throw KumoError(.unavailable, "the agent endpoint stopped serving; the agent stops", field: "listen")
                 }
             }
-            try? await gracefulShutdown()
-            logger.notice("kumo agent stopping; containers and dnsmasq keep running")
-            reporter.finish()
-            group.cancelAll()
+            group.addTask {
+                try? await gracefulShutdown()
+                throw AgentStopping()
+            }
+            do {
+                while try await group.next() != nil {}
+            } catch is AgentStopping {
+                logger.notice("kumo agent stopping; containers and dnsmasq keep running")
+                reporter.finish()
+                group.cancelAll()
+            } catch {
+                logger.error("kumo agent failed; stopping", metadata: ["error": "\(error)"])
+                reporter.finish()
+                group.cancelAll()
+                throw error
+            }
         }
         try? await probeHTTP.shutdown()
     }
@@ -187,3 +211,6 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
         try await group.run()
     }
 }
+
+/// Ends the agent's task group when a graceful shutdown begins (SIGTERM, or the service group stopping).
+private struct AgentStopping: Error {}

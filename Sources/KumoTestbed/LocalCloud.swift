@@ -106,7 +106,7 @@ public final class LocalCloud: @unchecked Sendable {
         let join = try kumo(["token", "create", "--join", "--quiet"])
         try Data(join.trimmingCharacters(in: .whitespacesAndNewlines).utf8).write(to: URL(fileURLWithPath: dir + "/join.token"))
         let n = startCount ?? agentCount
-        for i in 1...n { try startAgent(i) }
+        for i in stride(from: 1, through: n, by: 1) { try startAgent(i) }
         try await waitForReadyNodes(n)
     }
 
@@ -144,6 +144,17 @@ public final class LocalCloud: @unchecked Sendable {
         p.standardError = handle
         try p.run()
         agents.withLock { $0[i] = p }
+    }
+
+    /// The exit status of agent `i` once it has exited on its own (nil while it runs, or if never started).
+    public func agentExitStatus(_ i: Int) -> Int32? {
+        guard let p = agents.withLock({ $0[i] }), !p.isRunning else { return nil }
+        return p.terminationStatus
+    }
+
+    /// The agent's log so far.
+    public func agentLog(_ i: Int) -> String {
+        (try? String(contentsOfFile: dir + "/agent-\(i).log", encoding: .utf8)) ?? ""
     }
 
     /// Stops an agent: SIGTERM (graceful; containers keep running) or SIGKILL.

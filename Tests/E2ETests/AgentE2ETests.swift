@@ -50,6 +50,27 @@ struct AgentE2ETests {
         (1...c.agentCount).first { c.nodeName($0) == node } ?? 0
     }
 
+    @Test("an agent whose endpoint cannot listen stops with an error naming it, instead of heartbeating half-alive")
+    func endpointFailureStopsTheAgent() async throws {
+        try await withCloud(agents: 1, starting: 0) { c in
+            // another program holds the agent's port in its host
+            let squatter = Process()
+            squatter.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+            squatter.arguments = ["netns", "exec", c.host(1), "busybox", "nc", "-l", "-p", "7481"]
+            try squatter.run()
+            defer {
+                // SIGKILL: a child spawned from the test process inherits its blocked signals (SIGTERM among them)
+                kill(squatter.processIdentifier, SIGKILL)
+                squatter.waitUntilExit()
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            try c.startAgent(1)
+            try await eventually("the agent exits", timeout: .seconds(60)) { c.agentExitStatus(1) != nil }
+            #expect(c.agentExitStatus(1) != 0)
+            #expect(c.agentLog(1).contains("agent endpoint"), "\(c.agentLog(1).suffix(2000))")
+        }
+    }
+
     @Test("a workload of 3 runs spread over 3 agents, reachable from its host; a killed container restarts; an agent restart re-adopts; logs")
     func workloadOnRealAgents() async throws {
         try await withCloud { c in

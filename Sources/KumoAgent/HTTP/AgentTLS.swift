@@ -7,11 +7,22 @@ import NIOSSL
 /// cluster CA), and client certificates required and checked against the cluster CA — only the server's proxy
 /// (which also sends the server credential) gets an answer.
 enum AgentTLS {
-    /// nil when the agent has no certificate (joined a plain-HTTP server).
+    /// nil only when the agent has no cluster CA (it joined a plain-HTTP server). With a CA, a missing or unreadable
+    /// certificate or key is an error: serving plain HTTP then would be a silent downgrade.
     static func serverConfiguration(config: AgentConfiguration, caPEM: String?) throws(KumoError) -> TLSConfiguration? {
-        guard let caPEM, let chain = try? String(contentsOfFile: config.agentCertPath, encoding: .utf8),
-            let key = try? String(contentsOfFile: config.agentKeyPath, encoding: .utf8)
-        else { return nil }
+        guard let caPEM else { return nil }
+        let chain: String
+        let key: String
+        do {
+            chain = try String(contentsOfFile: config.agentCertPath, encoding: .utf8)
+            key = try String(contentsOfFile: config.agentKeyPath, encoding: .utf8)
+        } catch {
+            throw KumoError(
+                .unavailable,
+                "cannot read the agent's endpoint certificate (\(config.agentCertPath), \(config.agentKeyPath)): \(error). "
+                    + "Run `kumo agent reset` and join again",
+                field: "agent-certificate", cause: error)
+        }
         do {
             var tls = TLSConfiguration.makeServerConfiguration(
                 certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(chain.utf8)).map { .certificate($0) },

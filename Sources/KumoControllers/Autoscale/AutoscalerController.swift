@@ -53,7 +53,7 @@ public final class AutoscalerController: ServiceLifecycle.Service, Sendable {
     }
 
     func round() async {
-        let scaled = workloads.all.compactMap { try? decode($0, as: Workload.self) }.filter { $0.spec.autoscale != nil }
+        let scaled = workloads.decoded(as: Workload.self, logger: logger).filter { $0.spec.autoscale != nil }
         guard !scaled.isEmpty else { return }
         counters.withLock { $0.rounds += 1 }
         let loads = await metrics.serviceLoads()
@@ -71,7 +71,7 @@ public final class AutoscalerController: ServiceLifecycle.Service, Sendable {
     func service(for w: Workload) -> String? {
         let project = w.metadata.project ?? ""
         if let name = w.spec.autoscale?.service { return "\(project)/\(name)" }
-        let candidates = services.all.compactMap { try? decode($0, as: Service.self) }.filter {
+        let candidates = services.decoded(as: Service.self, logger: logger).filter {
             $0.metadata.project == project && $0.spec.selects(w.spec.template.labels)
         }
         return candidates.map { "\(project)/\($0.metadata.name)" }.sorted().first

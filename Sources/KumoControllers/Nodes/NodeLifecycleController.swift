@@ -63,8 +63,8 @@ public final class NodeLifecycleController: ServiceLifecycle.Service, Sendable {
     }
 
     func tick() async throws(KumoError) {
-        let nodeObjects = nodes.all.compactMap { try? decode($0, as: Node.self) }
-        let replicaObjects = replicas.all.compactMap { try? decode($0, as: Replica.self) }
+        let nodeObjects = nodes.decoded(as: Node.self, logger: logger)
+        let replicaObjects = replicas.decoded(as: Replica.self, logger: logger)
         var leases: [String: NodeLease] = [:]
         for record in try await plane.leases() {
             if let node = record["node"]?.stringValue, let lease = NodeLease(record) { leases[node] = lease }

@@ -8,6 +8,8 @@ public final class ObjectCache: Sendable {
     public let kind: Kind
     private let objects = Mutex<[String: JSONValue]>([:])
     private let synced = Mutex<Bool>(false)
+    /// `key@resourceVersion` of objects that failed to decode and were reported (`ObjectCache+Decoding`).
+    let reportedDecodeFailures = Mutex<Set<String>>([])
 
     public init(kind: Kind) { self.kind = kind }
 

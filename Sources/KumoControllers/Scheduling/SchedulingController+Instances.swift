@@ -14,7 +14,7 @@ extension SchedulingController {
         var snapshot = SchedulingSnapshot(
             nodes: nodes, replicas: replicas, topologyKeys: [scheduler.options.topologyKey], group: Self.group(of:))
         for json in instances.all {
-            guard let instance = try? decode(json, as: Instance.self), let node = instance.spec.nodeName else { continue }
+            guard let instance = instances.decode(json, as: Instance.self, logger: logger), let node = instance.spec.nodeName else { continue }
             snapshot.bind(Self.request(for: instance), to: node)
         }
         return snapshot
@@ -53,8 +53,8 @@ extension SchedulingController {
             await recordBound(project: project, name: name, node: pinned, started: started)
             return
         }
-        let nodeObjects = nodes.all.compactMap { try? decode($0, as: Node.self) }
-        let bound = replicas.all.compactMap { try? decode($0, as: Replica.self) }.filter { $0.spec.nodeName != nil }
+        let nodeObjects = nodes.decoded(as: Node.self, logger: logger)
+        let bound = replicas.decoded(as: Replica.self, logger: logger).filter { $0.spec.nodeName != nil }
         let snapshot = self.schedulingSnapshot(nodes: nodeObjects, replicas: bound)
         switch scheduler.schedule(Self.request(for: instance), in: snapshot) {
         case .placed(let node, let explanation):

@@ -110,8 +110,8 @@ public final class SchedulingController: ServiceLifecycle.Service, Sendable {
         }
         let start = ContinuousClock.now
         let replica = try decode(json, as: Replica.self)
-        let nodeObjects = nodes.all.compactMap { try? decode($0, as: Node.self) }
-        let bound = replicas.all.compactMap { try? decode($0, as: Replica.self) }.filter { $0.spec.nodeName != nil }
+        let nodeObjects = nodes.decoded(as: Node.self, logger: logger)
+        let bound = replicas.decoded(as: Replica.self, logger: logger).filter { $0.spec.nodeName != nil }
         let snapshot = self.schedulingSnapshot(nodes: nodeObjects, replicas: bound)
         let group = Self.group(of: replica)
         let request = PlacementRequest(replica: replica, group: group, antiAffinity: group == nil ? .none : .preferred)

@@ -73,7 +73,7 @@ public final class EndpointsController: ServiceLifecycle.Service, Sendable {
         else { return }
         let service = try decode(json, as: Service.self)
         let mine = replicas.all.filter { $0["metadata"]?["project"]?.stringValue == project }.compactMap {
-            try? decode($0, as: Replica.self)
+            replicas.decode($0, as: Replica.self, logger: logger)
         }
         guard let status = ServiceEndpoints(service: service, replicas: mine).desiredStatus() else { return }
         do {

@@ -93,7 +93,7 @@ public final class WorkloadController: ServiceLifecycle.Service, Sendable {
             return
         }
         let workload = try decode(json, as: Workload.self)
-        let replicaObjects = mine.compactMap { try? decode($0, as: Replica.self) }
+        let replicaObjects = mine.compactMap { replicas.decode($0, as: Replica.self, logger: logger) }
         var suffixes = NameSuffixes(seed: UInt64.random(in: 0...UInt64.max))
         let plan = WorkloadReconciler(workload: workload, replicas: replicaObjects, now: Timestamp.now(), options: options)
             .plan(suffixes: &suffixes)

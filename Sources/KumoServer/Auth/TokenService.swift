@@ -94,8 +94,15 @@ public final class TokenService: Sendable {
         } catch {
             throw KumoError(.unavailable, "failed to check token: \(error)", cause: error)
         }
-        guard let kv, let info = try? JSONDecoder().decode(TokenInfo.self, from: Data(kv.value)) else {
-            throw KumoError(.unauthorized, "unknown or revoked token")
+        guard let kv else { throw KumoError(.unauthorized, "unknown or revoked token") }
+        let info: TokenInfo
+        do {
+            info = try JSONDecoder().decode(TokenInfo.self, from: Data(kv.value))
+        } catch {
+            // the token is known, its record is damaged: that is the server's fault, not the caller's (a 401 would
+            // send an operator chasing the wrong token)
+            logger.error("token record does not decode", metadata: ["record": "\(kv.key)", "error": "\(error)"])
+            throw KumoError(.internal, "the record of this token is damaged (\(kv.key)); see the server log", cause: error)
         }
         let expires = info.expiresAt.flatMap(Timestamp.init(rfc3339:))
         if let expires, expires < now {

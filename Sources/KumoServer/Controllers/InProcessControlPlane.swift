@@ -78,7 +78,15 @@ public struct InProcessControlPlane: ControlPlane {
         } catch {
             throw KumoError(.unavailable, "failed to read leases: \(error)", cause: error)
         }
-        return page.items.compactMap { try? JSONValue(parsing: $0.value) }
+        return page.items.compactMap { kv in
+            do {
+                return try JSONValue(parsing: kv.value)
+            } catch {
+                // a lease that does not parse reads as no lease: say so, or the node's evictions look causeless
+                core.logger.error("node lease does not parse", metadata: ["lease": "\(kv.key)", "error": "\(error)"])
+                return nil
+            }
+        }
     }
 
     public func event(
@@ -87,6 +95,12 @@ public struct InProcessControlPlane: ControlPlane {
         let made = EventFactory.make(
             regarding: ObjectRef(kind, project: project, name: name), reason: reason, type: type, source: source,
             message: message)
-        _ = try? await core.store.commit(Txn(operations: [.put(made.key, made.bytes)]))
+        do {
+            _ = try await core.store.commit(Txn(operations: [.put(made.key, made.bytes)]))
+        } catch {
+            // events are best effort (the action they describe is done), but a lost one is logged
+            core.logger.warning(
+                "failed to record an event", metadata: ["reason": "\(reason)", "object": "\(name)", "error": "\(error)"])
+        }
     }
 }
