@@ -14,6 +14,11 @@ mask=/28
 url=https://$server_ip:7480
 ul=${P}ul
 
+here=$(cd "$(dirname "$0")" && pwd)
+# each daemon runs under supervise.sh, which restarts it when it crashes: NAME.supervisor.pid is the loop,
+# NAME.pid the daemon itself (kill -9 $(cat .kumo-run/agent-1.pid) is a crash; the agent is back in ~1 s)
+supervise="$here/supervise.sh"
+
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
 as_root() { $SUDO "$@"; }
 pid_alive() { [ -f "$1" ] && $SUDO kill -0 "$(cat "$1")" 2>/dev/null; }
@@ -32,6 +37,7 @@ stop_pid() {  # pidfile name
 
 teardown() {
   for i in $(seq 1 9); do
+    stop_pid "$dir/agent-$i.supervisor.pid" "agent node-$i"
     stop_pid "$dir/agent-$i.pid" "agent node-$i"
     if [ -d "$dir/agent-$i" ]; then
       # containers keep running when an agent stops; remove them and their sandboxes for good
@@ -39,6 +45,7 @@ teardown() {
         >>"$dir/reset.log" 2>&1 || echo "kumo agent reset node-$i failed; see $dir/reset.log"
     fi
   done
+  stop_pid "$dir/server.supervisor.pid" "kumo server"
   stop_pid "$dir/server.pid" "kumo server"
   for i in $(seq 1 9); do as_root ip netns del "${P}h$i" 2>/dev/null || true; done
   as_root ip netns del "$ul" 2>/dev/null || true
@@ -50,7 +57,7 @@ start)
   teardown >/dev/null 2>&1 || true
   rm -rf "$dir"
   mkdir -p "$dir"
-  # underlay: a bridge in its own namespace; the root namespace joins it at 192.0.2.1
+  # underlay: a bridge in its own namespace; the root namespace joins it at 192.0.2.225
   as_root ip netns add "$ul"
   as_root ip -n "$ul" link add br0 type bridge
   as_root ip -n "$ul" link set br0 up
@@ -69,14 +76,16 @@ start)
     as_root ip -n "$h" link set eth0 up
     as_root ip -n "$h" link set lo up
   done
-  nohup "$kumo" server --data-dir "$dir/data" --listen "$server_ip:7480" >>"$dir/server.log" 2>&1 &
-  echo $! >"$dir/server.pid"
+  nohup "$supervise" "$dir/server.pid" "$dir/server.log" -- "$kumo" server --data-dir "$dir/data" \
+    --listen "$server_ip:7480" >/dev/null 2>&1 &
+  echo $! >"$dir/server.supervisor.pid"
   # HTTPS only: the server made its cluster CA (data/ca.crt) at first start; everything here trusts only it
   ca=$dir/data/ca.crt
   ready() { [ -f "$ca" ] && curl -sf --cacert "$ca" "$url/readyz" >/dev/null 2>&1; }
   for _ in $(seq 1 100); do
     ready && break
-    pid_alive "$dir/server.pid" || { echo "kumo server failed to start:"; tail -20 "$dir/server.log"; exit 1; }
+    grep -q "supervise.sh: kumo exited" "$dir/server.log" 2>/dev/null \
+      && { echo "kumo server failed to start:"; tail -20 "$dir/server.log"; exit 1; }
     sleep 0.1
   done
   ready || { echo "kumo server did not become ready; see $dir/server.log"; exit 1; }
@@ -89,10 +98,11 @@ start)
     # nsenter --net (not ip netns exec, whose private mount namespace would hide the pod namespaces the agent
     # names under /run/netns from everyone else, including the agent after a restart). The join token pins the
     # cluster CA (K10<sha256>::…): each agent checks the server against it before it sends the token.
-    $SUDO nohup nsenter --net="/run/netns/${P}h$i" "$kumo" agent --server "$url" --join-token-file "$dir/join.token" \
+    $SUDO nohup "$supervise" "$dir/agent-$i.pid" "$dir/agent-$i.log" -- \
+      nsenter --net="/run/netns/${P}h$i" "$kumo" agent --server "$url" --join-token-file "$dir/join.token" \
       --name "node-$i" --data-dir "$dir/agent-$i" --runc-root "$dir/agent-$i/runc" --cpu 2 --memory 2Gi \
-      --label "zone=zone-$(( (i - 1) % 2 + 1 ))" --listen 0.0.0.0:7481 --log-level "${KUMO_AGENT_LOG_LEVEL:-info}" >>"$dir/agent-$i.log" 2>&1 &
-    echo $! >"$dir/agent-$i.pid"
+      --label "zone=zone-$(( (i - 1) % 2 + 1 ))" --listen 0.0.0.0:7481 --log-level "${KUMO_AGENT_LOG_LEVEL:-info}" >/dev/null 2>&1 &
+    echo $! >"$dir/agent-$i.supervisor.pid"
   done
   for _ in $(seq 1 150); do
     ready=$("$kumo" get nodes 2>/dev/null | awk '$2 == "Ready"' | wc -l)
@@ -108,7 +118,6 @@ start)
   # background under TCG (~6 s); KUMO_NO_VM=1 skips it
   vm_msg="  (VM demo skipped: KUMO_NO_VM=1)"
   if [ -z "${KUMO_NO_VM:-}" ]; then
-    here=$(cd "$(dirname "$0")" && pwd)
     if images=$(as_root "$here/build-vm-images.sh" 2>>"$dir/vm-images.log" | tail -1) && [ -f "$images/kernel/vmlinuz" ] \
       && "$kumo" image push tiny-vm:latest --kernel "$images/kernel/vmlinuz" --initrd "$images/kernel/initrd.img" \
         --cmdline "$(cat "$images/kernel/cmdline")" -q >>"$dir/image-push.log" 2>&1; then
