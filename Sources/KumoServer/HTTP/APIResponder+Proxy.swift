@@ -48,8 +48,12 @@ extension APIResponder {
         async throws(KumoError) -> Response
     {
         let nodeObject = try await core.resources.get(ObjectRef(.node, name: node)).object
+        // a node whose agent never registered is a state of the cloud, like a replica not bound yet (409), not a
+        // failure of this server; an agent that registered but does not answer stays 503 below
         guard let base = nodeObject["status"]?["agentURL"]?.stringValue, !base.isEmpty else {
-            throw KumoError(.unavailable, "node \(node) has no agent endpoint (status.agentURL): its agent has not registered")
+            throw KumoError(
+                .conflict, "node \(node) has no agent endpoint (status.agentURL): its agent has not registered",
+                field: "status.agentURL")
         }
         var url = base + path
         if !query.isEmpty { url += "?" + query.map { "\($0.0)=\(APIPaths.encodeQuery($0.1))" }.joined(separator: "&") }

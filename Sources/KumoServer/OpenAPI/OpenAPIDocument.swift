@@ -24,6 +24,7 @@ public enum OpenAPIDocument {
         "409": response("already exists, stale resourceVersion, or a field owned by another manager", "Error"),
         "413": response("request body over 3 MiB", "Error"),
         "422": response("semantically invalid object (field names the problem)", "Error"),
+        "429": response("too many failed authentications from this address: retry later", "Error"),
     ]
 
     static func param(_ name: String, _ location: String = "query", _ description: String, type: String = "string")
@@ -35,8 +36,20 @@ public enum OpenAPIDocument {
         ]
     }
 
-    static let kindParam = param(
-        "kind", "path", "plural kind: " + Kind.allCases.map(\.plural).joined(separator: ", "))
+    /// `{kind}` lists exactly the plurals the route resolves (others are 404), so a client or a fuzzer
+    /// generating from this document reaches real handlers instead of the unknown-kind 404.
+    static func kindParam(_ kinds: [Kind]) -> JSONValue {
+        [
+            "name": "kind", "in": "path", "required": true, "description": "plural kind",
+            "schema": ["type": "string", "enum": .array(kinds.map { .string($0.plural) })],
+        ]
+    }
+    /// `/api/v1/{kind}`: every kind (project kinds list across projects).
+    static let anyKindParam = kindParam(Kind.allCases)
+    /// `/api/v1/{kind}/{name}`: kinds that are not project-scoped.
+    static let clusterKindParam = kindParam(Kind.allCases.filter { $0.scope != .project })
+    /// `/api/v1/projects/{project}/{kind}…`: kinds that are not cluster-scoped.
+    static let projectKindParam = kindParam(Kind.allCases.filter { $0.scope != .cluster })
     static let nameParam = param("name", "path", "object name (percent-encode `/` in image names)")
     static let digestParam = param("digest", "path", "`sha256:<64 hex>`")
     static let imageNameParam = param("name", "path", "image (repository) name; percent-encode `/` (`library%2Fbusybox`)")
@@ -47,10 +60,11 @@ public enum OpenAPIDocument {
 
     static func op(
         _ summary: String, params: [JSONValue] = [], body: String? = nil, bodyType: String = "application/json",
-        ok: (String, JSONValue), auth: Bool = true
+        ok: (String, JSONValue), also: [String: JSONValue] = [:], auth: Bool = true
     ) -> JSONValue {
         var responses = errors
         responses[ok.0] = ok.1
+        responses.merge(also) { _, new in new }
         var o: [String: JSONValue] = [
             "summary": .string(summary), "parameters": .array(params), "responses": .object(responses),
         ]
@@ -65,8 +79,37 @@ public enum OpenAPIDocument {
         return .object(o)
     }
 
+    /// OpenAPI links from a create (201) to the operations on the object it made, so a client or a stateful
+    /// fuzzer can follow them: same kind (and project), the name the server answered.
+    static func createdObjectLinks(scoped: Bool) -> JSONValue {
+        let object = (scoped ? APIRoute.projectObject : APIRoute.clusterObject).template
+        let history = (scoped ? APIRoute.projectObjectHistory : APIRoute.clusterObjectHistory).template
+        var parameters: [String: JSONValue] = ["kind": "$request.path.kind", "name": "$response.body#/metadata/name"]
+        if scoped { parameters["project"] = "$request.path.project" }
+        var links: [String: JSONValue] = [:]
+        for (name, path, method) in [
+            ("Read", object, "get"), ("Replace", object, "put"), ("Patch", object, "patch"), ("Delete", object, "delete"),
+            ("History", history, "get"),
+        ] {
+            links[name] = ["operationRef": .string(operationRef(path, method)), "parameters": .object(parameters)]
+        }
+        return .object(links)
+    }
+
+    /// `#/paths/<template as a JSON pointer token>/<method>`.
+    static func operationRef(_ template: String, _ method: String) -> String {
+        "#/paths/" + template.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1")
+            + "/" + method
+    }
+
+    static func withLinks(_ response: JSONValue, _ links: JSONValue) -> JSONValue {
+        var r = response
+        r["links"] = links
+        return r
+    }
+
     static func collectionOps(scoped: Bool) -> JSONValue {
-        let base: [JSONValue] = scoped ? [projectParam, kindParam] : [kindParam]
+        let base: [JSONValue] = scoped ? [projectParam, projectKindParam] : [anyKindParam]
         let listParams =
             base + [
                 param("labelSelector", "query", "e.g. `app=web,tier!=db,env in (a,b)`"),
@@ -82,12 +125,12 @@ public enum OpenAPIDocument {
                 params: listParams, ok: ("200", response("a List, or with watch=true a stream of WatchEvent lines", "List"))),
             "post": op(
                 "Create an object", params: base + [managerParam], body: "Object",
-                ok: ("201", response("created", "Object"))),
+                ok: ("201", withLinks(response("created", "Object"), createdObjectLinks(scoped: scoped)))),
         ]
     }
 
     static func objectOps(scoped: Bool) -> JSONValue {
-        let base: [JSONValue] = (scoped ? [projectParam, kindParam] : [kindParam]) + [nameParam]
+        let base: [JSONValue] = (scoped ? [projectParam, projectKindParam] : [clusterKindParam]) + [nameParam]
         return [
             "get": op("Read an object", params: base, ok: ("200", response("the object", "Object"))),
             "put": op(
@@ -96,7 +139,8 @@ public enum OpenAPIDocument {
             "patch": op(
                 "JSON merge patch (RFC 7386), or server-side apply with Content-Type application/apply-patch+json",
                 params: base + [managerParam, forceParam], body: "Object", bodyType: "application/merge-patch+json",
-                ok: ("200", response("patched", "Object"))),
+                ok: ("200", response("patched", "Object")),
+                also: ["201": response("created (server-side apply of an object that did not exist)", "Object")]),
             "delete": op(
                 "Delete an object (a Project that holds objects needs cascade=true). A Replica/Instance bound to a node "
                     + "is deleted gracefully: marked Terminating (metadata.deletionTimestamp) until its agent has stopped it",
@@ -110,7 +154,7 @@ public enum OpenAPIDocument {
     }
 
     static func historyOps(scoped: Bool) -> JSONValue {
-        let base: [JSONValue] = (scoped ? [projectParam, kindParam] : [kindParam]) + [nameParam]
+        let base: [JSONValue] = (scoped ? [projectParam, projectKindParam] : [clusterKindParam]) + [nameParam]
         return [
             "get": op(
                 "Every recorded change of an object: revision, time, manager, RFC 6902 patch",
@@ -118,6 +162,11 @@ public enum OpenAPIDocument {
                 ok: ("200", response("history", "History")))
         ]
     }
+
+    /// The proxied operations' own 5xx: the node's agent registered but does not answer (no agent: 409).
+    static let agentUnreachable: [String: JSONValue] = [
+        "503": response("the node's agent is not reachable", "Error")
+    ]
 
     /// Operations by route; `document()` renders them.
     static func operations(_ route: APIRoute) -> JSONValue {
@@ -164,7 +213,17 @@ public enum OpenAPIDocument {
                 "get": op("List project, join and node tokens, without secrets (admin): expiry and last use", ok: ("200", response("tokens", "TokenList"))),
                 "post": op(
                     "Create a project token (admin); the secret is in the response only", body: "TokenRequest",
-                    ok: ("201", response("the token with its secret", "Token"))),
+                    ok: (
+                        "201",
+                        withLinks(
+                            response("the token with its secret", "Token"),
+                            [
+                                "Revoke": [
+                                    "operationRef": .string(operationRef(APIRoute.token.template, "delete")),
+                                    "parameters": ["name": "$response.body#/name"],
+                                ]
+                            ])
+                    )),
             ]
         case .token:
             [
@@ -189,13 +248,13 @@ public enum OpenAPIDocument {
             [
                 "get": op(
                     "The node agent's internal state (admin), proxied to the agent: runners, images, heartbeat",
-                    params: [nameParam], ok: ("200", response("agent state", "AnyObject")))
+                    params: [nameParam], ok: ("200", response("agent state", "AnyObject")), also: agentUnreachable)
             ]
         case .nodeAgentMetrics:
             [
                 "get": op(
                     "The node agent's Prometheus metrics (admin), proxied to the agent: replicas, images, overlay, LB, DHCP",
-                    params: [nameParam], ok: ("200", response("Prometheus text exposition format")))
+                    params: [nameParam], ok: ("200", response("Prometheus text exposition format")), also: agentUnreachable)
             ]
         case .instanceConsole:
             [
@@ -205,7 +264,7 @@ public enum OpenAPIDocument {
                         projectParam, nameParam, param("tail", "query", "last N lines", type: "integer"),
                         param("follow", "query", "keep streaming new output", type: "boolean"),
                     ],
-                    ok: ("200", response("console text", "Binary", contentType: "text/plain")))
+                    ok: ("200", response("console text", "Binary", contentType: "text/plain")), also: agentUnreachable)
             ]
         case .replicaLogs:
             [
@@ -215,7 +274,7 @@ public enum OpenAPIDocument {
                         projectParam, nameParam, param("tail", "query", "last N lines", type: "integer"),
                         param("follow", "query", "keep streaming new output", type: "boolean"),
                     ],
-                    ok: ("200", response("log text", "Binary", contentType: "text/plain")))
+                    ok: ("200", response("log text", "Binary", contentType: "text/plain")), also: agentUnreachable)
             ]
         case .blob:
             [
@@ -227,7 +286,8 @@ public enum OpenAPIDocument {
                     "Upload a blob (admin), streamed; not held to the 3 MiB body limit but to the server's --max-blob-bytes. "
                         + "The content must hash to {digest} (else 422, field digest, nothing stored)",
                     params: [digestParam], body: "Binary", bodyType: "application/octet-stream",
-                    ok: ("201", response("stored (200: was already stored)", "BlobInfo"))),
+                    ok: ("201", response("stored", "BlobInfo")),
+                    also: ["200": response("was already stored (created: false)", "BlobInfo")]),
             ]
         case .imageTag:
             [
@@ -237,7 +297,8 @@ public enum OpenAPIDocument {
                         + "The manifest is stored as a blob; the digest is in the Kumo-Content-Digest header",
                     params: [imageNameParam, tagParam, managerParam], body: "OCIManifest",
                     bodyType: "application/vnd.oci.image.manifest.v1+json",
-                    ok: ("201", response("the Image (201 created, 200 updated)", "Object"))),
+                    ok: ("201", response("the Image, created", "Object")),
+                    also: ["200": response("the Image, updated", "Object")]),
                 "delete": op(
                     "Remove a tag (admin); blobs no Image refers to are collected once older than the GC grace",
                     params: [imageNameParam, tagParam, managerParam], ok: ("200", response("the Image", "Object"))),

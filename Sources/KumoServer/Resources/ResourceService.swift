@@ -135,13 +135,7 @@ public struct ResourceService: Sendable {
 
     /// PUT: replace the object. A body without `status` keeps the stored status.
     public func update(_ ref: ObjectRef, body: JSONValue, options: WriteOptions) async throws(KumoError) -> StoredObject {
-        guard body.objectValue != nil else {
-            throw KumoError(.invalid, "expected a JSON object with metadata and spec", field: "")
-        }
-        if let n = body["metadata"]?["name"]?.stringValue, n != ref.name {
-            throw KumoError(.invalid, "metadata.name \"\(n)\" does not match the URL (\"\(ref.name)\")", field: "metadata.name")
-        }
-        _ = try checkedProject(ref.kind, ref.project, body: body)
+        try requireNamesURLObject(ref, body)
         let precondition = try ObjectCodec.resourceVersionPrecondition(body)
         return try await modify(ref, operation: "update", precondition: precondition, options: options) { current in
             var desired = ObjectCodec.strippingServerFields(body)
@@ -167,6 +161,9 @@ public struct ResourceService: Sendable {
     public func apply(_ ref: ObjectRef, body: JSONValue, options: WriteOptions) async throws(KumoError) -> (
         StoredObject, created: Bool
     ) {
+        // as for PUT: without this an apply to /images/a naming "b" created b, and on an existing object a
+        // different name or project was silently dropped (found by make fuzz)
+        try requireNamesURLObject(ref, body)
         for _ in 0..<Self.maxAttempts {
             let exists = try await kumo { try await store.get(ref.storeKey) } != nil
             if !exists {
@@ -368,6 +365,18 @@ public struct ResourceService: Sendable {
         }
         meta["project"] = current["metadata"]?["project"]
         desired["metadata"] = .object(meta)
+    }
+
+    /// A PUT or apply body is a JSON object about the object of its URL: the same name (when it gives one) and
+    /// project.
+    private func requireNamesURLObject(_ ref: ObjectRef, _ body: JSONValue) throws(KumoError) {
+        guard body.objectValue != nil else {
+            throw KumoError(.invalid, "expected a JSON object with metadata and spec", field: "")
+        }
+        if let n = body["metadata"]?["name"]?.stringValue, n != ref.name {
+            throw KumoError(.invalid, "metadata.name \"\(n)\" does not match the URL (\"\(ref.name)\")", field: "metadata.name")
+        }
+        _ = try checkedProject(ref.kind, ref.project, body: body)
     }
 
     private func checkedProject(_ kind: Kind, _ project: String?, body: JSONValue) throws(KumoError) -> String? {
