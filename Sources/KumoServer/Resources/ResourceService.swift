@@ -367,11 +367,14 @@ public struct ResourceService: Sendable {
         desired["metadata"] = .object(meta)
     }
 
-    /// A PUT or apply body is a JSON object about the object of its URL: the same name (when it gives one) and
-    /// project.
+    /// A PUT or apply body is a JSON object about the object of its URL: the same kind and name (when it gives
+    /// them) and project.
     private func requireNamesURLObject(_ ref: ObjectRef, _ body: JSONValue) throws(KumoError) {
         guard body.objectValue != nil else {
             throw KumoError(.invalid, "expected a JSON object with metadata and spec", field: "")
+        }
+        if let k = body["kind"], k.stringValue != ref.kind.rawValue {
+            throw KumoError(.invalid, "kind must be \"\(ref.kind.rawValue)\" here, not \(String(decoding: k.serialized(), as: UTF8.self))", field: "kind")
         }
         if let n = body["metadata"]?["name"]?.stringValue, n != ref.name {
             throw KumoError(.invalid, "metadata.name \"\(n)\" does not match the URL (\"\(ref.name)\")", field: "metadata.name")
