@@ -1,6 +1,7 @@
 import Foundation
 import KumoAPI
 import KumoModel
+import KumoTestSupport
 import KumoTestbed
 
 /// `start` and `failover`: real `kumo server` and `kumo agent` processes (the release binaries next to

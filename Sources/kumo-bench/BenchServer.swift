@@ -3,6 +3,7 @@ import Foundation
 import KumoAPI
 import KumoModel
 import KumoServer
+import KumoTestSupport
 import Logging
 import NIOSSL
 
@@ -18,7 +19,7 @@ final class BenchServer: Sendable {
 
     /// TLS (the default of `kumo server`) or, to measure what TLS costs, plain HTTP.
     static func start(synchronousFull: Bool = false, tls: Bool = true) async throws -> BenchServer {
-        let dir = NSTemporaryDirectory() + "kumo-bench-\(UUID().uuidString.prefix(8))"
+        let dir = temporaryPath("bench")
         var logger = Logger(label: "kumo.bench.server")
         logger.logLevel = .error
         var config = ServerConfiguration(dataDir: dir, port: 0, synchronousFull: synchronousFull)

@@ -3,6 +3,7 @@ import KumoAPI
 import KumoAgent
 import KumoModel
 import KumoSystem
+import KumoTestSupport
 import KumoTestbed
 import Logging
 

@@ -1,6 +1,7 @@
 import Foundation
 import KumoAPI
 import KumoModel
+import KumoTestSupport
 import KumoTestbed
 
 /// `rollout`, `lb` and `endpoints`: services on real `kumo server` + `kumo agent` processes in network-namespace

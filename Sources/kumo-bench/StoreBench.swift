@@ -1,4 +1,5 @@
 import Foundation
+import KumoTestSupport
 import Logging
 
 /// `store`: the store alone (no HTTP): writes/s and reads/s at several concurrencies, NORMAL (default) or FULL.
@@ -9,7 +10,7 @@ enum StoreBench {
         logger.logLevel = .error
         var best = 0.0
         for writers in [1, 16, 256] {
-            let dir = NSTemporaryDirectory() + "kumo-bench-store-\(UUID().uuidString.prefix(8))"
+            let dir = temporaryPath("bench-store")
             defer { try? FileManager.default.removeItem(atPath: dir) }
             let r = try await StoreScenario.run(
                 directory: dir, seconds: seconds / 3, writers: writers, synchronousFull: synchronousFull, logger: logger)

@@ -1,6 +1,7 @@
 import Foundation
 import KumoAPI
 import KumoModel
+import KumoTestSupport
 import KumoTestbed
 
 /// `vm`: API create of an instance → its DHCP lease observed in the node's dnsmasq log, on a real agent (QEMU,

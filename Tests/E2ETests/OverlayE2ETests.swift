@@ -1,6 +1,7 @@
 import Foundation
 import KumoAPI
 import KumoModel
+import KumoTestSupport
 import KumoTestbed
 import Testing
 

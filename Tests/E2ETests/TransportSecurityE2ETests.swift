@@ -1,6 +1,7 @@
 import Foundation
 import KumoAPI
 import KumoModel
+import KumoTestSupport
 import KumoTestbed
 import Testing
 
@@ -115,7 +116,7 @@ struct TransportSecurityE2ETests {
             #expect(!ls.contains(nodeToken))
             let revoke = try c.kumo(["token", "revoke", "ro"])
             #expect(revoke.contains("revoked"))
-            let after = await kumoErrorE2E { _ = try await viewer.send(.GET, "/api/v1/projects/sec/workloads") }
+            let after = await kumoError { _ = try await viewer.send(.GET, "/api/v1/projects/sec/workloads") }
             #expect(after?.code == .unauthorized)
             // …and the audit trail shows it
             let audit = try c.kumo(["audit", "--reason", "unauthenticated"])
@@ -140,16 +141,5 @@ struct TransportSecurityE2ETests {
                 handshakesBefore >= 1 && handshakesAfter - handshakesBefore <= 2,
                 "new handshakes while the agent heartbeats: \(handshakesAfter - handshakesBefore)")
         }
-    }
-}
-
-func kumoErrorE2E(_ body: () async throws -> Void) async -> KumoError? {
-    do {
-        try await body()
-        return nil
-    } catch let e as KumoError {
-        return e
-    } catch {
-        return KumoError(.internal, "\(error)")
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import KumoModel
 import KumoSystem
+import KumoTestSupport
 import Logging
 import Synchronization
 import Testing
@@ -21,7 +22,7 @@ struct DnsmasqIntegrationTests {
     static let counter = Atomic<Int>(0)
 
     /// Host netns `<prefix>-h` (kumo0 = 10.244.250.1/24), client netns `<prefix>-c` (eth0 with `mac`).
-    struct Fixture {
+    struct Fixture: AsyncFixture {
         let prefix: String
         let dir: String
         let subnet = IPv4Network("10.244.250.0/24")!
@@ -33,14 +34,7 @@ struct DnsmasqIntegrationTests {
             let n = DnsmasqIntegrationTests.counter.add(1, ordering: .relaxed).newValue
             let prefix = "kd\(getpid() % 10000)\(n)"
             let f = Fixture(prefix: prefix, dir: NSTemporaryDirectory() + "kumo-dnsmasq-\(prefix)")
-            do {
-                try await f.setUp()
-                try await body(f)
-            } catch {
-                await f.cleanup()
-                throw error
-            }
-            await f.cleanup()
+            try await f.run(body)
         }
 
         func setUp() async throws {
@@ -119,16 +113,6 @@ struct DnsmasqIntegrationTests {
         }
     }
 
-    static func eventually(_ what: String, timeout: Duration = .seconds(10), _ check: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if try await check() { return }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        Issue.record("timed out waiting for \(what)")
-        throw KumoError(.unavailable, "timed out waiting for \(what)")
-    }
-
     @Test func leaseNakDNSRestartRotationReset() async throws {
         try await Fixture.with { f in
             let sup = try f.supervisor(dns: false, logMaxBytes: 4096)
@@ -145,7 +129,7 @@ struct DnsmasqIntegrationTests {
             defer { Fixture.stopClient(client) }
             let lease = await sup.waitForLease(mac: f.mac, ip: ip1, after: Date.distantPast, timeout: .seconds(10))
             #expect(lease?.ip == ip1 && lease?.hostname == "vm1")
-            try await Self.eventually("client address \(ip1)") { try await f.clientAddress() == ip1.description }
+            try await eventually("client address \(ip1)") { try await f.clientAddress() == ip1.description }
             var counters = await sup.counters()
             #expect(counters["DISCOVER"]! >= 1 && counters["OFFER"]! >= 1 && counters["REQUEST"]! >= 1 && counters["ACK"]! >= 1)
             #expect(counters["NAK"] == 0)
@@ -163,7 +147,7 @@ struct DnsmasqIntegrationTests {
             counters = await sup.counters()
             #expect(counters["NAK"]! >= 1, "\(counters)")
             #expect(await sup.lastNAK(mac: f.mac)?.detail.contains("address not available") == true)
-            try await Self.eventually("client address \(ip2)") { try await f.clientAddress() == ip2.description }
+            try await eventually("client address \(ip2)") { try await f.clientAddress() == ip2.description }
 
             // DNS switched on (a restart): names of the addn-hosts file answer, on the gateway, port 53.
             try await sup.setDNSRecords([try DNSRecord(name: "web.demo.kumo", ip: IPv4Address("10.96.0.12")!)])
@@ -178,7 +162,7 @@ struct DnsmasqIntegrationTests {
             let pid = try #require(await sup.pid)
             #expect(pid != firstPid)
             kill(pid, SIGKILL)
-            try await Self.eventually("dnsmasq restarted") {
+            try await eventually("dnsmasq restarted") {
                 await sup.tick()
                 if let p = await sup.pid { return p != pid }
                 return false
@@ -187,14 +171,14 @@ struct DnsmasqIntegrationTests {
 
             // Rotation: the log passed 4 KiB during the exchanges above; the next tick rotates it and dnsmasq
             // writes to the new file after SIGUSR2.
-            try await Self.eventually("log rotated") {
+            try await eventually("log rotated") {
                 await sup.tick()
                 return await sup.metricsSnapshot().rotations >= 1
             }
             #expect(FileManager.default.fileExists(atPath: f.dir + "/dnsmasq/dnsmasq.log.1"))
             try await Task.sleep(for: .milliseconds(100))
             try await sup.setDHCPHosts([])
-            try await Self.eventually("dnsmasq writes to the new log") {
+            try await eventually("dnsmasq writes to the new log") {
                 ((try? String(contentsOfFile: f.dir + "/dnsmasq/dnsmasq.log", encoding: .utf8)) ?? "").contains("read ")
             }
             let state = await sup.stateDump()

@@ -2,6 +2,7 @@ import Foundation
 import KumoAPI
 import KumoModel
 import KumoSystem
+import KumoTestSupport
 import Logging
 import Synchronization
 import Testing
@@ -17,12 +18,6 @@ import Testing
 @Suite(.serialized, .enabled(if: getuid() == 0 && programExists("/usr/sbin/haproxy") && programExists("busybox"), "needs root, haproxy, busybox"))
 struct HAProxyExternalPortTests {
     static let nodeAddress = "192.0.2.77"
-
-    func sh(_ argv: [String]) async throws -> CommandResult { try await Command().run(argv) }
-
-    func curl(_ ns: String, _ target: String) async throws -> CommandResult {
-        try await sh(["ip", "netns", "exec", ns, "curl", "-sS", "-f", "--max-time", "2", "http://\(target)/"])
-    }
 
     static func service(_ name: String, vip: String, external: Int?, generation: Int = 1) -> Service {
         Service(
@@ -44,45 +39,18 @@ struct HAProxyExternalPortTests {
     }
 
     @Test func aSquattedExternalPortIsLeftOutAndPublishedOnceFree() async throws {
-        let ns = "kxp\(getpid() % 100000)"
-        let dir = NSTemporaryDirectory() + "kumo-lbx-\(ns)"
-        let www = dir + "-www"
-        try FileManager.default.createDirectory(atPath: www, withIntermediateDirectories: true)
-        try Data("hello from kumo\n".utf8).write(to: URL(fileURLWithPath: www + "/index.html"))
-        _ = try await sh(["ip", "netns", "add", ns])
-        var children: [Process] = []
+        let host = LBTestHost(prefix: "kxp", label: "lbx", address: Self.nodeAddress)
         var syncLoop: Task<Void, Never>?
         defer {
             syncLoop?.cancel()
-            for p in children where p.isRunning {
-                kill(p.processIdentifier, SIGKILL)
-                p.waitUntilExit()
-            }
-            for pid in HAProxySupervisor.processes(config: dir + "/haproxy.cfg") { kill(pid, SIGKILL) }
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-            p.arguments = ["netns", "del", ns]
-            try? p.run()
-            p.waitUntilExit()
-            try? FileManager.default.removeItem(atPath: dir)
-            try? FileManager.default.removeItem(atPath: www)
+            host.tearDown()
         }
-        _ = try await sh(["ip", "-n", ns, "link", "set", "lo", "up"])
-        _ = try await sh(["ip", "-n", ns, "addr", "add", Self.nodeAddress + "/32", "dev", "lo"])
-        func spawn(_ argv: [String]) throws -> Process {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
-            p.arguments = ["--net=/run/netns/\(ns)"] + argv
-            p.standardOutput = FileHandle.nullDevice
-            try p.run()
-            children.append(p)
-            return p
-        }
-        _ = try spawn(["busybox", "httpd", "-f", "-p", "127.0.0.1:18080", "-h", www])
+        try await host.start()
+        let (ns, dir) = (host.ns, host.dir)
         // the squatter: busybox nc listens on the IPv6 wildcard, which takes IPv4 192.0.2.77:30090 too
-        let squatter = try spawn(["busybox", "nc", "-l", "-p", "30090"])
+        let squatter = try host.spawn(["busybox", "nc", "-l", "-p", "30090"])
         let squatterPid = squatter.processIdentifier
-        try await eventuallyTrue("the squatter listens") {
+        try await eventually("the squatter listens") {
             ListenerTable.read(netOf: squatterPid)?.rows.contains { $0.listener.port == 30090 } == true
         }
 
@@ -109,7 +77,7 @@ struct HAProxyExternalPortTests {
         let cfg = try String(contentsOfFile: dir + "/haproxy.cfg", encoding: .utf8)
         #expect(cfg.contains("    # bind 192.0.2.77:30090 withheld") && cfg.contains("    bind 192.0.2.77:30080\n"), "\(cfg)")
         for target in ["10.96.0.10", "10.96.0.11", "\(Self.nodeAddress):30080"] {
-            try await eventuallyTrue("\(target) answers") { try await curl(ns, target).stdout == "hello from kumo\n" }
+            try await eventually("\(target) answers") { try await host.curl(target).stdout == "hello from kumo\n" }
         }
         guard let pid = await manager.supervisor.runningPid else { Issue.record("haproxy is not running"); return }
         let ids = HAProxySupervisor.unprivilegedIDs()
@@ -124,7 +92,7 @@ struct HAProxyExternalPortTests {
             var why: [String] = []
             while !stop.withLock({ $0 }) {
                 for target in ["10.96.0.10", "\(Self.nodeAddress):30080"] {
-                    let r = try await curl(ns, target)
+                    let r = try await host.curl(target)
                     sent += 1
                     if !r.succeeded { why.append("\(target): curl exit \(r.status) \(r.stderr)") }
                 }
@@ -134,7 +102,7 @@ struct HAProxyExternalPortTests {
         try await Task.sleep(for: .milliseconds(300))
         set(manager, [web, blocked, Self.service("late", vip: "10.96.0.12", external: nil)])
         await manager.sync()
-        try await eventuallyTrue("the new service answers") { try await curl(ns, "10.96.0.12").succeeded }
+        try await eventually("the new service answers") { try await host.curl("10.96.0.12").succeeded }
         try await Task.sleep(for: .milliseconds(500))
         stop.withLock { $0 = true }
         let (sent, failures) = try await loop.value
@@ -154,7 +122,7 @@ struct HAProxyExternalPortTests {
         guard case .bindFailed(let unbound) = outcome else { Issue.record("expected a bind failure, got \(outcome)"); return }
         #expect(unbound == [Listener(address: Self.nodeAddress, port: 30090): "Address already in use"])
         #expect(await manager.supervisor.runningPid != nil)
-        try await eventuallyTrue("still serving the previous config") { try await curl(ns, "10.96.0.12").succeeded }
+        try await eventually("still serving the previous config") { try await host.curl("10.96.0.12").succeeded }
         #expect(
             try String(contentsOfFile: dir + "/haproxy.cfg", encoding: .utf8).contains("10.96.0.12"),
             "haproxy.cfg is what runs, not the config that failed (an agent restart adopts it)")
@@ -164,22 +132,12 @@ struct HAProxyExternalPortTests {
         kill(squatterPid, SIGKILL)
         squatter.waitUntilExit()
         let freed = ContinuousClock.now
-        try await eventuallyTrue("30090 published once free", timeout: .seconds(15)) {
-            try await curl(ns, "\(Self.nodeAddress):30090").stdout == "hello from kumo\n"
+        try await eventually("30090 published once free", timeout: .seconds(15)) {
+            try await host.curl("\(Self.nodeAddress):30090").stdout == "hello from kumo\n"
         }
         let published = ContinuousClock.now - freed
-        try await eventuallyTrue("nothing withheld") { manager.state.withLock { $0.withheld.isEmpty && $0.lastError == nil } }
+        try await eventually("nothing withheld") { manager.state.withLock { $0.withheld.isEmpty && $0.lastError == nil } }
         #expect(published <= .seconds(LoadBalancerManager.externalPortRecheck.components.seconds + 3), "\(published)")
         #expect(try String(contentsOfFile: dir + "/haproxy.cfg", encoding: .utf8).contains("    bind 192.0.2.77:30090\n"))
-    }
-
-    func eventuallyTrue(_ what: String, timeout: Duration = .seconds(10), _ check: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if (try? await check()) == true { return }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        Issue.record("timed out: \(what)")
-        throw KumoError(.internal, "timed out: \(what)")
     }
 }

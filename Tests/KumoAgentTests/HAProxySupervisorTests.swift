@@ -1,6 +1,7 @@
 import Foundation
 import KumoModel
 import KumoSystem
+import KumoTestSupport
 import Logging
 import Synchronization
 import Testing
@@ -14,38 +15,11 @@ import Testing
 struct HAProxySupervisorTests {
     static let vip = "10.96.0.10"
 
-    func sh(_ argv: [String]) async throws -> CommandResult { try await Command().run(argv) }
-
-    func curl(_ ns: String) async throws -> CommandResult {
-        try await sh(["ip", "netns", "exec", ns, "curl", "-sS", "-f", "--max-time", "2", "http://\(Self.vip)/"])
-    }
-
     @Test func startReloadRestartReset() async throws {
-        let ns = "klb\(getpid() % 100000)"
-        let dir = NSTemporaryDirectory() + "kumo-lb-\(ns)"
-        let www = dir + "-www"
-        try FileManager.default.createDirectory(atPath: www, withIntermediateDirectories: true)
-        try Data("hello from kumo\n".utf8).write(to: URL(fileURLWithPath: www + "/index.html"))
-        _ = try await sh(["ip", "netns", "add", ns])
-        var httpd: Process?
-        defer {
-            if let httpd, httpd.isRunning { kill(httpd.processIdentifier, SIGKILL); httpd.waitUntilExit() }
-            for pid in HAProxySupervisor.processes(config: dir + "/haproxy.cfg") { kill(pid, SIGKILL) }
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-            p.arguments = ["netns", "del", ns]
-            try? p.run()
-            p.waitUntilExit()
-            try? FileManager.default.removeItem(atPath: dir)
-            try? FileManager.default.removeItem(atPath: www)
-        }
-        _ = try await sh(["ip", "-n", ns, "link", "set", "lo", "up"])
-        _ = try await sh(["ip", "-n", ns, "addr", "add", Self.vip + "/32", "dev", "lo"])
-        let h = Process()
-        h.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
-        h.arguments = ["--net=/run/netns/\(ns)", "busybox", "httpd", "-f", "-p", "127.0.0.1:18080", "-h", www]
-        try h.run()
-        httpd = h
+        let host = LBTestHost(prefix: "klb", label: "lb", address: Self.vip)
+        defer { host.tearDown() }
+        try await host.start()
+        let (ns, dir) = (host.ns, host.dir)
 
         var logger = Logger(label: "test.lb")
         logger.logLevel = .warning
@@ -64,7 +38,7 @@ struct HAProxySupervisorTests {
         let vipListener: Set<Listener> = [Listener(address: Self.vip, port: 80)]
         #expect(try await supervisor.apply(config(generation: 1, servers: 1), expecting: vipListener))
         #expect(try await supervisor.apply(config(generation: 1, servers: 1)) == false, "same config: nothing to do")
-        try await eventuallyTrue("VIP answers") { try await curl(ns).stdout == "hello from kumo\n" }
+        try await eventually("VIP answers") { try await host.curl(Self.vip).stdout == "hello from kumo\n" }
         // confined: it bound as root, then chrooted into the empty directory and dropped to the unprivileged user
         guard let first = await supervisor.runningPid else { Issue.record("not running"); return }
         try expectConfined(first, chroot: supervisor.chrootDir, uid: ids.uid)
@@ -76,7 +50,7 @@ struct HAProxySupervisorTests {
             var sent = 0, failed = 0
             var why: [String] = []
             while !stop.withLock({ $0 }) {
-                let r = try await curl(ns)
+                let r = try await host.curl(Self.vip)
                 sent += 1
                 if !r.succeeded {
                     failed += 1
@@ -107,7 +81,7 @@ struct HAProxySupervisorTests {
 
         // a config HAProxy rejects is not loaded; the running one keeps serving
         await #expect(throws: KumoError.self) { try await supervisor.apply("global\n    no-such-keyword 1\n") }
-        #expect(try await curl(ns).succeeded)
+        #expect(try await host.curl(Self.vip).succeeded)
         #expect(await supervisor.rejectedConfigs == 1)
 
         // the Runtime API answers between reloads
@@ -123,14 +97,14 @@ struct HAProxySupervisorTests {
 
         // killed → started again with the same config
         kill(pid, SIGKILL)
-        try await eventuallyTrue("dead") { !HAProxySupervisor.alive(pid) }
+        try await eventually("dead") { !HAProxySupervisor.alive(pid) }
         #expect(await supervisor.restartIfDead())
-        try await eventuallyTrue("VIP answers after restart") { try await curl(ns).succeeded }
+        try await eventually("VIP answers after restart") { try await host.curl(Self.vip).succeeded }
 
         // reset: HAProxy stopped, VIP removed
         await LoadBalancerManager.reset(dir: dir, hostNetns: ns, serviceCIDR: IPv4Network("10.96.0.0/16")!)
-        try await eventuallyTrue("no haproxy left") { HAProxySupervisor.processes(config: dir + "/haproxy.cfg").isEmpty }
-        let addrs = try await sh(["ip", "-n", ns, "addr", "show", "dev", "lo"]).stdout
+        try await eventually("no haproxy left") { HAProxySupervisor.processes(config: dir + "/haproxy.cfg").isEmpty }
+        let addrs = try await host.sh(["ip", "-n", ns, "addr", "show", "dev", "lo"]).stdout
         #expect(!addrs.contains(Self.vip), "\(addrs)")
     }
 
@@ -140,15 +114,5 @@ struct HAProxySupervisorTests {
         #expect(uids?.map(String.init) == Array(repeating: String(uid), count: 4), "real, effective, saved, fs uid: \(uids ?? [])", sourceLocation: sourceLocation)
         #expect(uid != 0, sourceLocation: sourceLocation)
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/root") == chroot, sourceLocation: sourceLocation)
-    }
-
-    func eventuallyTrue(_ what: String, timeout: Duration = .seconds(10), _ check: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if (try? await check()) == true { return }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        Issue.record("timed out: \(what)")
-        throw KumoError(.internal, "timed out: \(what)")
     }
 }

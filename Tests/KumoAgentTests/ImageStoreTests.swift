@@ -3,6 +3,7 @@ import KumoAgent
 import KumoImages
 import KumoModel
 import KumoSystem
+import KumoTestSupport
 import Logging
 import Testing
 
@@ -12,7 +13,7 @@ struct LayoutFixture {
     let command = Command()
 
     init() throws {
-        dir = NSTemporaryDirectory() + "kumo-layout-\(UUID().uuidString.prefix(8))"
+        dir = temporaryPath("layout")
         try FileManager.default.createDirectory(atPath: dir + "/blobs/sha256", withIntermediateDirectories: true)
     }
 
@@ -69,7 +70,7 @@ struct LayoutFixture {
 @Suite("Agent image store")
 struct ImageStoreTests {
     func store(_ layout: LayoutFixture) -> (ImageStore, String) {
-        let dir = NSTemporaryDirectory() + "kumo-images-\(UUID().uuidString.prefix(8))"
+        let dir = temporaryPath("images")
         var logger = Logger(label: "test.images")
         logger.logLevel = .warning
         return (ImageStore(directory: dir, source: DirectoryImageSource(directory: layout.dir), command: Command(), logger: logger), dir)

@@ -1,5 +1,6 @@
 import Foundation
 import KumoModel
+import KumoTestSupport
 import Testing
 
 @testable import KumoAgent
@@ -37,7 +38,7 @@ struct QEMUCommandLineTests {
     }
 
     @Test func everyVMGetsItsOwnUser() throws {
-        let vms = NSTemporaryDirectory() + "kumo-qemu-users-\(UUID().uuidString.prefix(6))"
+        let vms = temporaryPath("qemu-users")
         defer { try? FileManager.default.removeItem(atPath: vms) }
         let users = QEMUUsers()
         let a = users.user(for: "uid-a", vmsDir: vms)
@@ -78,7 +79,7 @@ struct QEMUCommandLineTests {
     }
 
     @Test func consoleTailDropsEscapes() throws {
-        let path = NSTemporaryDirectory() + "kumo-console-\(UUID().uuidString.prefix(6))"
+        let path = temporaryPath("console")
         try Data("\u{1b}c\u{1b}[?7l\u{1b}[2Jkumo-guest: init\r\nline 2\r\n[    1.0] Kernel panic - not syncing\r\n".utf8).write(to: URL(fileURLWithPath: path))
         defer { try? FileManager.default.removeItem(atPath: path) }
         #expect(InstanceRunner.tail(of: path, lines: 2) == "line 2\n[    1.0] Kernel panic - not syncing")

@@ -1,6 +1,7 @@
 import Foundation
 import KumoModel
 import KumoSystem
+import KumoTestSupport
 import Testing
 
 @testable import KumoAgent
@@ -24,7 +25,7 @@ struct QEMUConfinementTests {
     }
 
     @Test func emptyRootIsRefusedWhenNotEmpty() throws {
-        let dir = NSTemporaryDirectory() + "kumo-qemu-root-\(UUID().uuidString.prefix(6))"
+        let dir = temporaryPath("qemu-root")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let root = QEMUConfinement.emptyRoot(dataDir: dir)

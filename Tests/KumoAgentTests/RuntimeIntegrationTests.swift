@@ -2,6 +2,7 @@ import Foundation
 import KumoAgent
 import KumoModel
 import KumoSystem
+import KumoTestSupport
 import Logging
 import Synchronization
 import Testing
@@ -63,11 +64,12 @@ struct RuntimeIntegrationTests {
             #expect(ping.succeeded, "ping failed: \(ping.stdout) \(ping.stderr)")
 
             // Its output lands in the log file, written by the container itself.
-            let logged = try await eventually { () throws -> String? in
+            let logged = try await poll("the container's output in its log", timeout: .seconds(5), every: .milliseconds(20)) {
+                () throws -> String? in
                 let text = try log.tail(lines: 10)
                 return text.contains("to-stderr") ? text : nil
             }
-            #expect(logged?.contains("hello-from-pod-\(id.lowercased())") == true)
+            #expect(logged.contains("hello-from-pod-\(id.lowercased())"))
 
             // State, list, cgroup limit, stats.
             let state = try await f.runc.state(id)
@@ -92,7 +94,7 @@ struct RuntimeIntegrationTests {
             // Killing its init: the subreaper sees the exit status.
             #expect(reaper.status(of: pid) == .running)
             try await f.runc.kill(id, signal: SIGKILL)
-            let code = try await eventually { reaper.exitStatus(of: pid) }
+            let code = try await poll("the exit status of \(pid)", timeout: .seconds(5), every: .milliseconds(20)) { reaper.exitStatus(of: pid) }
             #expect(code == 137)
             #expect(try await f.runc.state(id)?.status == .stopped)
 
@@ -125,7 +127,7 @@ struct RuntimeIntegrationTests {
             let fd = try log.open()
             defer { close(fd) }
             let pid = try await f.runc.run(id: id, bundle: bundle, stdout: fd, stderr: fd)
-            let code = try await eventually { reaper.exitStatus(of: pid) }
+            let code = try await poll("the exit status of \(pid)", timeout: .seconds(5), every: .milliseconds(20)) { reaper.exitStatus(of: pid) }
             #expect(code == 7)
             #expect(reaper.exitStatus(of: pid) == 7, "a reaped status is remembered")
             reaper.forget(pid)
@@ -293,16 +295,6 @@ struct RuntimeIntegrationTests {
         let ping = try await Self.ping(pod.address.description, from: f.hostNetns)
         #expect(ping.succeeded, "ping \(pod.address) failed: \(ping.stdout) \(ping.stderr)")
     }
-}
-
-/// Polls `probe` every 20 ms for up to `timeout`; the first non-nil value, or nil.
-func eventually<T>(timeout: Duration = .seconds(5), _ probe: () throws -> T?) async throws -> T? {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if let value = try probe() { return value }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    return try probe()
 }
 
 func ms(_ d: Duration) -> String {

@@ -1,4 +1,5 @@
 import KumoModel
+import KumoTestSupport
 import Testing
 
 @Suite("JSON parsing")

@@ -1,5 +1,6 @@
 import Foundation
 import KumoModel
+import KumoTestSupport
 import Testing
 
 @Suite("JSON patch (RFC 6902) and JSON pointer (RFC 6901)")

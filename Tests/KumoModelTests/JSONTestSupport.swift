@@ -9,18 +9,6 @@ func parsedJSON(_ text: String) -> JSONValue {
     }
 }
 
-/// The message of the `KumoError` `body` throws, or nil if it does not throw.
-func kumoErrorMessage(_ body: () throws -> Void) -> String? {
-    do {
-        try body()
-        return nil
-    } catch let error as KumoError {
-        return error.message
-    } catch {
-        return "not a KumoError: \(error)"
-    }
-}
-
 /// Random JSON values that exercise escaping, unicode, number forms and nesting.
 struct RandomJSON {
     /// SplitMix64: a small seeded generator so random tests are reproducible.

@@ -9,18 +9,6 @@ import Testing
 struct CLIParsingTests {
     typealias Ref = ObjectArgument
 
-    /// The KumoError message `body` throws, or nil if it does not throw.
-    func message(_ body: () throws -> Void) -> String? {
-        do {
-            try body()
-            return nil
-        } catch let error as KumoError {
-            return error.message
-        } catch {
-            return "not a KumoError: \(error)"
-        }
-    }
-
     @Test("KIND alone lists; KIND NAME... and KIND/NAME... name objects; plural and short kind names work")
     func forms() throws {
         #expect(try Ref.parse(["nodes"]) == .all(.node))
@@ -43,17 +31,17 @@ struct CLIParsingTests {
 
     @Test("errors name what is wrong: unknown kind (with the kinds there are), mixed forms, no name, nothing")
     func errors() throws {
-        let unknown = message { _ = try Ref.parse(["gadget/x"]) }
+        let unknown = kumoErrorMessage { _ = try Ref.parse(["gadget/x"]) }
         #expect(unknown?.contains("unknown kind \"gadget\"") == true, "\(unknown ?? "no error")")
         #expect(unknown?.contains("one of node, project, image, workload") == true, "\(unknown ?? "no error")")
         #expect(unknown?.contains("svc") == true, "short names are listed: \(unknown ?? "no error")")
-        #expect(message { _ = try Ref.parse(["widgets"]) }?.contains("unknown kind \"widgets\"") == true)
-        let mixed = message { _ = try Ref.parse(["node/n1", "n2"]) }
+        #expect(kumoErrorMessage { _ = try Ref.parse(["widgets"]) }?.contains("unknown kind \"widgets\"") == true)
+        let mixed = kumoErrorMessage { _ = try Ref.parse(["node/n1", "n2"]) }
         #expect(mixed?.contains("\"n2\" is not KIND/NAME") == true, "\(mixed ?? "no error")")
-        let noName = message { _ = try Ref.parse(["node/"]) }
+        let noName = kumoErrorMessage { _ = try Ref.parse(["node/"]) }
         #expect(noName?.contains("names no object") == true, "\(noName ?? "no error")")
-        #expect(message { _ = try Ref.parse(["node", ""]) } != nil)
-        #expect(message { _ = try Ref.parse([]) } != nil)
+        #expect(kumoErrorMessage { _ = try Ref.parse(["node", ""]) } != nil)
+        #expect(kumoErrorMessage { _ = try Ref.parse([]) } != nil)
     }
 
     @Test("exactly one object: KIND/NAME or KIND NAME (history, events --for)")
@@ -61,10 +49,10 @@ struct CLIParsingTests {
         #expect(try Ref.parseOne(["node/n1"]) == Ref(kind: .node, name: "n1"))
         #expect(try Ref.parseOne(["node", "n1"]) == Ref(kind: .node, name: "n1"))
         #expect(try Ref.parseOne(["workloads", "web"]) == Ref(kind: .workload, name: "web"))
-        #expect(message { _ = try Ref.parseOne(["node"]) }?.contains("node/NAME or node NAME") == true)
-        #expect(message { _ = try Ref.parseOne(["node/a", "node/b"]) }?.contains("name one object, not 2") == true)
+        #expect(kumoErrorMessage { _ = try Ref.parseOne(["node"]) }?.contains("node/NAME or node NAME") == true)
+        #expect(kumoErrorMessage { _ = try Ref.parseOne(["node/a", "node/b"]) }?.contains("name one object, not 2") == true)
         #expect(try Ref.slashed("replica/web-1") == Ref(kind: .replica, name: "web-1"))
-        #expect(message { _ = try Ref.slashed("web-1") }?.contains("expected KIND/NAME") == true)
+        #expect(kumoErrorMessage { _ = try Ref.slashed("web-1") }?.contains("expected KIND/NAME") == true)
     }
 
     @Test("one-kind commands (cordon, drain, logs, scale): NAME, KIND/NAME, KIND NAME; another kind is refused clearly")
@@ -75,15 +63,15 @@ struct CLIParsingTests {
         #expect(try Ref.name(["no", "n1"], of: .node, command: "drain") == "n1")
         #expect(try Ref.name(["replica", "web-1"], of: .replica, command: "logs") == "web-1")
         #expect(try Ref.name(["wl/web"], of: .workload, command: "scale") == "web")
-        let wrong = message { _ = try Ref.name(["replica/x"], of: .node, command: "cordon") }
+        let wrong = kumoErrorMessage { _ = try Ref.name(["replica/x"], of: .node, command: "cordon") }
         #expect(wrong?.contains("kumo cordon works on nodes only, not replica") == true, "\(wrong ?? "no error")")
         #expect(wrong?.contains("node/NAME") == true)
-        let unknown = message { _ = try Ref.name(["gadget/x"], of: .node, command: "drain") }
+        let unknown = kumoErrorMessage { _ = try Ref.name(["gadget/x"], of: .node, command: "drain") }
         #expect(unknown?.contains("kumo drain works on nodes only") == true, "\(unknown ?? "no error")")
-        let logsOfNode = message { _ = try Ref.name(["node", "n1"], of: .replica, command: "logs") }
+        let logsOfNode = kumoErrorMessage { _ = try Ref.name(["node", "n1"], of: .replica, command: "logs") }
         #expect(logsOfNode?.contains("works on replicas only") == true, "\(logsOfNode ?? "no error")")
-        #expect(message { _ = try Ref.name(["node/"], of: .node, command: "cordon") }?.contains("names no node") == true)
-        #expect(message { _ = try Ref.name(["a", "b", "c"], of: .node, command: "cordon") }?.contains("takes one node") == true)
+        #expect(kumoErrorMessage { _ = try Ref.name(["node/"], of: .node, command: "cordon") }?.contains("names no node") == true)
+        #expect(kumoErrorMessage { _ = try Ref.name(["a", "b", "c"], of: .node, command: "cordon") }?.contains("takes one node") == true)
     }
 
     @Test("the commands take these forms and -A (as well as -a and --all-projects)")

@@ -15,7 +15,7 @@ import Testing
 @Suite("API: image blobs and tags")
 struct ImageAPITests {
     static func scratch() throws -> String {
-        let dir = NSTemporaryDirectory() + "kumo-imgtest-\(UUID().uuidString.prefix(8))"
+        let dir = temporaryPath("imgtest")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         return dir
     }

@@ -22,7 +22,7 @@ struct InstanceSchedulingTests {
             _ = try await s.admin.create(Sample.project("p"), kind: .project)
             for name in ["a", "b"] { _ = try await s.admin.create(instance(name, memory: "400Mi"), kind: .instance, project: "p") }
             var items: [JSONValue] = []
-            try await helper.eventually("2 bound instances") {
+            try await eventually("2 bound instances") {
                 items = try await s.admin.send(.GET, "/api/v1/projects/p/instances").json()["items"]?.arrayValue ?? []
                 return items.filter { $0["spec"]?["network"] != nil }.count == 2
             }
@@ -33,7 +33,7 @@ struct InstanceSchedulingTests {
             // 800Mi of 1Gi taken: a third 400Mi VM does not fit
             _ = try await s.admin.create(instance("c", memory: "400Mi"), kind: .instance, project: "p")
             var status: JSONValue?
-            try await helper.eventually("c Pending") {
+            try await eventually("c Pending") {
                 status = try await s.admin.get(.instance, "c", project: "p")["status"]
                 return status?["phase"] == "Pending"
             }

@@ -7,16 +7,9 @@ import Testing
 
 @Suite("Scheduling controller: replicas placed by the real scheduler over a real server")
 struct SchedulingControllerTests {
+    /// A registered node with its capacity and a Ready condition (this server runs no node-lifecycle controller).
     func readyNode(_ s: TestServer, _ name: String, zone: String, cpu: String = "4", memory: String = "8Gi") async throws {
-        _ = try await s.admin.create(Sample.node(name, labels: ["zone": zone]), kind: .node)
-        _ = try await s.admin.mergePatch(
-            .node, name,
-            [
-                "status": [
-                    "capacity": ["cpu": .string(cpu), "memory": .string(memory), "pods": 110],
-                    "conditions": [["type": "Ready", "status": "True"]],
-                ]
-            ], query: [("manager", "admin/agent")])
+        try await SimulatedAgents.register(name, with: s.admin, labels: ["zone": zone], cpu: cpu, memory: memory, ready: true)
     }
 
     func replica(_ name: String, workload: String, cpu: String = "500m") -> JSONValue {
@@ -24,16 +17,6 @@ struct SchedulingControllerTests {
             "metadata": ["name": .string(name), "labels": ["kumo.dev/workload": .string(workload)]],
             "spec": ["image": "busybox:1.36", "resources": ["cpu": .string(cpu), "memory": "64Mi"]],
         ]
-    }
-
-    /// Polls until `check` holds (10 s at most).
-    func eventually(_ what: String, _ check: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(10)
-        while ContinuousClock.now < deadline {
-            if try await check() { return }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        Issue.record("timed out waiting for \(what)")
     }
 
     @Test("a workload's replicas are spread over nodes and zones, each bound with an address and an explanation")

@@ -78,12 +78,8 @@ struct ServiceAPITests {
             $0.runControllers = true
             $0.controllers = ["scheduler", "workloads", "node-lifecycle", "endpoints"]
         }) { s in
-            for n in ["n1", "n2"] {
-                _ = try await s.admin.create(Sample.node(n), kind: .node)
-                _ = try await s.admin.mergePatch(
-                    .node, n, ["status": ["capacity": ["cpu": "8", "memory": "16Gi", "pods": 110]]], query: [("manager", "admin/agent-\(n)")])
-            }
-            let agents = SimulatedAgents(s) { ["n1", "n2"] }
+            for n in ["n1", "n2"] { try await SimulatedAgents.register(n, with: s.admin) }
+            let agents = SimulatedAgents(s.admin) { ["n1", "n2"] }
             defer { agents.task.cancel() }
             _ = try await s.admin.create(Sample.project("p"), kind: .project)
             _ = try await s.admin.create(Self.service("web"), kind: .service, project: "p")
@@ -122,14 +118,5 @@ struct ServiceAPITests {
         let loads = AgentLoadBalancerMetrics.aggregate([dump(10, queue: 2, ms: 30), dump(5.5, queue: 0, ms: 80), ["services": []]])
         #expect(loads["p/web"] == ServiceLoad(requestsPerSecond: 15.5, queue: 2, avgResponseMs: 80, nodes: 2))
         #expect(loads.count == 1)
-    }
-
-    func eventually(_ what: String, seconds: Int = 30, _ check: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(seconds)
-        while ContinuousClock.now < deadline {
-            if try await check() { return }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        Issue.record("timed out waiting for \(what)")
     }
 }

@@ -7,6 +7,10 @@ import Logging
 import NIOCore
 import NIOHTTP1
 
+// Every file of this suite uses the shared fixtures (`Sample`, `kumoError`, `eventually`, the client helpers):
+// imported once here for the whole target.
+@_exported import KumoTestSupport
+
 /// A real Kumo API server on a loopback port with its own temporary data directory, and an admin client.
 final class TestServer: Sendable {
     let dir: String
@@ -24,7 +28,7 @@ final class TestServer: Sendable {
     static func start(
         dir existing: String? = nil, logger custom: Logger? = nil, configure: (inout ServerConfiguration) -> Void = { _ in }
     ) async throws -> TestServer {
-        let dir = existing ?? NSTemporaryDirectory() + "kumo-test-\(UUID().uuidString.prefix(8))"
+        let dir = existing ?? temporaryPath("test")
         var config = ServerConfiguration(dataDir: dir, host: "127.0.0.1", port: 0, runControllers: false)
         configure(&config)
         var logger = custom ?? Logger(label: "test.server")
@@ -88,99 +92,11 @@ final class TestServer: Sendable {
     }
 }
 
-/// Valid sample objects.
-enum Sample {
-    static func project(_ name: String, labels: [String: String]? = nil) -> JSONValue {
-        var meta: [String: JSONValue] = ["name": .string(name)]
-        if let labels { meta["labels"] = .object(labels.mapValues { .string($0) }) }
-        return ["apiVersion": "kumo/v1", "kind": "Project", "metadata": .object(meta), "spec": ["description": "test"]]
-    }
-
-    static func node(_ name: String, labels: [String: String] = [:]) -> JSONValue {
-        [
-            "apiVersion": "kumo/v1", "kind": "Node",
-            "metadata": ["name": .string(name), "labels": .object(labels.mapValues { .string($0) })],
-            "spec": ["unschedulable": false],
-        ]
-    }
-
-    static func workload(_ name: String, replicas: Int = 2, image: String = "busybox:1.36", labels: [String: String] = [:])
-        -> JSONValue
-    {
-        [
-            "apiVersion": "kumo/v1", "kind": "Workload",
-            "metadata": ["name": .string(name), "labels": .object(labels.mapValues { .string($0) })],
-            "spec": [
-                "replicas": .number(Double(replicas)),
-                "template": [
-                    "labels": ["app": .string(name)],
-                    "spec": ["image": .string(image), "resources": ["cpu": "250m", "memory": "64Mi"]],
-                ],
-            ],
-        ]
-    }
-
-    static func secret(_ name: String) -> JSONValue {
-        ["apiVersion": "kumo/v1", "kind": "Secret", "metadata": ["name": .string(name)], "spec": ["data": ["password": "aHVudGVyMg=="]]]
-    }
-
-    static func service(_ name: String) -> JSONValue {
-        [
-            "apiVersion": "kumo/v1", "kind": "Service", "metadata": ["name": .string(name)],
-            "spec": ["selector": ["app": "web"], "ports": [["port": 80, "targetPort": 8080]]],
-        ]
-    }
-
-    static func replica(_ name: String) -> JSONValue {
-        ["apiVersion": "kumo/v1", "kind": "Replica", "metadata": ["name": .string(name)], "spec": ["image": "busybox:1.36"]]
-    }
-
-    static func instance(_ name: String) -> JSONValue {
-        [
-            "apiVersion": "kumo/v1", "kind": "Instance", "metadata": ["name": .string(name)],
-            "spec": ["image": "debian:12", "vcpus": 1, "memory": "512Mi"],
-        ]
-    }
-
-    static func image(_ name: String) -> JSONValue {
-        [
-            "apiVersion": "kumo/v1", "kind": "Image", "metadata": ["name": .string(name)],
-            "spec": ["tags": ["latest": .string("sha256:" + String(repeating: "ab", count: 32))]],
-        ]
-    }
-}
-
+// KumoTestbed's LocalCloud.swift has the same `get` (public); both move to KumoTestSupport's KumoClient+Objects.swift
+// together, since two would be ambiguous where both modules are imported.
 extension KumoClient {
-    func create(_ object: JSONValue, kind: Kind, project: String? = nil, manager: String? = nil) async throws -> JSONValue {
-        try await send(
-            .POST, APIPaths.collection(kind, project: project), query: manager.map { [("manager", $0)] } ?? [],
-            body: object.serialized()
-        ).json()
-    }
-
     func get(_ kind: Kind, _ name: String, project: String? = nil) async throws -> JSONValue {
         try await send(.GET, APIPaths.object(kind, project: project, name: name)).json()
-    }
-
-    func mergePatch(
-        _ kind: Kind, _ name: String, project: String? = nil, _ patch: JSONValue, query: [(String, String)] = []
-    ) async throws -> JSONValue {
-        try await send(
-            .PATCH, APIPaths.object(kind, project: project, name: name), query: query, body: patch.serialized(),
-            contentType: mergePatchContentType
-        ).json()
-    }
-}
-
-/// The error a throwing call ended with (nil if it did not throw).
-func kumoError(_ body: () async throws -> Void) async -> KumoError? {
-    do {
-        try await body()
-        return nil
-    } catch let e as KumoError {
-        return e
-    } catch {
-        return KumoError(.internal, "\(error)")
     }
 }
 
@@ -189,32 +105,21 @@ func withServer(
     configure: (inout ServerConfiguration) -> Void = { _ in }, _ body: (TestServer) async throws -> Void
 ) async throws {
     let s = try await TestServer.start(configure: configure)
-    do {
+    try await withCleanup {
         try await body(s)
-    } catch {
+    } cleanup: {
         await s.finish()
-        throw error
     }
-    await s.finish()
 }
 
 /// Reads `count` events from a watch stream (fails after 10 s).
 func takeEvents(_ count: Int, _ stream: AsyncThrowingStream<WatchEventWire, any Error>) async throws -> [WatchEventWire] {
-    try await withThrowingTaskGroup(of: [WatchEventWire].self) { group in
-        group.addTask {
-            var out: [WatchEventWire] = []
-            for try await e in stream {
-                out.append(e)
-                if out.count == count { break }
-            }
-            return out
+    try await withTimeout(.seconds(10), waitingFor: "\(count) watch events") {
+        var out: [WatchEventWire] = []
+        for try await e in stream {
+            out.append(e)
+            if out.count == count { break }
         }
-        group.addTask {
-            try await Task.sleep(for: .seconds(10))
-            throw KumoError(.internal, "timed out waiting for \(count) watch events")
-        }
-        let first = try await group.next() ?? []
-        group.cancelAll()
-        return first
+        return out
     }
 }

@@ -118,7 +118,7 @@ struct TransportSecurityTests {
 
     @Test("--tls-cert/--tls-key: the operator's certificate is served, and re-read when the files change")
     func operatorCertificate() async throws {
-        let dir = NSTemporaryDirectory() + "kumo-opcert-\(UUID().uuidString.prefix(8))"
+        let dir = temporaryPath("opcert")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let opCA = try CertificateAuthority.make(now: Date())

@@ -1,51 +1,12 @@
 import Foundation
 import KumoAPI
 import KumoModel
+import Synchronization
 import Testing
 
 @testable import KumoServer
 
-/// Stands in for node agents until the real agent lands (issue 3): renews the leases of the nodes it keeps
-/// alive and reports bound replicas Running and ready. Named as a simulation; the real agent tests replace it.
-final class SimulatedAgents: Sendable {
-    let task: Task<Void, Never>
-
-    init(_ s: TestServer, alive: @escaping @Sendable () -> Set<String>) {
-        let admin = s.admin
-        task = Task {
-            while !Task.isCancelled {
-                for node in alive() {
-                    _ = try? await admin.send(.PUT, "/api/v1/nodes/\(node)/lease", body: Array(#"{"durationSeconds":1}"#.utf8))
-                }
-                let items = (try? await admin.send(.GET, "/api/v1/replicas").json()["items"]?.arrayValue) ?? []
-                for r in items {
-                    // a graceful deletion: the agent of the node stops the replica, then removes it
-                    if let node = r["spec"]?["nodeName"]?.stringValue, alive().contains(node),
-                        r["metadata"]?["deletionTimestamp"] != nil,
-                        let project = r["metadata"]?["project"]?.stringValue, let name = r["metadata"]?["name"]?.stringValue
-                    {
-                        _ = try? await admin.send(.DELETE, "/api/v1/projects/\(project)/replicas/\(name)?force=true")
-                        continue
-                    }
-                    guard let node = r["spec"]?["nodeName"]?.stringValue, alive().contains(node),
-                        r["status"]?["phase"]?.stringValue != "Running",
-                        let project = r["metadata"]?["project"]?.stringValue, let name = r["metadata"]?["name"]?.stringValue
-                    else { continue }
-                    _ = try? await admin.mergePatch(
-                        .replica, name, project: project, ["status": ["phase": "Running", "ready": true]],
-                        query: [("manager", "admin/agent-\(node)")])
-                }
-                try? await Task.sleep(for: .milliseconds(100))
-            }
-        }
-    }
-
-    func stop() async {
-        task.cancel()
-        await task.value
-    }
-}
-
+/// The nodes whose (simulated) agents are up; a test takes one away to lose the node.
 final class AliveSet: Sendable {
     private let nodes: Mutex<Set<String>>
     init(_ n: Set<String>) { nodes = Mutex(n) }
@@ -54,19 +15,8 @@ final class AliveSet: Sendable {
     func insert(_ n: String) { _ = nodes.withLock { $0.insert(n) } }
 }
 
-import Synchronization
-
 @Suite("Workload and node lifecycle controllers over a real server (simulated agents)", .serialized)
 struct WorkloadControllerTests {
-    func eventually(_ what: String, seconds: Int = 30, _ check: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(seconds)
-        while ContinuousClock.now < deadline {
-            if try await check() { return }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        Issue.record("timed out waiting for \(what)")
-    }
-
     func replicas(_ s: TestServer) async throws -> [JSONValue] {
         try await s.admin.send(.GET, "/api/v1/projects/p/replicas").json()["items"]?.arrayValue ?? []
     }
@@ -78,13 +28,10 @@ struct WorkloadControllerTests {
             $0.nodeGracePeriod = .seconds(2)
         }) { s in
             for (n, z) in [("n1", "a"), ("n2", "b"), ("n3", "c")] {
-                _ = try await s.admin.create(Sample.node(n, labels: ["zone": z]), kind: .node)
-                _ = try await s.admin.mergePatch(
-                    .node, n, ["status": ["capacity": ["cpu": "8", "memory": "16Gi", "pods": 110]]],
-                    query: [("manager", "admin/agent-\(n)")])
+                try await SimulatedAgents.register(n, with: s.admin, labels: ["zone": z])
             }
             let alive = AliveSet(["n1", "n2", "n3"])
-            let agents = SimulatedAgents(s) { alive.current }
+            let agents = SimulatedAgents(s.admin) { alive.current }
             defer { agents.task.cancel() }
             // all three nodes Ready first (otherwise the first Ready node rightly takes every replica)
             try await eventually("3 Ready nodes") {
@@ -169,7 +116,7 @@ struct WorkloadControllerTests {
             replica["spec"]?["terminationGracePeriodSeconds"] = 1
             _ = try await s.admin.create(replica, kind: .replica, project: "p")
             _ = try await s.admin.send(.DELETE, "/api/v1/projects/p/replicas/stuck")
-            try await eventually("the Terminating condition", seconds: 20) {
+            try await eventually("the Terminating condition", timeout: .seconds(20)) {
                 let r = try await s.admin.get(.replica, "stuck", project: "p")
                 return r["status"]?["conditions"]?.arrayValue?.contains { $0["type"] == "Terminating" && $0["reason"] == "TerminatingTooLong" } == true
             }

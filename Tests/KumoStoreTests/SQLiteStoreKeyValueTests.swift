@@ -1,6 +1,7 @@
 import Foundation
 import KumoModel
 import KumoStore
+import KumoTestSupport
 import Testing
 
 @Suite(.timeLimit(.minutes(1))) struct SQLiteStoreKeyValueTests {

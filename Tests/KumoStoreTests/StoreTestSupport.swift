@@ -1,17 +1,9 @@
 import Foundation
 import KumoModel
 import KumoStore
+import KumoTestSupport
 import Logging
 import Testing
-
-/// A temporary directory removed when the test body returns.
-func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
-    let directory = FileManager.default.temporaryDirectory
-        .appendingPathComponent("kumo-store-tests-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: directory) }
-    return try await body(directory)
-}
 
 let quietLogger = Logger(label: "kumo.store.test", factory: { _ in SwiftLogNoOpLogHandler() })
 
@@ -19,39 +11,18 @@ let quietLogger = Logger(label: "kumo.store.test", factory: { _ in SwiftLogNoOpL
 func withStore<T>(
     options: SQLiteStore.Options = .init(), _ body: (SQLiteStore, String) async throws -> T
 ) async throws -> T {
-    try await withTemporaryDirectory { directory in
+    try await withTemporaryDirectory("store-tests") { directory in
         let path = directory + "/data/store.sqlite"
         let store = try SQLiteStore(path: path, options: options, logger: quietLogger)
-        do {
-            let result = try await body(store, path)
+        return try await withCleanup {
+            try await body(store, path)
+        } cleanup: {
             await store.close()
-            return result
-        } catch {
-            await store.close()
-            throw error
         }
     }
 }
 
 func bytes(_ string: String) -> [UInt8] { Array(string.utf8) }
-
-/// Runs `body` (typically awaiting a stream) and fails with a timeout instead of hanging the suite.
-func withTimeout<T: Sendable>(
-    _ timeout: Duration = .seconds(10), _ body: @escaping @Sendable () async throws -> T
-) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: timeout)
-            return nil
-        }
-        defer { group.cancelAll() }
-        guard let first = try await group.next(), let result = first else {
-            throw KumoError(.internal, "timed out after \(timeout)")
-        }
-        return result
-    }
-}
 
 /// The next `count` events of `stream` (fails on timeout or early end).
 func take(

@@ -2,6 +2,7 @@ import Foundation
 import KumoAgent
 import KumoModel
 import KumoSystem
+import KumoTestSupport
 import Logging
 import Synchronization
 
@@ -15,7 +16,7 @@ import Synchronization
 /// added to the root namespace. Every name carries a prefix unique to this process and fixture
 /// (`ko<pid%10000><n>`), and `cleanup()` deletes every namespace under it — pods, hosts, underlay, and with them
 /// every veth, bridge and VXLAN device — whether the test passed or not (`with` calls it on every path).
-final class OverlayFixture: Sendable {
+final class OverlayFixture: AsyncFixture, Sendable {
     static let counter = Atomic<Int>(0)
 
     static var canRun: Bool {
@@ -53,18 +54,10 @@ final class OverlayFixture: Sendable {
         var logger = Logger(label: "kumo.test.overlay")
         logger.logLevel = .warning
         let fixture = OverlayFixture(prefix: "ko\(getpid() % 10000)\(String(n, radix: 36))", logger: logger)
-        do {
-            try await fixture.setUp()
-            let result = try await body(fixture)
-            await fixture.cleanup()
-            return result
-        } catch {
-            await fixture.cleanup()
-            throw error
-        }
+        return try await fixture.run(body)
     }
 
-    private func setUp() async throws {
+    func setUp() async throws {
         try await Command().check(["ip", "netns", "add", underlay])
         try await Command().check(["ip", "-n", underlay, "link", "add", "ul0", "type", "bridge"])
         try await Command().check(["ip", "-n", underlay, "link", "set", "dev", "ul0", "up"])

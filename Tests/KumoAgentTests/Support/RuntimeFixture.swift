@@ -2,6 +2,7 @@ import Foundation
 import KumoAgent
 import KumoModel
 import KumoSystem
+import KumoTestSupport
 import Logging
 import Synchronization
 
@@ -14,7 +15,7 @@ import Synchronization
 /// prefix unique to this process and fixture (`kt<pid%10000><n>`), so parallel runs never clash, and
 /// `cleanup()` removes all of it — containers, mounts, namespaces, veths, cgroups, files — whether the test
 /// passed or not (`RuntimeFixture.with` calls it on every path).
-final class RuntimeFixture: Sendable {
+final class RuntimeFixture: AsyncFixture, Sendable {
     static let counter = Atomic<Int>(0)
 
     /// Root, runc, ip and busybox: without them these tests cannot run here.
@@ -65,18 +66,10 @@ final class RuntimeFixture: Sendable {
         var logger = Logger(label: "kumo.test.runtime")
         logger.logLevel = .info
         let fixture = try RuntimeFixture(prefix: prefix, dir: dir, logger: logger)
-        do {
-            try await fixture.setUp()
-            let result = try await body(fixture)
-            await fixture.cleanup()
-            return result
-        } catch {
-            await fixture.cleanup()
-            throw error
-        }
+        return try await fixture.run(body)
     }
 
-    private func setUp() async throws {
+    func setUp() async throws {
         let fm = FileManager.default
         for sub in ["bin", "proc", "dev", "sys", "tmp", "etc"] {
             try fm.createDirectory(atPath: imageRootfs + "/" + sub, withIntermediateDirectories: true)
