@@ -23,19 +23,7 @@ extension AgentAPI {
     /// The secrets this node's replicas reference (all projects, page by page; the server shows a node no
     /// others) and the revision to watch from.
     public func listSecrets() async throws(KumoError) -> (items: [JSONValue], revision: Int64) {
-        var items: [JSONValue] = []
-        var next: String? = nil
-        var revision: Int64 = 0
-        repeat {
-            var query = [("limit", "500")]
-            if let next { query.append(("continue", next)) }
-            let page = try await client.send(.GET, APIPaths.collection(.secret, project: nil), query: query)
-                .decode(ObjectList.self)
-            items += page.items
-            revision = Int64(page.metadata.revision) ?? revision
-            next = page.metadata.continue
-        } while next != nil
-        return (items, revision)
+        try await listAll(.secret, query: [])
     }
 
     /// Changes of the secrets this node's replicas reference: the server sends a secret's events only while a

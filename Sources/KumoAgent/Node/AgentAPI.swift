@@ -104,11 +104,17 @@ public struct AgentAPI: Sendable {
 
     /// Every object of `kind` bound to this node (all projects, page by page) and the revision to watch from.
     func listBound(_ kind: Kind) async throws(KumoError) -> (items: [JSONValue], revision: Int64) {
+        try await listAll(kind, query: boundSelector)
+    }
+
+    /// Every object of `kind` the server shows this node with `filter` (all projects, 500 a page) and the revision
+    /// to watch from.
+    func listAll(_ kind: Kind, query filter: [(String, String)]) async throws(KumoError) -> (items: [JSONValue], revision: Int64) {
         var items: [JSONValue] = []
         var next: String? = nil
         var revision: Int64 = 0
         repeat {
-            var query = boundSelector + [("limit", "500")]
+            var query = filter + [("limit", "500")]
             if let next { query.append(("continue", next)) }
             let page = try await client.send(.GET, APIPaths.collection(kind, project: nil), query: query)
                 .decode(ObjectList.self)
