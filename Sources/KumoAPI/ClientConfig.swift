@@ -32,9 +32,9 @@ public struct ClientConfig: Codable, Sendable, Equatable {
                     + "(or set KUMO_CONFIG)")
         }
         do {
-            return try JSONDecoder().decode(ClientConfig.self, from: data)
+            return try decode(jsonBytes: data, as: ClientConfig.self)
         } catch {
-            throw KumoError(.badRequest, "failed to read client configuration \(path): \(error)", cause: error)
+            throw KumoError(.badRequest, "failed to read client configuration \(path): \(error.message)", cause: error)
         }
     }
 
@@ -44,9 +44,7 @@ public struct ClientConfig: Codable, Sendable, Equatable {
             let dir = (path as NSString).deletingLastPathComponent
             try FileManager.default.createDirectory(
                 atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try SecureFile.write(try encoder.encode(self), to: path)
+            try SecureFile.write(Data(KumoModel.encode(self).prettySerialized()), to: path)
         } catch let e as KumoError {
             throw e
         } catch {

@@ -76,9 +76,9 @@ public struct KumoClient: Sendable {
 
         public func decode<T: Decodable>(_ type: T.Type) throws(KumoError) -> T {
             do {
-                return try JSONDecoder().decode(T.self, from: Data(body))
+                return try KumoModel.decode(jsonBytes: body, as: type)
             } catch {
-                throw KumoError(.internal, "failed to decode server response as \(T.self): \(error)", cause: error)
+                throw KumoError(.internal, "failed to decode server response as \(T.self): \(error.message)", cause: error)
             }
         }
     }
@@ -195,7 +195,7 @@ public struct KumoClient: Sendable {
     }
 
     static func error(status: Int, body: [UInt8]) -> KumoError {
-        if let parsed = try? JSONDecoder().decode(ErrorBody.self, from: Data(body)) {
+        if let parsed = try? KumoModel.decode(jsonBytes: body, as: ErrorBody.self) {
             return parsed.kumoError
         }
         let text = String(decoding: body.prefix(500), as: UTF8.self)

@@ -1,4 +1,3 @@
-import Foundation
 import KumoModel
 
 /// An image ready to upload: the manifest bytes (sent as they are, so the digest the server tags is theirs) and
@@ -15,12 +14,6 @@ public struct BuiltImage: Sendable, Equatable {
     /// The manifest for `config` + `layers`.
     public init(config: ImageBuilder.BlobFile, layers: [ImageBuilder.BlobFile]) throws(KumoError) {
         let manifest = OCIManifest(config: config.descriptor, layers: layers.map(\.descriptor))
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let bytes: Data
-        do { bytes = try encoder.encode(manifest) } catch {
-            throw KumoError(.internal, "failed to encode the manifest: \(error)", cause: error)
-        }
-        self.init(manifest: Array(bytes), blobs: [config] + layers)
+        self.init(manifest: encodeJSON(manifest), blobs: [config] + layers)
     }
 }

@@ -84,18 +84,13 @@ public struct ImageBuilder: Sendable {
     }
 
     public func write<T: Encodable>(_ value: T, mediaType: String, name: String) throws(KumoError) -> BlobFile {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data: Data
-        do { data = try encoder.encode(value) } catch {
-            throw KumoError(.internal, "failed to encode \(name): \(error)", cause: error)
-        }
+        let bytes = encodeJSON(value)
         let path = workDir + "/" + name
-        guard FileManager.default.createFile(atPath: path, contents: data) else {
+        guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else {
             throw KumoError(.internal, "failed to write \(path)")
         }
         return BlobFile(
-            path: path, descriptor: OCIDescriptor(mediaType: mediaType, digest: FileDigest.sha256(of: Array(data)), size: Int64(data.count)))
+            path: path, descriptor: OCIDescriptor(mediaType: mediaType, digest: FileDigest.sha256(of: bytes), size: Int64(bytes.count)))
     }
 
     /// Reads an OCI image layout: `index.json` → the manifest named `ref` (annotation
@@ -154,8 +149,8 @@ public struct ImageBuilder: Sendable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw KumoError(.notFound, "failed to read \(what): \(path) not found")
         }
-        do { return try JSONDecoder().decode(T.self, from: data) } catch {
-            throw KumoError(.invalid, "failed to parse \(what): \(error)", cause: error)
+        do { return try KumoModel.decode(jsonBytes: data, as: T.self) } catch {
+            throw KumoError(.invalid, "failed to parse \(what): \(error.message)", cause: error)
         }
     }
 }

@@ -40,3 +40,17 @@ protocol KindedObject {
 extension Object: KindedObject {
     static var kindName: String { Spec.kind.rawValue }
 }
+
+/// Decodes a typed value from untrusted JSON bytes — a request body, a stored record, a peer's answer — with the
+/// strict parser (duplicate keys rejected, nesting bounded, line and column in errors; 400) and the tree decoder
+/// (a wrong type or missing field is a 422 naming it). Kumo's one way from bytes to a typed value: Foundation's
+/// JSONDecoder is not used.
+public func decode<T: Decodable>(jsonBytes bytes: some Collection<UInt8>, as type: T.Type) throws(KumoError) -> T {
+    try decode(try JSONValue(parsing: bytes), as: type)
+}
+
+/// The compact, deterministic serialization (sorted keys) of a typed value: Kumo's one way from a typed value to
+/// bytes.
+public func encodeJSON(_ value: some Encodable) -> [UInt8] {
+    encode(value).serialized()
+}

@@ -93,6 +93,10 @@ private struct TreeDecoder: Decoder {
                 I.self, .init(codingPath: codingPath, debugDescription: "expected integer, got \(formatNumber(n))"))
         }
         guard let i = I(exactly: n) else {
+            // The Double nearest to UInt64.max is 2^64, so the number written as exactly the max (runc's
+            // "unlimited", or the tree encoder's own output for it) lands there. Unsigned only: no API field is
+            // unsigned, so a client cannot reach a max that `+ 1` would trap on.
+            if !I.isSigned, n == Double(I.max) { return I.max }
             throw DecodingError.dataCorrupted(
                 .init(codingPath: codingPath, debugDescription: "number \(formatNumber(n)) is out of range"))
         }

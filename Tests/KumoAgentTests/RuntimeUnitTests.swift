@@ -74,6 +74,15 @@ import Testing
         #expect(stats.pidsLimit == 64)
     }
 
+    /// cgroup v2 without a memory limit: runc reports UInt64.max, which a JSON double cannot hold exactly.
+    @Test func decodesUnlimitedStats() throws {
+        let text = #"{"type":"stats","id":"a","data":{"memory":{"usage":{"limit":18446744073709551615,"usage":4096}},"pids":{"current":1,"limit":0}}}"#
+        let stats = RuncStats(try #require(try Runc.decode(RuncStats.Event.self, text, what: "t").data))
+        #expect(stats.memoryLimitBytes == .max)
+        #expect(stats.memoryUsageBytes == 4096)
+        #expect(stats.pidsLimit == 0)
+    }
+
     @Test func quotesRuncMessages() {
         let stderr = "time=\"2026\" level=error msg=\"container does not exist\"\n"
         #expect(Runc.message(stderr: stderr, status: 1) == "container does not exist")

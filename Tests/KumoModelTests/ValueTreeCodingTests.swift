@@ -54,4 +54,28 @@ import Testing
         #expect(field(["raw"], nil) == "raw invalid object: raw: required")
         #expect(field(["raw"], .null) == nil)  // JSONValue accepts null
     }
+
+    /// JSON numbers are doubles here: UInt64.max (runc's "unlimited") parses to 2^64 and must still decode, and the
+    /// tree encoder's own output for it must come back; signed 64-bit integers get no such leeway.
+    @Test func unsignedMaxRoundTrips() throws {
+        struct Limits: Codable, Equatable {
+            var limit: UInt64
+            var small: UInt32
+            var signed: Int64?
+        }
+        let runc = try decode(jsonBytes: Array(#"{"limit": 18446744073709551615, "small": 4294967295}"#.utf8), as: Limits.self)
+        #expect(runc == Limits(limit: .max, small: .max))
+        let own = Limits(limit: .max, small: 7, signed: -(1 << 53))
+        #expect(try decode(jsonBytes: encodeJSON(own), as: Limits.self) == own)
+        #expect(try decode(jsonBytes: Array(#"{"limit": 9007199254740992, "small": 0}"#.utf8), as: Limits.self).limit == 1 << 53)
+        #expect(throws: KumoError.self) {
+            try decode(jsonBytes: Array(#"{"limit": 1, "small": 4294967296}"#.utf8), as: Limits.self)
+        }
+        #expect(throws: KumoError.self) {
+            try decode(jsonBytes: Array(#"{"limit": 1e20, "small": 0}"#.utf8), as: Limits.self)
+        }
+        #expect(throws: KumoError.self) {
+            try decode(jsonBytes: Array(#"{"limit": 1, "small": 0, "signed": 9223372036854775807}"#.utf8), as: Limits.self)
+        }
+    }
 }

@@ -68,13 +68,7 @@ public enum OCIBundle {
 
     /// `config.json` bytes: pretty-printed with sorted keys so the same spec always gives the same file.
     public static func json(_ config: OCIConfig) throws(KumoError) -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        do {
-            return Array(try encoder.encode(config)) + [UInt8(ascii: "\n")]
-        } catch {
-            throw KumoError(.internal, "failed to encode config.json: \(error)", cause: error)
-        }
+        encode(config).prettySerialized() + [UInt8(ascii: "\n")]
     }
 
     /// The mounts `runc spec` generates, minus the cgroup filesystem: a replica has no business reading the

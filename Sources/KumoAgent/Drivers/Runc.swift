@@ -160,9 +160,8 @@ public struct Runc: Sendable {
             var level: String?
             var msg: String?
         }
-        let decoder = JSONDecoder()
         let errors = text.split(separator: "\n").compactMap { line -> String? in
-            guard let l = try? decoder.decode(Line.self, from: Data(line.utf8)), l.level == "error" || l.level == "fatal"
+            guard let l = try? KumoModel.decode(jsonBytes: line.utf8, as: Line.self), l.level == "error" || l.level == "fatal"
             else { return nil }
             return l.msg
         }
@@ -171,9 +170,9 @@ public struct Runc: Sendable {
 
     static func decode<T: Decodable>(_ type: T.Type, _ text: String, what: String) throws(KumoError) -> T {
         do {
-            return try JSONDecoder().decode(T.self, from: Data(text.utf8))
+            return try KumoModel.decode(jsonBytes: text.utf8, as: type)
         } catch {
-            throw KumoError(.internal, "failed to parse \(what) output: \(error)", cause: error)
+            throw KumoError(.internal, "failed to parse \(what) output: \(error.message)", cause: error)
         }
     }
 }

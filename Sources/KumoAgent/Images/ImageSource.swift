@@ -53,9 +53,9 @@ public struct DirectoryImageSource: ImageSource {
         }
         let index: OCIIndex
         do {
-            index = try JSONDecoder().decode(OCIIndex.self, from: data)
+            index = try decode(jsonBytes: data, as: OCIIndex.self)
         } catch {
-            throw KumoError(.invalid, "failed to read \(directory)/index.json: \(error)", cause: error)
+            throw KumoError(.invalid, "failed to read \(directory)/index.json: \(error.message)", cause: error)
         }
         let wanted = [ref.tagOrLatest, "\(ref.name):\(ref.tagOrLatest)"]
         guard

@@ -61,7 +61,7 @@ public actor ImageStore {
         var found: [String: CachedImage] = [:]
         for name in (try? fm.contentsOfDirectory(atPath: rootfsDir)) ?? [] where name.hasSuffix(".json") {
             guard let data = fm.contents(atPath: rootfsDir + "/" + name),
-                let cached = try? JSONDecoder().decode(CachedImage.self, from: data),
+                let cached = try? KumoModel.decode(jsonBytes: data, as: CachedImage.self),
                 fm.fileExists(atPath: rootfsDir + "/" + String(name.dropLast(5)))
             else { continue }
             found[cached.manifestDigest] = cached
@@ -153,9 +153,7 @@ public actor ImageStore {
         let cached = CachedImage(
             reference: reference, manifestDigest: digest, config: ImageConfig(config), blobs: blobs, sizeBytes: size,
             unpackedAt: Timestamp(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000)).rfc3339)
-        if let data = try? JSONEncoder().encode(cached) {
-            FileManager.default.createFile(atPath: target + ".json", contents: data)
-        }
+        _ = FileManager.default.createFile(atPath: target + ".json", contents: Data(encodeJSON(cached)))
         images[digest] = cached
         lastUsed[digest] = .now
         counters.pulls += 1
@@ -196,9 +194,9 @@ public actor ImageStore {
             throw KumoError(.internal, "failed to read \(what) at \(path)")
         }
         do {
-            return try JSONDecoder().decode(T.self, from: data)
+            return try KumoModel.decode(jsonBytes: data, as: T.self)
         } catch {
-            throw KumoError(.invalid, "failed to parse \(what): \(error)", cause: error)
+            throw KumoError(.invalid, "failed to parse \(what): \(error.message)", cause: error)
         }
     }
 

@@ -23,7 +23,7 @@ public struct ReplicaRecord: Codable, Sendable, Equatable {
     func save(in dir: String) throws(KumoError) {
         do {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            let data = try JSONEncoder().encode(self)
+            let data = Data(KumoModel.encode(self).serialized())
             let target = Self.path(dir, uid: uid)
             let temp = target + ".tmp"
             try data.write(to: URL(fileURLWithPath: temp))
@@ -37,7 +37,7 @@ public struct ReplicaRecord: Codable, Sendable, Equatable {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
         return names.filter { $0.hasSuffix(".json") }.compactMap { name in
             guard let data = FileManager.default.contents(atPath: dir + "/" + name) else { return nil }
-            return try? JSONDecoder().decode(ReplicaRecord.self, from: data)
+            return try? KumoModel.decode(jsonBytes: data, as: ReplicaRecord.self)
         }
     }
 

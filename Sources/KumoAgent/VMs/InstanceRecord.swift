@@ -1,4 +1,5 @@
 import Foundation
+import KumoModel
 
 /// What the agent remembers about a VM across its own restarts (`<vms>/<uid>/record.json`).
 struct InstanceRecord: Codable, Sendable, Equatable {
@@ -14,15 +15,13 @@ struct InstanceRecord: Codable, Sendable, Equatable {
 
     static func load(_ path: String) -> InstanceRecord? {
         guard let data = FileManager.default.contents(atPath: path) else { return nil }
-        return try? JSONDecoder().decode(InstanceRecord.self, from: data)
+        return try? decode(jsonBytes: data, as: InstanceRecord.self)
     }
 
     func save(_ path: String) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        guard let data = try? encoder.encode(self) else { return }
         let tmp = path + ".tmp"
-        FileManager.default.createFile(atPath: tmp, contents: data, attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(
+            atPath: tmp, contents: Data(encodeJSON(self)), attributes: [.posixPermissions: 0o600])
         _ = rename(tmp, path)
     }
 }

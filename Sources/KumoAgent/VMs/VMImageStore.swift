@@ -106,9 +106,9 @@ public actor VMImageStore {
     static func decode<T: Decodable>(_ path: String, what: String) throws(KumoError) -> T {
         guard let data = FileManager.default.contents(atPath: path) else { throw KumoError(.internal, "cannot read \(path)") }
         do {
-            return try JSONDecoder().decode(T.self, from: data)
+            return try KumoModel.decode(jsonBytes: data, as: T.self)
         } catch {
-            throw KumoError(.invalid, "the \(what) does not parse: \(error)", field: "image", cause: error)
+            throw KumoError(.invalid, "the \(what) does not parse: \(error.message)", field: "image", cause: error)
         }
     }
 

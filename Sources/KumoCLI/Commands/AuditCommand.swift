@@ -21,7 +21,7 @@ struct AuditCommand: AsyncParsableCommand {
             if let source { query.append(("source", source)) }
             let answer = try await client.client().send(.GET, "/api/v1/audit", query: query).json()
             if output == "json" {
-                printOut(JSONPretty.format(answer))
+                printOut(answer.prettyString)
                 return
             }
             var t = Table(headers: ["TIME", "REASON", "WHO", "FROM", "REQUEST", "MESSAGE"])

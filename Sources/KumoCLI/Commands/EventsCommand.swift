@@ -40,7 +40,7 @@ struct EventsCommand: AsyncParsableCommand {
             let scope = allProjects ? nil : project ?? target?.2 ?? config.project
             let events = try await Self.fetch(api, regarding: target, project: scope)
             switch output {
-            case .json: printOut(JSONPretty.format(.array(events)))
+            case .json: printOut(JSONValue.array(events).prettyString)
             case .yaml: printOut(events.map { YAMLCodec.yaml($0) }.joined(separator: "---\n"))
             case .table, .wide:
                 if events.isEmpty { printErr("No events found."); return }

@@ -99,7 +99,7 @@ struct GetCommand: AsyncParsableCommand {
         if items.isEmpty && !watch && (output == .table || output == .wide) {
             printErr("No \(k.plural) found" + (project.map { " in project \($0)." } ?? "."))
         } else if output == .json && !watch {
-            printOut(JSONPretty.format(list))
+            printOut(list.prettyString)
         } else {
             print(items, k, withProject: withProject)
         }
@@ -141,6 +141,6 @@ struct GetCommand: AsyncParsableCommand {
     func documents(_ items: [JSONValue]) -> String {
         output == .yaml
             ? items.map { YAMLCodec.yaml($0) }.joined(separator: "---\n")
-            : items.count == 1 ? JSONPretty.format(items[0]) : JSONPretty.format(.array(items))
+            : items.count == 1 ? items[0].prettyString : JSONValue.array(items).prettyString
     }
 }

@@ -33,7 +33,7 @@ struct HistoryCommand: AsyncParsableCommand {
             let response = try await api.send(.GET, APIPaths.history(k, project: p, name: n))
             let history = try response.decode(HistoryList.self)
             switch output {
-            case .json: printOut(JSONPretty.format(try response.json()))
+            case .json: printOut(try response.json().prettyString)
             case .yaml: printOut(YAMLCodec.yaml(try response.json()))
             case .table, .wide:
                 var t = Table(headers: ["REVISION", "TIME", "MANAGER", "OPERATION", "CHANGES"])
@@ -53,7 +53,7 @@ struct HistoryCommand: AsyncParsableCommand {
                             if let v = op.value { o["value"] = v }
                             return .object(o)
                         }
-                        printOut("--- revision \(h.revision ?? 0) by \(h.manager)\n" + JSONPretty.format(.array(ops)))
+                        printOut("--- revision \(h.revision ?? 0) by \(h.manager)\n" + JSONValue.array(ops).prettyString)
                     }
                 }
             }

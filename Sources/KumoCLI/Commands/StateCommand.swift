@@ -34,7 +34,7 @@ struct StateCommand: AsyncParsableCommand {
                 guard component != "server" else { throw KumoError(.invalid, "--network applies to agent/NODE", field: "network") }
                 state = state["network"] ?? .null
             }
-            printOut(JSONPretty.format(state))
+            printOut(state.prettyString)
         }
     }
 }

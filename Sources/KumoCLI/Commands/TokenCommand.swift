@@ -60,8 +60,7 @@ struct TokenCommand: AsyncParsableCommand {
                     ? TokenRequest(name: name, role: .join, ttlSeconds: seconds ?? 24 * 3600)
                     : TokenRequest(
                         name: name, project: project, role: TokenRole(rawValue: role ?? "view") ?? .view, ttlSeconds: seconds)
-                let body = try JSONEncoder().encode(request)
-                let info = try await api.send(.POST, "/api/v1/tokens", body: Array(body)).decode(TokenInfo.self)
+                let info = try await api.send(.POST, "/api/v1/tokens", body: encodeJSON(request)).decode(TokenInfo.self)
                 if quiet {
                     printOut(info.token ?? "")
                 } else if join {

@@ -160,8 +160,6 @@ public final class SchedulingController: ServiceLifecycle.Service, Sendable {
     }
 
     static func json(_ explanation: Explanation) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? String(decoding: encoder.encode(explanation), as: UTF8.self)) ?? "{}"
+        encode(explanation).jsonString
     }
 }

@@ -54,11 +54,8 @@ public final class AuditLog: Sendable {
         let n = seq.wrappingAdd(1, ordering: .relaxed).oldValue % 1_000_000
         let ms = Timestamp.now().millisecondsSinceEpoch
         let key = Self.prefix + String(format: "%015lld%06d", ms, n)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        guard let data = try? encoder.encode(r) else { return }
         do {
-            _ = try await store.commit(Txn(compares: [], operations: [.put(key, Array(data))]))
+            _ = try await store.commit(Txn(compares: [], operations: [.put(key, encodeJSON(r))]))
         } catch {
             logger.warning("failed to store an audit record", metadata: ["error": "\(error)"])
         }
@@ -74,7 +71,7 @@ public final class AuditLog: Sendable {
         }
         var out: [AuditRecord] = []
         for kv in page.items.reversed() {
-            guard let r = try? JSONDecoder().decode(AuditRecord.self, from: Data(kv.value)) else { continue }
+            guard let r = try? decode(jsonBytes: kv.value, as: AuditRecord.self) else { continue }
             if let reason, r.reason != reason { continue }
             if let source, r.source != source { continue }
             out.append(r)

@@ -97,7 +97,7 @@ public final class TokenService: Sendable {
         guard let kv else { throw KumoError(.unauthorized, "unknown or revoked token") }
         let info: TokenInfo
         do {
-            info = try JSONDecoder().decode(TokenInfo.self, from: Data(kv.value))
+            info = try decode(jsonBytes: kv.value, as: TokenInfo.self)
         } catch {
             // the token is known, its record is damaged: that is the server's fault, not the caller's (a 401 would
             // send an operator chasing the wrong token)
@@ -138,15 +138,12 @@ public final class TokenService: Sendable {
         Task {
             let key = "/auth/tokens/" + hexHash
             guard let kv = try? await store.get(key),
-                var info = try? JSONDecoder().decode(TokenInfo.self, from: Data(kv.value))
+                var info = try? decode(jsonBytes: kv.value, as: TokenInfo.self)
             else { return }
             info.lastUsedAt = now.rfc3339
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = .sortedKeys
-            guard let data = try? encoder.encode(info) else { return }
             // only if unchanged since read: a revoke in between wins
             _ = try? await store.commit(
-                Txn(compares: [.modRevision(key, equals: kv.modRevision)], operations: [.put(key, Array(data))]))
+                Txn(compares: [.modRevision(key, equals: kv.modRevision)], operations: [.put(key, encodeJSON(info))]))
         }
     }
 
@@ -230,12 +227,7 @@ public final class TokenService: Sendable {
         }
         let token = Self.generate()
         let hexHash = Self.hex(Self.hash(token))
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        let record: [UInt8]
-        do { record = Array(try encoder.encode(info)) } catch {
-            throw KumoError(.internal, "failed to encode token: \(error)", cause: error)
-        }
+        let record = encodeJSON(info)
         var compares: [Compare] = [.absent(Self.namePrefix + info.name)]
         let projectKey = project.map { ObjectRef(.project, name: $0).storeKey }
         if let projectKey { compares.append(.exists(projectKey)) }
@@ -265,7 +257,7 @@ public final class TokenService: Sendable {
             let page = try await store.list(prefix: "/auth/tokens/", startAfter: nil, limit: nil)
             let used = lastUsed.withLock { $0 }
             return page.items.compactMap { kv -> TokenInfo? in
-                guard var info = try? JSONDecoder().decode(TokenInfo.self, from: Data(kv.value)) else { return nil }
+                guard var info = try? decode(jsonBytes: kv.value, as: TokenInfo.self) else { return nil }
                 info.token = nil
                 let hexHash = String(kv.key.dropFirst("/auth/tokens/".count))
                 if let u = used[hexHash]?.used { info.lastUsedAt = u.rfc3339 }
@@ -291,7 +283,7 @@ public final class TokenService: Sendable {
             cache.withLock { _ = $0.removeValue(forKey: hexHash) }
             lastUsed.withLock { _ = $0.removeValue(forKey: hexHash) }
             logger.notice("token revoked", metadata: ["token": "\(name)"])
-            return record.flatMap { try? JSONDecoder().decode(TokenInfo.self, from: Data($0.value)) }
+            return record.flatMap { try? decode(jsonBytes: $0.value, as: TokenInfo.self) }
         } catch let e as KumoError {
             throw e
         } catch {

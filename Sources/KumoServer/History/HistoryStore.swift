@@ -26,7 +26,7 @@ public enum HistoryStore {
     }
 
     public static func decode(_ bytes: [UInt8]) -> HistoryEntry? {
-        try? JSONDecoder().decode(HistoryEntry.self, from: Data(bytes))
+        try? KumoModel.decode(jsonBytes: bytes, as: HistoryEntry.self)
     }
 
     /// Nanoseconds since the epoch encoded in a history key (for retention by age).

@@ -16,7 +16,7 @@ extension ImageService {
                     guard let digest = value.stringValue else { continue }
                     referenced.insert(digest)
                     guard let bytes = try? blobs.read(digest),
-                        let manifest = try? JSONDecoder().decode(OCIManifest.self, from: Data(bytes))
+                        let manifest = try? decode(jsonBytes: bytes, as: OCIManifest.self)
                     else { continue }
                     referenced.insert(manifest.config.digest)
                     for layer in manifest.layers { referenced.insert(layer.digest) }

@@ -86,11 +86,12 @@ public final class ImageService: Sendable {
     func decodeManifest(_ bytes: [UInt8]) throws(KumoError) -> OCIManifest {
         let manifest: OCIManifest
         do {
-            manifest = try JSONDecoder().decode(OCIManifest.self, from: Data(bytes))
+            manifest = try decode(jsonBytes: bytes, as: OCIManifest.self)
         } catch {
             throw KumoError(
-                .invalid, "the body is not an OCI image manifest (schemaVersion, mediaType, config, layers): \(error)",
-                field: "manifest")
+                .invalid,
+                "the body is not an OCI image manifest (schemaVersion, mediaType, config, layers): \(error.message)",
+                field: "manifest", cause: error)
         }
         let problems = manifest.problems()
         if !problems.isEmpty { throw KumoError.invalid(problems, kind: "manifest") }
@@ -151,7 +152,7 @@ public final class ImageService: Sendable {
         var sizes: [String: Int64] = [:]
         var layers = Set<String>()
         for digest in digests {
-            guard let bytes = try? blobs.read(digest), let m = try? JSONDecoder().decode(OCIManifest.self, from: Data(bytes))
+            guard let bytes = try? blobs.read(digest), let m = try? decode(jsonBytes: bytes, as: OCIManifest.self)
             else { continue }
             sizes[digest] = Int64(bytes.count)
             sizes[m.config.digest] = m.config.size
