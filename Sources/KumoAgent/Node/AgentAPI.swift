@@ -177,10 +177,6 @@ public struct AgentAPI: Sendable {
 extension JSONValue {
     /// The JSON bytes of an Encodable value.
     static func encoded<T: Encodable>(_ value: T) throws(KumoError) -> [UInt8] {
-        do {
-            return Array(try JSONEncoder().encode(value))
-        } catch {
-            throw KumoError(.internal, "failed to encode \(T.self): \(error)", cause: error)
-        }
+        encodeJSON(value)
     }
 }
