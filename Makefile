@@ -28,12 +28,19 @@ release: deps
 	$(SWIFT) build -c release --product kumo
 	$(SWIFT) build -c release --product kumo-bench
 
-# A local cloud: server + $(AGENTS) agents in network namespaces; returns once every node is Ready.
+# A local cloud: server + $(AGENTS) agents in network namespaces; returns once every node is Ready. kumo-local
+# (Sources/kumo-local) builds it with the same testbed code as the E2E tests, as root (sudo when not root).
+# KUMO_NO_VM=1 skips the VM demo; KUMO_AGENT_LOG_LEVEL sets the agents' --log-level. `kumo-local --help`.
+KUMO_LOCAL := $(CURDIR)/.build/debug/kumo-local
+AS_ROOT := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 run: build
-	@scripts/run-local.sh start "$(KUMO)" "$(RUN_DIR)" "$(AGENTS)"
+	$(SWIFT) build --product kumo-local
+	@$(AS_ROOT) "$(KUMO_LOCAL)" up --agents "$(AGENTS)" --dir "$(RUN_DIR)" --kumo "$(KUMO)" \
+	  --agent-log-level "$${KUMO_AGENT_LOG_LEVEL:-info}" $(if $(KUMO_NO_VM),--no-vm)
 
 stop:
-	@scripts/run-local.sh stop "$(KUMO)" "$(RUN_DIR)"
+	@[ -x "$(KUMO_LOCAL)" ] || $(SWIFT) build --product kumo-local
+	@$(AS_ROOT) "$(KUMO_LOCAL)" down --dir "$(RUN_DIR)" --kumo "$(KUMO)"
 
 # Unit and integration tests in parallel; then the end-to-end suites one at a time: each runs a whole cloud (server,
 # agents, HAProxy, dnsmasq, QEMU) and on 2 cores several at once starve each other's timeouts.

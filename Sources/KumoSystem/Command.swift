@@ -123,11 +123,14 @@ public struct Command: Sendable {
 
     /// An absolute path for `program`: itself when it contains a `/`, else the first match on `searchPath`.
     public static func executable(_ program: String) -> Executable {
-        if program.contains("/") { return .path(FilePath(program)) }
-        for dir in searchPath where access(dir + "/" + program, X_OK) == 0 {
-            return .path(FilePath(dir + "/" + program))
-        }
-        return .name(program)
+        resolve(program).map { .path(FilePath($0)) } ?? .name(program)
+    }
+
+    /// The path `executable` picks: `program` itself when it contains a `/`, else the first match on `searchPath`
+    /// (nil: none there).
+    public static func resolve(_ program: String) -> String? {
+        if program.contains("/") { return program }
+        return searchPath.lazy.map { $0 + "/" + program }.first { access($0, X_OK) == 0 }
     }
 
     static func status(_ status: TerminationStatus) -> Int32 {

@@ -17,7 +17,7 @@ import Synchronization
 /// How it stays sound: a pid is not reused while its zombie exists, and `whileQuiescent` runs its body only
 /// when no spawn is between `clone` and `started(_:)` — then every unreaped Subprocess child is in `owned`,
 /// and any other zombie child is an orphan nobody waits for. The rule this relies on: everything in Kumo's
-/// daemons spawns through `Command` (Foundation's `Process` elsewhere, in tests and the testbed, is not
+/// daemons spawns through `Command` (the testbed and `kumo-local` do too; Foundation's `Process` in a test is not
 /// tracked: a sweep there can collect one of its children in the instant between its exit and its own wait).
 public final class SpawnLedger: Sendable {
     /// The process-wide ledger (children belong to the process, not to an object).
@@ -38,15 +38,26 @@ public final class SpawnLedger: Sendable {
     /// the child has been reaped (or the spawn failed). Until then, `whileQuiescent` refuses to run. Waits while
     /// a sweep drains (about a millisecond: the spawns in flight registering, then a few `waitpid`s).
     public func begin() async -> Spawn {
-        while true {
-            let admitted = state.withLock { s -> Bool in
-                guard s.draining == 0 else { return false }
-                s.spawning += 1
-                return true
-            }
-            if admitted { return Spawn(ledger: self) }
+        while !admit() {
             Self.pause()
             await Task.yield()
+        }
+        return Spawn(ledger: self)
+    }
+
+    /// `begin()` for a caller that cannot suspend (`Command.spawn`, `Command.runBlocking`): the same admission,
+    /// waiting with the same short pauses.
+    public func beginBlocking() -> Spawn {
+        while !admit() { Self.pause() }
+        return Spawn(ledger: self)
+    }
+
+    /// Counts a spawn in flight unless a sweep is draining.
+    private func admit() -> Bool {
+        state.withLock { s -> Bool in
+            guard s.draining == 0 else { return false }
+            s.spawning += 1
+            return true
         }
     }
 

@@ -1,44 +1,57 @@
 import Foundation
 import KumoAPI
 import KumoModel
+import KumoTestSupport
 import Synchronization
 
-/// A real Kumo in network namespaces, like `make run`: a `kumo server` process reached over a veth from the root
-/// namespace into an underlay bridge, and `kumo agent` processes each in its own namespace ("host") on that
-/// bridge. Every run has its own name prefix and its own /28 of 192.0.2.0/24 (never the first, where this machine's
-/// own address and gateway may be), and `tearDown` removes every
-/// namespace, link, container, cgroup, mount and process it made — call it in every path (`withCloud`).
+/// A real Kumo in network namespaces — an E2E test's, a benchmark's, or `make run`'s (`kumo-local up`): a
+/// `kumo server` process reached over a veth from the root namespace into an underlay bridge, and `kumo agent`
+/// processes each in its own namespace ("host") on that bridge (`NetnsTopology`). What differs between them is a
+/// `CloudLayout` (names, addresses, paths, flags) and a `DaemonLauncher` (children of this process, or each under a
+/// detached supervisor). Every test cloud has its own name prefix and its own /28 of 192.0.2.0/24, and `tearDown`
+/// removes every namespace, link, container, cgroup, mount and process it made — call it in every path
+/// (`withCloud`).
 public final class LocalCloud: @unchecked Sendable {
-    public let prefix: String
-    public let block: Int
+    public let layout: CloudLayout
+    public let launcher: any DaemonLauncher
     /// Holds this cloud's /28 (an exclusive `flock` on a file per block), so concurrent test runs — other
     /// processes, other checkouts — never share addresses; the kernel drops it when the process dies.
     private var blockLock: Int32
-    public let dir: String
-    public let agentCount: Int
     public private(set) var server: ServerProcess!
-    private let agents = Mutex<[Int: Process]>([:])
+    private let agents = Mutex<[Int: any Daemon]>([:])
 
     private static let counter = Atomic<Int>(0)
 
-    public var serverIP: String { "192.0.2.\(block * 16 + 1)" }
-    public func hostIP(_ i: Int) -> String { "192.0.2.\(block * 16 + 1 + i)" }
-    public var underlay: String { prefix + "ul" }
-    public func host(_ i: Int) -> String { prefix + "h\(i)" }
-    public func nodeName(_ i: Int) -> String { prefix + "-n\(i)" }
-    public func agentDir(_ i: Int) -> String { dir + "/agent-\(i)" }
-    public var configPath: String { dir + "/config" }
+    public var topology: NetnsTopology { layout.topology }
+    public var prefix: String { topology.prefix }
+    public var block: Int { topology.block }
+    public var dir: String { layout.dir }
+    public var agentCount: Int { layout.agentCount }
+    public var serverIP: String { topology.serverIP }
+    public func hostIP(_ i: Int) -> String { topology.hostIP(i) }
+    public var underlay: String { topology.underlay }
+    public func host(_ i: Int) -> String { topology.host(i) }
+    public func nodeName(_ i: Int) -> String { layout.nodeName(i) }
+    public func agentDir(_ i: Int) -> String { layout.agentDir(i) }
+    public var configPath: String { layout.configPath }
     public var admin: KumoClient { server.admin }
 
+    /// A test cloud of `agents` hosts: a prefix of this process's and a free block of 1–13.
     public init(agents: Int) {
         let n = Self.counter.wrappingAdd(1, ordering: .relaxed).oldValue
         let pid = Int(getpid())
-        prefix = "k\(String(pid % 1000, radix: 36))\(String(n % 36, radix: 36))"
-        // 192.0.2.16/28 … 192.0.2.208/28; make run uses .224/28; never .0/28 (the machine's own eth0 may be
-        // 192.0.2.2 with its gateway at .1: the /28 routes are more specific than its /24)
-        (block, blockLock) = Self.lockBlock(start: pid + n)
-        dir = tempDir("cloud-\(prefix)")
-        agentCount = agents
+        let prefix = "k\(String(pid % 1000, radix: 36))\(String(n % 36, radix: 36))"
+        let (block, lock) = Self.lockBlock(start: pid + n)
+        layout = .test(prefix: prefix, block: block, dir: tempDir("cloud-\(prefix)"), agents: agents)
+        launcher = ChildLauncher()
+        blockLock = lock
+    }
+
+    /// A cloud of `layout` whose daemons `launcher` starts (`make run`: `CloudLayout.makeRun`, `SupervisedLauncher`).
+    public init(layout: CloudLayout, launcher: any DaemonLauncher) {
+        self.layout = layout
+        self.launcher = launcher
+        blockLock = -1
     }
 
     /// The first free block of 13, starting at `start % 13`; waits (bounded) when all are taken.
@@ -66,8 +79,7 @@ public final class LocalCloud: @unchecked Sendable {
     /// Runs a program to completion (argv, never a shell).
     @discardableResult
     public static func sh(_ argv: [String], check: Bool = true) throws -> (status: Int32, out: String, err: String) {
-        let absolute = argv.first?.hasPrefix("/") == true
-        let result = try runProgram(absolute ? argv[0] : "/usr/bin/env", absolute ? Array(argv.dropFirst()) : argv)
+        let result = try runProgram(argv)
         if check && result.0 != 0 {
             throw KumoError(.internal, "\(argv.joined(separator: " ")) failed (\(result.0)): \(result.2)")
         }
@@ -77,43 +89,35 @@ public final class LocalCloud: @unchecked Sendable {
     /// Builds every host but starts agents only on the first `agents` (default: all); others join later with
     /// `startAgent`.
     public func start(agents startCount: Int? = nil) async throws {
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let mask = "/28"
-        try Self.sh(["ip", "netns", "add", underlay])
-        try Self.sh(["ip", "-n", underlay, "link", "add", "br0", "type", "bridge"])
-        try Self.sh(["ip", "-n", underlay, "link", "set", "br0", "up"])
-        try Self.sh(["ip", "link", "add", prefix + "0", "type", "veth", "peer", "name", prefix + "0u", "netns", underlay])
-        try Self.sh(["ip", "addr", "add", serverIP + mask, "dev", prefix + "0"])
-        try Self.sh(["ip", "link", "set", prefix + "0", "up"])
-        try Self.sh(["ip", "-n", underlay, "link", "set", prefix + "0u", "master", "br0", "up"])
-        for i in 1...agentCount {
-            let h = host(i)
-            try Self.sh(["ip", "netns", "add", h])
-            try Self.sh(["ip", "link", "add", h + "u", "type", "veth", "peer", "name", "eth0", "netns", h])
-            try Self.sh(["ip", "link", "set", h + "u", "netns", underlay])
-            try Self.sh(["ip", "-n", underlay, "link", "set", h + "u", "master", "br0", "up"])
-            try Self.sh(["ip", "-n", h, "addr", "add", hostIP(i) + mask, "dev", "eth0"])
-            try Self.sh(["ip", "-n", h, "link", "set", "eth0", "up"])
-            try Self.sh(["ip", "-n", h, "link", "set", "lo", "up"])
-        }
-        server = try ServerProcess(
-            dataDir: dir + "/server", host: serverIP, port: 7480, extraArguments: ["--node-grace-seconds", "6"])
-        try await server.waitReady()
-        let login = try KumoBinary.run(
-            ["login", "--server", server.url, "--token-file", server.dataDir + "/admin.token", "--ca", server.caPath],
-            env: ["KUMO_CONFIG": configPath])
-        guard login.status == 0 else { throw KumoError(.internal, "login failed: \(login.err)") }
-        let join = try kumo(["token", "create", "--join", "--quiet"])
-        try Data(join.trimmingCharacters(in: .whitespacesAndNewlines).utf8).write(to: URL(fileURLWithPath: dir + "/join.token"))
+        try await startControlPlane()
         let n = startCount ?? agentCount
         for i in stride(from: 1, through: n, by: 1) { try startAgent(i) }
         try await waitForReadyNodes(n)
     }
 
+    /// Everything but the agents: the hosts and their links, the server (ready), the CLI login (`configPath`) and
+    /// the agents' join token (0600).
+    public func startControlPlane(serverReadyTimeout: Duration = .seconds(30)) async throws {
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try topology.create()
+        server = try ServerProcess(
+            dataDir: layout.serverDataDir, host: serverIP, port: layout.serverPort, log: layout.serverLog,
+            logLevel: layout.serverLogLevel, extraArguments: layout.serverArguments, kumo: layout.kumo,
+            launcher: launcher)
+        try await server.waitReady(timeout: serverReadyTimeout)
+        let login = try KumoBinary.run(
+            ["login", "--server", server.url, "--token-file", server.dataDir + "/admin.token", "--ca", server.caPath],
+            env: ["KUMO_CONFIG": configPath], binary: layout.kumo)
+        guard login.status == 0 else { throw KumoError(.internal, "login failed: \(login.err)") }
+        let join = try kumo(["token", "create", "--join", "--quiet"] + (layout.joinTokenName.map { ["--name", $0] } ?? []))
+        try Data(join.trimmingCharacters(in: .whitespacesAndNewlines).utf8).write(to: URL(fileURLWithPath: layout.joinTokenPath))
+        chmod(layout.joinTokenPath, 0o600)
+    }
+
     /// `kumo ARGS` with this cloud's CLI config; throws on a non-zero exit.
     @discardableResult
     public func kumo(_ args: [String]) throws -> String {
-        let r = try KumoBinary.run(args, env: ["KUMO_CONFIG": configPath])
+        let r = try KumoBinary.run(args, env: ["KUMO_CONFIG": configPath], binary: layout.kumo)
         guard r.status == 0 else { throw KumoError(.internal, "kumo \(args.joined(separator: " ")) failed: \(r.err)") }
         return r.out
     }
@@ -126,30 +130,15 @@ public final class LocalCloud: @unchecked Sendable {
         return try kumo(["apply", "-f", file])
     }
 
+    /// Starts agent `i` (its log, `agent-i.log`, is appended to).
     public func startAgent(_ i: Int) throws {
-        let log = dir + "/agent-\(i).log"
-        if !FileManager.default.fileExists(atPath: log) { FileManager.default.createFile(atPath: log, contents: nil) }
-        let handle = FileHandle(forWritingAtPath: log)
-        handle?.seekToEndOfFile()
-        let p = Process()
-        // nsenter --net, not `ip netns exec`: the latter gives the agent a private mount namespace, so the pod
-        // namespaces it names under /run/netns would vanish with it and a restarted agent could not find them
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
-        p.arguments = [
-            "--net=/run/netns/\(host(i))", KumoBinary.path, "agent", "--server", server.url, "--join-token-file",
-            dir + "/join.token", "--name", nodeName(i), "--data-dir", agentDir(i), "--runc-root", agentDir(i) + "/runc",
-            "--cpu", "2", "--memory", "1Gi", "--label", "zone=zone-\((i - 1) % 2 + 1)", "--log-level", "info",
-        ]
-        p.standardOutput = handle
-        p.standardError = handle
-        try p.run()
-        agents.withLock { $0[i] = p }
+        let daemon = try launcher.launch(layout.agent(i))
+        agents.withLock { $0[i] = daemon }
     }
 
     /// The exit status of agent `i` once it has exited on its own (nil while it runs, or if never started).
     public func agentExitStatus(_ i: Int) -> Int32? {
-        guard let p = agents.withLock({ $0[i] }), !p.isRunning else { return nil }
-        return p.terminationStatus
+        agents.withLock { $0[i] }?.exitStatus
     }
 
     /// The agent's log so far.
@@ -159,13 +148,11 @@ public final class LocalCloud: @unchecked Sendable {
 
     /// Stops an agent: SIGTERM (graceful; containers keep running) or SIGKILL.
     public func stopAgent(_ i: Int, kill9: Bool = false) {
-        guard let p = agents.withLock({ $0.removeValue(forKey: i) }) else { return }
-        if p.isRunning { kill(p.processIdentifier, kill9 ? SIGKILL : SIGTERM) }
-        p.waitUntilExit()
+        agents.withLock({ $0.removeValue(forKey: i) })?.stop(kill9: kill9)
     }
 
     public func setLink(_ i: Int, up: Bool) throws {
-        try Self.sh(["ip", "-n", underlay, "link", "set", host(i) + "u", up ? "up" : "down"])
+        try topology.setLink(i, up: up)
     }
 
     /// Runs a program inside host `i`'s namespace.
@@ -175,12 +162,15 @@ public final class LocalCloud: @unchecked Sendable {
     }
 
     public func waitForReadyNodes(_ n: Int, timeout: Duration = .seconds(60)) async throws {
-        try await eventually("\(n) Ready nodes", timeout: timeout) {
-            let nodes = try await self.admin.send(.GET, "/api/v1/nodes").json()["items"]?.arrayValue ?? []
-            return nodes.filter {
-                $0["status"]?["conditions"]?.arrayValue?.first { $0["type"] == "Ready" }?["status"] == "True"
-            }.count >= n
-        }
+        try await eventually("\(n) Ready nodes", timeout: timeout) { try await self.readyNodeCount() >= n }
+    }
+
+    /// How many nodes are Ready now.
+    public func readyNodeCount() async throws -> Int {
+        let nodes = try await admin.send(.GET, "/api/v1/nodes").json()["items"]?.arrayValue ?? []
+        return nodes.filter {
+            $0["status"]?["conditions"]?.arrayValue?.first { $0["type"] == "Ready" }?["status"] == "True"
+        }.count
     }
 
     /// Container ids under agent `i`'s runc root (running or not).
@@ -191,15 +181,9 @@ public final class LocalCloud: @unchecked Sendable {
 
     public func tearDown() {
         for i in 1...agentCount { stopAgent(i, kill9: true) }
-        for i in 1...agentCount {
-            _ = try? KumoBinary.run([
-                "agent", "reset", "--name", nodeName(i), "--data-dir", agentDir(i), "--runc-root", agentDir(i) + "/runc",
-            ])
-        }
+        for i in 1...agentCount { _ = try? Self.sh(layout.agentReset(i), check: false) }
         if server != nil { _ = server.terminate() }
-        for i in 1...agentCount { _ = try? Self.sh(["ip", "netns", "del", host(i)], check: false) }
-        _ = try? Self.sh(["ip", "netns", "del", underlay], check: false)
-        _ = try? Self.sh(["ip", "link", "del", prefix + "0"], check: false)
+        topology.destroy()
         try? FileManager.default.removeItem(atPath: dir)
         if blockLock >= 0 { close(blockLock); blockLock = -1 }
     }
@@ -236,21 +220,6 @@ extension LocalCloud {
             print("---- \(file) (last lines) ----\n" + text.split(separator: "\n").suffix(40).joined(separator: "\n"))
         }
     }
-}
-
-/// Polls `check` until it holds or `timeout` passes (then throws, naming `what`).
-public func eventually(_ what: String, timeout: Duration = .seconds(30), _ check: () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + timeout
-    var lastError: (any Error)?
-    while ContinuousClock.now < deadline {
-        do {
-            if try await check() { return }
-        } catch {
-            lastError = error
-        }
-        try await Task.sleep(for: .milliseconds(200))
-    }
-    throw KumoError(.internal, "timed out waiting for \(what)" + (lastError.map { " (last error: \($0))" } ?? ""))
 }
 
 extension KumoClient {

@@ -1,6 +1,7 @@
 import Foundation
 import KumoAPI
 import KumoModel
+import KumoSystem
 import Synchronization
 
 /// The real `kumo` binary (built next to the test bundle or the benchmark), run as a child process with argv arrays.
@@ -14,55 +15,29 @@ public enum KumoBinary {
         return FileManager.default.currentDirectoryPath + "/.build/debug/kumo"
     }
 
-    /// Runs `kumo ARGS…` to completion: exit status, stdout, stderr.
-    public static func run(_ args: [String], env: [String: String] = [:], stdin: String? = nil) throws -> (
-        status: Int32, out: String, err: String
-    ) {
-        try runProgram(path, args, env: env, stdin: stdin)
+    /// Runs `kumo ARGS…` (or `binary ARGS…`) to completion: exit status, stdout, stderr.
+    public static func run(_ args: [String], env: [String: String] = [:], stdin: String? = nil, binary: String? = nil)
+        throws -> (status: Int32, out: String, err: String)
+    {
+        try runProgram([binary ?? path] + args, env: env, stdin: stdin)
     }
 }
 
-/// Runs a program (absolute path, argv — never a shell) to completion: exit status, stdout, stderr.
-func runProgram(_ executable: String, _ args: [String], env: [String: String] = [:], stdin: String? = nil) throws -> (
+/// Runs a program (argv — never a shell) to completion through `Command`: exit status, stdout, stderr.
+func runProgram(_ argv: [String], env: [String: String] = [:], stdin: String? = nil) throws -> (
     status: Int32, out: String, err: String
 ) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: executable)
-    p.arguments = args
-    p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
-    let out = Pipe()
-    let err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    let input = Pipe()
-    p.standardInput = input
-    try p.run()
-    // stderr is drained on its own thread while stdout is read here: reading one to its end first deadlocks a
-    // program that fills the other pipe's buffer (64 KiB) before it exits
-    let errData = Mutex(Data())
-    let errDone = DispatchSemaphore(value: 0)
-    let errHandle = err.fileHandleForReading
-    Thread.detachNewThread {
-        let data = errHandle.readDataToEndOfFile()
-        errData.withLock { $0 = data }
-        errDone.signal()
-    }
-    if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-    try input.fileHandleForWriting.close()
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    errDone.wait()
-    let e = errData.withLock { $0 }
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    let r = try Command().runBlocking(argv, environment: env, input: stdin.map { Array($0.utf8) })
+    return (r.status, r.stdout, r.stderr)
 }
 
-/// A `kumo server` child process on a free loopback port, serving HTTPS with the cluster CA it makes in its data
-/// directory (`caPEM`; `admin` trusts it).
+/// A `kumo server` on a free loopback port (or `host:port`), serving HTTPS with the cluster CA it makes in its data
+/// directory (`caPEM`; `admin` trusts it). A child of this process, or however `launcher` starts daemons.
 public final class ServerProcess: @unchecked Sendable {
     public let dataDir: String
     public let port: Int
     public let host: String
-    public let process: Process
+    public let daemon: any Daemon
     public let log: String
     private let clients = Mutex<[String: KumoClient]>([:])
 
@@ -72,28 +47,30 @@ public final class ServerProcess: @unchecked Sendable {
     public var caPath: String { dataDir + "/ca.crt" }
     public var caPEM: String? { try? String(contentsOfFile: caPath, encoding: .utf8) }
 
-    public init(dataDir: String, host: String = "127.0.0.1", port: Int? = nil, extraArguments: [String] = []) throws {
+    public init(
+        dataDir: String, host: String = "127.0.0.1", port: Int? = nil, log: String? = nil,
+        logLevel: String? = "warning", extraArguments: [String] = [], kumo: String = KumoBinary.path,
+        launcher: any DaemonLauncher = ChildLauncher()
+    ) throws {
         self.dataDir = dataDir
         self.host = host
         self.port = try port ?? Self.freePort()
-        self.log = dataDir + ".log"
-        FileManager.default.createFile(atPath: log, contents: nil)
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: KumoBinary.path)
-        process.arguments =
-            ["server", "--data-dir", dataDir, "--listen", "\(host):\(self.port)", "--log-level", "warning"] + extraArguments
-        let handle = FileHandle(forWritingAtPath: log)
-        handle?.seekToEndOfFile()
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
+        self.log = log ?? dataDir + ".log"
+        // the log sits next to the data directory, whose parent may not exist yet (the server makes its data dir)
+        try? FileManager.default.createDirectory(
+            atPath: URL(fileURLWithPath: self.log).deletingLastPathComponent().path, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: self.log, contents: nil)
+        let argv =
+            [kumo, "server", "--data-dir", dataDir, "--listen", "\(host):\(self.port)"]
+            + (logLevel.map { ["--log-level", $0] } ?? []) + extraArguments
+        daemon = try launcher.launch(DaemonSpec(name: "server", argv: argv, log: self.log, needsRoot: false))
     }
 
     /// Waits until `/readyz` answers.
     public func waitReady(timeout: Duration = .seconds(30)) async throws {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if !process.isRunning {
+            if daemon.hasExited {
                 throw KumoError(.unavailable, "kumo server exited: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
             }
             if let ca = caPEM {
@@ -128,16 +105,12 @@ public final class ServerProcess: @unchecked Sendable {
     }
 
     public func kill9() {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        daemon.stop(kill9: true)
     }
 
+    /// SIGTERM (a graceful stop); its exit status.
     public func terminate() -> Int32 {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGTERM)
-        }
-        process.waitUntilExit()
-        return process.terminationStatus
+        daemon.stop(kill9: false)
     }
 
     public static func freePort() throws -> Int {
