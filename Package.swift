@@ -29,6 +29,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
+        // a typed client generated from /openapi.json, compiled and used in a test (KumoServerTests)
+        .package(url: "https://github.com/apple/swift-openapi-generator", from: "1.14.3"),
+        .package(url: "https://github.com/apple/swift-openapi-runtime", from: "1.13.4"),
+        .package(url: "https://github.com/swift-server/swift-openapi-async-http-client", from: "1.5.0"),
     ],
     targets: [
         // Resource types, validation, quantities, selectors, JSON values and patches. No I/O.
@@ -117,10 +121,13 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings),
-        // Local clouds in network namespaces (server and agent processes) for the end-to-end tests and benchmarks.
+        // What every test suite shares: one `eventually`, the fixtures, the simulated (fake) agents for scale runs.
+        .target(name: "KumoTestSupport", dependencies: ["KumoModel", "KumoAPI"], swiftSettings: swiftSettings),
+        // Local clouds in network namespaces (server and agent processes) for the end-to-end tests, the benchmarks
+        // and `make run`.
         .target(
             name: "KumoTestbed",
-            dependencies: ["KumoModel", "KumoAPI"],
+            dependencies: ["KumoModel", "KumoAPI", "KumoSystem", "KumoTestSupport"],
             swiftSettings: swiftSettings),
         // Command line: parse → KumoAPI → print.
         .target(
@@ -133,10 +140,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         .executableTarget(name: "kumo", dependencies: ["KumoCLI"], swiftSettings: swiftSettings),
+        // `make run` / `make stop`: the local cloud of the README, built by the same testbed code as the E2E tests.
+        .executableTarget(
+            name: "kumo-local",
+            dependencies: [
+                "KumoTestbed", "KumoSystem", "KumoAPI", "KumoModel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings),
         .executableTarget(
             name: "kumo-bench",
             dependencies: [
-                "KumoModel", "KumoStore", "KumoAPI", "KumoServer", "KumoScheduler", "KumoTestbed", "KumoAgent", "KumoSystem",
+                "KumoModel", "KumoStore", "KumoAPI", "KumoServer", "KumoScheduler", "KumoTestbed", "KumoTestSupport", "KumoAgent", "KumoSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -146,29 +161,37 @@ let package = Package(
                 .product(name: "NIOTLS", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings),
-        .testTarget(name: "KumoModelTests", dependencies: ["KumoModel"], swiftSettings: swiftSettings),
-        .testTarget(name: "KumoControllersTests", dependencies: ["KumoControllers", "KumoModel"], swiftSettings: swiftSettings),
-        .testTarget(name: "KumoSchedulerTests", dependencies: ["KumoScheduler", "KumoModel"], swiftSettings: swiftSettings),
-        .testTarget(name: "KumoStoreTests", dependencies: ["KumoStore", "KumoModel"], swiftSettings: swiftSettings),
+        .testTarget(name: "KumoModelTests", dependencies: ["KumoModel", "KumoTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "KumoControllersTests", dependencies: ["KumoControllers", "KumoModel", "KumoTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "KumoSchedulerTests", dependencies: ["KumoScheduler", "KumoModel", "KumoTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "KumoStoreTests", dependencies: ["KumoStore", "KumoModel", "KumoTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "KumoServerTests",
             dependencies: [
                 "KumoServer", "KumoAPI", "KumoModel", "KumoStore", "KumoCLI", "KumoAgent", "KumoSystem", "KumoImages",
+                "KumoTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "X509", package: "swift-certificates"),
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "OpenAPIAsyncHTTPClient", package: "swift-openapi-async-http-client"),
             ],
-            swiftSettings: swiftSettings),
+            swiftSettings: swiftSettings,
+            plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]),
         .testTarget(
             name: "KumoAgentTests",
-            dependencies: ["KumoAgent", "KumoSystem", "KumoImages", "KumoAPI", "KumoModel", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "KumoAgent", "KumoSystem", "KumoImages", "KumoAPI", "KumoModel", "KumoTestSupport",
+                .product(name: "Logging", package: "swift-log")],
             exclude: ["Golden"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "E2ETests",
-            dependencies: ["KumoAPI", "KumoModel", "KumoTestbed", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            dependencies: [
+                "KumoAPI", "KumoModel", "KumoTestbed", "KumoTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client")],
             swiftSettings: swiftSettings),
     ]
 )

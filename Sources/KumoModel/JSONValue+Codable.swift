@@ -54,3 +54,8 @@ public func decode<T: Decodable>(jsonBytes bytes: some Collection<UInt8>, as typ
 public func encodeJSON(_ value: some Encodable) -> [UInt8] {
     encode(value).serialized()
 }
+
+extension JSONValue {
+    /// The largest integer a JSON number carries exactly (2^53 − 1): signed integer fields accept ±this at most.
+    public static let maxSafeInteger: Double = 9_007_199_254_740_991
+}

@@ -92,6 +92,14 @@ private struct TreeDecoder: Decoder {
             throw DecodingError.typeMismatch(
                 I.self, .init(codingPath: codingPath, debugDescription: "expected integer, got \(formatNumber(n))"))
         }
+        // beyond ±(2^53 − 1) a JSON number is no longer one integer (its neighbours round to it), and it would be
+        // written back in exponent form, which clients read as a float: refused, as any other number out of range
+        if I.isSigned, abs(n) > JSONValue.maxSafeInteger {
+            throw DecodingError.dataCorrupted(
+                .init(
+                    codingPath: codingPath,
+                    debugDescription: "number \(formatNumber(n)) is out of range (beyond ±\(Int64(JSONValue.maxSafeInteger)))"))
+        }
         guard let i = I(exactly: n) else {
             // The Double nearest to UInt64.max is 2^64, so the number written as exactly the max (runc's
             // "unlimited", or the tree encoder's own output for it) lands there. Unsigned only: no API field is

@@ -17,7 +17,7 @@ import UnixSignals
 /// graceful shutdown (SIGTERM/SIGINT): stop accepting, end watch streams, finish in-flight writes, close the store.
 public final class KumoServer: Sendable {
     public let core: ServerCore
-    public let application: Application<APIResponder>
+    public let application: Application<RouterResponder<KumoRequestContext>>
     public let scheduling: SchedulingController
     public let workloads: WorkloadController
     public let nodeLifecycle: NodeLifecycleController
@@ -80,7 +80,7 @@ public final class KumoServer: Sendable {
             server = http1
         }
         self.application = Application(
-            responder: APIResponder(core: core),
+            router: APIRouter.build(core: core),
             server: server,
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "kumo"),
             services: services,

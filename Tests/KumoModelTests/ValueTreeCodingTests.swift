@@ -57,6 +57,18 @@ import Testing
 
     /// JSON numbers are doubles here: UInt64.max (runc's "unlimited") parses to 2^64 and must still decode, and the
     /// tree encoder's own output for it must come back; signed 64-bit integers get no such leeway.
+    @Test("signed integers are exact JSON integers: ±(2^53 − 1) at most, beyond it out of range")
+    func signedIntegersStayExact() throws {
+        struct Count: Codable, Equatable { var n: Int }
+        #expect(try decode(jsonBytes: Array(#"{"n": 9007199254740991}"#.utf8), as: Count.self).n == 9_007_199_254_740_991)
+        #expect(try decode(jsonBytes: Array(#"{"n": -9007199254740991}"#.utf8), as: Count.self).n == -9_007_199_254_740_991)
+        for text in [#"{"n": 9007199254740992}"#, #"{"n": -41103506414225230}"#, #"{"n": 1e300}"#] {
+            let error = #expect(throws: KumoError.self) { try decode(jsonBytes: Array(text.utf8), as: Count.self) }
+            #expect(error?.field == "n", "\(text)")
+            #expect(error?.message.contains("out of range") == true, "\(text)")
+        }
+    }
+
     @Test func unsignedMaxRoundTrips() throws {
         struct Limits: Codable, Equatable {
             var limit: UInt64
@@ -65,7 +77,7 @@ import Testing
         }
         let runc = try decode(jsonBytes: Array(#"{"limit": 18446744073709551615, "small": 4294967295}"#.utf8), as: Limits.self)
         #expect(runc == Limits(limit: .max, small: .max))
-        let own = Limits(limit: .max, small: 7, signed: -(1 << 53))
+        let own = Limits(limit: .max, small: 7, signed: -(1 << 53) + 1)
         #expect(try decode(jsonBytes: encodeJSON(own), as: Limits.self) == own)
         #expect(try decode(jsonBytes: Array(#"{"limit": 9007199254740992, "small": 0}"#.utf8), as: Limits.self).limit == 1 << 53)
         #expect(throws: KumoError.self) {

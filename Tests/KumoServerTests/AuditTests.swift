@@ -73,10 +73,10 @@ struct AuditTests {
 
     @Test("who a refused caller was is never the text of its credential")
     func credentialKind() {
-        #expect(APIResponder.credentialKind(nil) == "no credential")
-        #expect(APIResponder.credentialKind("Bearer kumo_x") == "bearer credential")
-        #expect(APIResponder.credentialKind("kumo_secret") == "malformed credential")
-        #expect(APIResponder.credentialKind("kumo_secret more") == "malformed credential")
+        #expect(RefusalAuditMiddleware.credentialKind(nil) == "no credential")
+        #expect(RefusalAuditMiddleware.credentialKind("Bearer kumo_x") == "bearer credential")
+        #expect(RefusalAuditMiddleware.credentialKind("kumo_secret") == "malformed credential")
+        #expect(RefusalAuditMiddleware.credentialKind("kumo_secret more") == "malformed credential")
     }
 
     @Test("the failure buckets: burst, refill, per source")

@@ -89,4 +89,41 @@ struct FuzzFindingsTests {
             }
         }
     }
+
+    @Test("a bound instance marked Terminating keeps an Instance status (no replica-only `ready`), so its agent's next write is valid")
+    func terminatingInstanceStatusIsAnInstanceStatus() async throws {
+        try await withServer { s in
+            _ = try await s.admin.create(Sample.project("p"), kind: .project)
+            _ = try await s.admin.create(Sample.node("n1"), kind: .node)
+            var instance = Sample.instance("vm1")
+            instance["spec"]?["nodeName"] = "n1"
+            _ = try await s.admin.create(instance, kind: .instance, project: "p")
+            let marked = try await s.admin.send(.DELETE, "/api/v1/projects/p/instances/vm1").json()
+            #expect(marked["status"]?["phase"] == "Terminating")
+            #expect(marked["status"]?["ready"] == nil)
+            // the stored object is a valid Instance: it conforms to the kind's schema and a PUT of it is accepted
+            let stored = try await s.admin.get(.instance, "vm1", project: "p")
+            #expect(try Kind.instance.canonicalize(stored)["status"] != nil)
+            let put = try await s.raw(.PUT, "/api/v1/projects/p/instances/vm1", body: stored.serialized())
+            #expect(put.status == 200, "\(String(describing: put.json))")
+        }
+    }
+
+    @Test("an integer beyond ±(2^53 − 1) anywhere in an object (here a node's status) is a 422 naming it, never stored")
+    func integersBeyondExactJSONAreRefused() async throws {
+        try await withServer { s in
+            _ = try await s.admin.create(Sample.node("n1"), kind: .node)
+            // schemathesis stored this and then read it back as a float (-4.110350641422523e+16 is "not an integer")
+            let patch = try await s.raw(
+                .PATCH, "/api/v1/nodes/n1", body: Array(#"{"status": {"capacity": {"pods": -41103506414225230}}}"#.utf8),
+                contentType: "application/merge-patch+json")
+            #expect(patch.status == 422, "\(String(describing: patch.json))")
+            #expect(patch.json?["error"]?["field"] == "status.capacity.pods")
+            let fine = try await s.raw(
+                .PATCH, "/api/v1/nodes/n1", body: Array(#"{"status": {"capacity": {"pods": 110}}}"#.utf8),
+                contentType: "application/merge-patch+json")
+            #expect(fine.status == 200)
+            #expect(try await s.admin.get(.node, "n1")["status"]?["capacity"]?["pods"] == 110)
+        }
+    }
 }

@@ -230,6 +230,27 @@ struct ImageAPITests {
         }
     }
 
+    @Test("GC fails closed: a tagged manifest it cannot read stops it, and nothing is removed")
+    func gcFailsClosed() async throws {
+        try await withServer { s in
+            let dir = try Self.scratch()
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let digest = try await Self.pusher(s.admin).push(
+                "team/kept:v1", from: .directory(try Self.rootfs(dir, ["index.html": "kept"])),
+                run: .init(Cmd: ["httpd"]), command: Command())
+            let orphan = Array("orphan".utf8)
+            try await s.admin.upload(APIPaths.blob(FileDigest.sha256(of: orphan)), fromFile: Self.write(orphan, dir + "/o"))
+            // the manifest blob damaged on disk (a duplicate key: the strict parser refuses it)
+            let manifestFile = s.dir + "/blobs/sha256/" + digest.dropFirst("sha256:".count)
+            try Data(#"{"schemaVersion": 2, "schemaVersion": 2}"#.utf8).write(to: URL(fileURLWithPath: manifestFile))
+            let before = try FileManager.default.contentsOfDirectory(atPath: s.dir + "/blobs/sha256").sorted()
+            let error = await kumoError { _ = try await s.server.core.images.collectGarbage(now: Date().addingTimeInterval(7200)) }
+            #expect(error?.message.contains("team/kept:v1") == true)
+            #expect(error?.message.contains("nothing removed") == true)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: s.dir + "/blobs/sha256").sorted() == before)
+        }
+    }
+
     @Test("node and project tokens read images and blobs; neither pushes nor tags")
     func authorization() async throws {
         try await withServer { s in

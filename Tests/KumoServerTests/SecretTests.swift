@@ -243,7 +243,7 @@ struct SecretTests {
             #expect(try await n1.send(.GET, "/api/v1/secrets").json()["items"] == [])
             // spec.secrets also counts (file delivery)
             #expect(
-                APIResponder.secretNames(usedBy: ["spec": ["secrets": ["files", ["name": "x"], ["secretName": "y"]]]])
+                APIHandlers.secretNames(usedBy: ["spec": ["secrets": ["files", ["name": "x"], ["secretName": "y"]]]])
                     == ["files", "x", "y"])
         }
     }

@@ -1,9 +1,10 @@
 """schemathesis hooks for `make fuzz` (loaded through SCHEMATHESIS_HOOKS).
 
-The OpenAPI document describes every kind with one generic `Object` (spec: any object), so bodies generated from it
-alone are almost all refused at the first validation step (422) and never reach the code behind it: quantities,
-ports, durations, CIDRs, probes, the scheduler, IPAM. So for object writes (POST a collection, PUT/PATCH an object)
-a share of the cases get a *valid* object of the path's kind instead, with one or two of its fields replaced by a
+The OpenAPI document describes each kind's own schema (read off its Swift type), but a body generated from a schema
+still rarely passes semantic validation (names, selectors that match template labels, ranges), so it stops at the
+first 422 and never reaches the code behind it: quantities, ports, durations, CIDRs, probes, the scheduler, IPAM.
+So for object writes (POST a collection, PUT/PATCH an object) a share of the cases get a *valid* object of the
+path's kind instead, with one or two of its fields replaced by a
 hostile value drawn by Hypothesis (huge and negative numbers, 1e300, long or odd strings, wrong types, null). The
 rest keep the body schemathesis generated. The values are drawn from Hypothesis strategies, so runs replay with
 --seed and failures shrink.
@@ -135,16 +136,13 @@ def set_at(value, path, new):
 
 
 def object_kind(case):
-    """The plural of an object write's path, or None for any other operation."""
+    """The plural of an object write's path (each kind has its own paths), or None for any other operation."""
     method = case.method.upper()
-    path = case.operation.path
-    kind = (case.path_parameters or {}).get("kind")
-    if kind not in SPECS:
-        return None
-    if method == "POST" and path.endswith("/{kind}"):
-        return kind
-    if method in ("PUT", "PATCH") and path.endswith("/{kind}/{name}"):
-        return kind
+    segments = case.operation.path.strip("/").split("/")
+    if method == "POST" and segments[-1] in SPECS:
+        return segments[-1]
+    if method in ("PUT", "PATCH") and segments[-1] == "{name}" and len(segments) >= 2 and segments[-2] in SPECS:
+        return segments[-2]
     return None
 
 

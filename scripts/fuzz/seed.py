@@ -181,9 +181,9 @@ values = ["latest"]
 "query.watch" = "false"
 "query.follow" = "false"
 
-# Only the document's own links (create → read/replace/patch/delete/history, token create → revoke): schemathesis's
-# dependency analysis reads /api/v1/audit's `path` field as a source of `{{kind}}` values and sends paths that are
-# not in the document at all (kind=join: GET /api/v1/join → 405).
+# Only the document's own links (create → read/replace/patch/delete/history, token create → revoke), not
+# schemathesis's guesses from response fields (it read /api/v1/audit's `path` as a source of path values and sent
+# paths that are not in the document at all).
 [phases.stateful.inference]
 algorithms = ["location-headers"]
 """)

@@ -12,12 +12,22 @@ extension ImageService {
         repeat {
             let page = try await resources.list(.image, project: nil, filter: ListFilter(), limit: 500, continueToken: cursor)
             for image in page.items {
-                for (_, value) in image["spec"]?["tags"]?.objectValue ?? [:] {
+                for (tag, value) in image["spec"]?["tags"]?.objectValue ?? [:] {
                     guard let digest = value.stringValue else { continue }
                     referenced.insert(digest)
-                    guard let bytes = try? blobs.read(digest),
-                        let manifest = try? decode(jsonBytes: bytes, as: OCIManifest.self)
-                    else { continue }
+                    // a tagged manifest that cannot be read hides which blobs it needs: collect nothing (fail
+                    // closed) rather than the layers of an image that is still tagged
+                    let manifest: OCIManifest
+                    do {
+                        manifest = try decode(jsonBytes: try blobs.read(digest), as: OCIManifest.self)
+                    } catch {
+                        let name = image["metadata"]?["name"]?.stringValue ?? "?"
+                        throw KumoError(
+                            .internal,
+                            "blob garbage collection stopped, nothing removed: the manifest \(digest) of image \(name):\(tag) "
+                                + "cannot be read (\(error.message)); restore the blob or remove the tag",
+                            cause: error)
+                    }
                     referenced.insert(manifest.config.digest)
                     for layer in manifest.layers { referenced.insert(layer.digest) }
                 }

@@ -465,7 +465,7 @@ extension ResourceService {
         object["metadata"] = .object(meta)
         var status = object["status"]?.objectValue ?? [:]
         status["phase"] = .string("Terminating")
-        status["ready"] = .bool(false)
+        if ref.kind == .replica { status["ready"] = .bool(false) }  // instances have no readiness field
         status["reason"] = .string("Deleting")
         status["message"] = .string("deletion requested by \(options.manager); node \(node) stops it")
         object["status"] = .object(status)

@@ -3,7 +3,7 @@ import Hummingbird
 import KumoAPI
 import KumoModel
 
-extension APIResponder {
+extension APIHandlers {
     func collection(_ request: Request, _ path: ResolvedPath, query: Query, identity: Identity) async throws(KumoError)
         -> Response
     {

@@ -4,7 +4,7 @@ import KumoModel
 import KumoStore
 import NIOCore
 
-extension APIResponder {
+extension APIHandlers {
     /// `?watch=true[&since=REV]`: newline-delimited JSON events. Without `since`, the current objects come first
     /// as ADDED, then changes after the list's revision. With `since`, every change after REV is replayed, then
     /// live ones; a compacted REV → 410 before the stream starts; a watcher that falls too far behind gets an

@@ -1,7 +1,7 @@
 import KumoAPI
 import KumoModel
 
-extension APIResponder {
+extension APIHandlers {
     /// A node token gets a Secret only while a Replica or Instance bound to its node uses it (`spec.env[]
     /// .secretRef.name`, or `spec.secrets[]` — names, or objects with `name`/`secretName`): an agent needs the
     /// secrets of what it runs and nothing else. Checked before the secret is read, so a refused node learns

@@ -9,7 +9,7 @@ import NIOCore
 /// The server's proxy to node agents (DESIGN.md: `kumo logs`, `kumo state agent/<node>` reach agents through
 /// the server). The agent's address comes from its Node status; the server authenticates with the agent
 /// credential it handed the agent at join.
-extension APIResponder {
+extension APIHandlers {
 
     func replicaLogs(_ path: ResolvedPath, query: Query, identity: Identity) async throws(KumoError) -> Response {
         try await streamFromAgent(.replica, path, query: query, identity: identity, what: "logs", agentPrefix: "/logs")

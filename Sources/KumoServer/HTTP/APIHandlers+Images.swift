@@ -5,7 +5,7 @@ import KumoAPI
 import KumoModel
 import NIOCore
 
-extension APIResponder {
+extension APIHandlers {
     /// `PUT|GET|HEAD /api/v1/blobs/{digest}`. Uploads (admin) stream to disk under their own size limit instead of
     /// the 3 MiB body limit; reads (admin, project and node tokens — nodes pull images) stream from disk.
     func blob(_ request: Request, _ path: ResolvedPath, identity: Identity) async throws(KumoError) -> Response {

@@ -6,53 +6,20 @@ import KumoModel
 import Logging
 import NIOCore
 
-/// The API server's one responder: resolve the path to an `APIRoute`, authenticate, authorize, dispatch, and turn
-/// every error into `{"error":{code,message,field}}` with the right status. Records metrics per route template.
-public struct APIResponder: HTTPResponder {
-    public typealias Context = KumoRequestContext
+/// What each endpoint does, once `APIRouter`'s middleware has matched the path and authenticated the caller:
+/// authorize (`Authorizer`, next to the operation it guards), then act through the services in `ServerCore`.
+public struct APIHandlers: Sendable {
     let core: ServerCore
 
     public init(core: ServerCore) { self.core = core }
 
-    public func respond(to request: Request, context: Context) async throws -> Response {
-        let start = ContinuousClock.now
-        var routeLabel = "unmatched"
-        var who: String? = nil
-        let response: Response
-        do {
-            response = try await handle(request, routeLabel: &routeLabel, source: context.sourceIP, who: &who)
-        } catch {
-            if [401, 403, 429].contains(error.code.httpStatus) {
-                await refused(request, error: error, source: context.sourceIP, who: who)
-            }
-            if error.code.httpStatus >= 500 {
-                core.logger.error(
-                    "request failed",
-                    metadata: ["path": "\(request.uri.path)", "method": "\(request.method)", "error": "\(error)"])
-            }
-            response = Self.error(error)
-        }
-        core.metrics.recordRequest(
-            route: routeLabel, method: request.method.rawValue, status: response.status.code,
-            duration: ContinuousClock.now - start)
-        return response
-    }
-
-    func handle(_ request: Request, routeLabel: inout String, source: String, who: inout String?) async throws(KumoError)
+    func respond(_ endpoint: APIEndpoint, _ request: Request, _ context: KumoRequestContext) async throws(KumoError)
         -> Response
     {
-        guard let resolved = try ResolvedPath.resolve(request.uri.path) else {
-            throw KumoError(.notFound, "no route for \(request.uri.path)")
-        }
-        routeLabel = resolved.route.template
-        let method = request.method.rawValue
-        guard resolved.route.methods.contains(method) else {
-            throw KumoError(
-                .methodNotAllowed,
-                "\(method) is not allowed on \(resolved.route.template): use \(resolved.route.methods.joined(separator: ", "))")
-        }
+        let resolved = try APIRouter.resolved(endpoint, context)
         let query = Query(request.uri.queryParameters)
-        switch resolved.route {
+        let method = request.method.rawValue
+        switch endpoint.route {
         case .healthz:
             return Self.text("ok\n")
         case .readyz:
@@ -69,20 +36,8 @@ public struct APIResponder: HTTPResponder {
         default:
             break
         }
-        if let wait = core.failureLimiter.retryAfter(source) {
-            throw KumoError(
-                .tooManyRequests,
-                "too many failed authentications from \(source): retry in \(Int(wait.rounded(.up))) s")
-        }
-        let identity: Identity
-        do {
-            identity = try await core.tokens.authenticate(authorization: request.headers[.authorization])
-        } catch {
-            if error.code == .unauthorized { core.failureLimiter.fail(source) }
-            throw error
-        }
-        who = identity.name
-        switch resolved.route {
+        let identity = try context.authenticated()
+        switch endpoint.route {
         case .healthz, .readyz, .cacerts:
             return Self.text("ok\n")
         case .audit:
@@ -107,13 +62,7 @@ public struct APIResponder: HTTPResponder {
         case .tokens:
             try Authorizer.requireAdmin(identity, "manage tokens")
             if method == "GET" { return try Self.json(TokenList(items: try await core.tokens.list())) }
-            let body = try await readBody(request)
-            let tokenRequest: TokenRequest
-            do {
-                tokenRequest = try JSONDecoder().decode(TokenRequest.self, from: Data(body))
-            } catch {
-                throw KumoError(.invalid, "expected {\"project\": P, \"role\": \"view\"|\"edit\", \"name\"?: N}: \(error)")
-            }
+            let tokenRequest = try KumoModel.decode(try await readJSON(request), as: TokenRequest.self)
             return try Self.json(try await core.tokens.create(tokenRequest, by: identity), status: 201)
         case .token:
             try Authorizer.requireAdmin(identity, "manage tokens")
@@ -128,13 +77,7 @@ public struct APIResponder: HTTPResponder {
             if method == "GET" { return try await backup(request: nil) }
             return try await backup(request: try BackupRequest.parse(try await readJSON(request)))
         case .join:
-            let body = try await readBody(request)
-            let join: JoinRequest
-            do {
-                join = try JSONDecoder().decode(JoinRequest.self, from: Data(body))
-            } catch {
-                throw KumoError(.invalid, "expected {\"node\": NAME}: \(error)", field: "node")
-            }
+            let join = try KumoModel.decode(try await readJSON(request), as: JoinRequest.self)
             var answer = try await core.tokens.join(join, by: identity)
             // the agent's endpoint certificate: for its addresses and node name, signed by the cluster CA
             let addresses = (join.addresses ?? []).filter { CertificateAuthority.ipBytes($0) != nil }
@@ -184,30 +127,6 @@ public struct APIResponder: HTTPResponder {
             if ref.kind == .secret { try await requireSecretOfOwnReplica(identity, ref) }
             return try Self.json(try await core.resources.history(ref, limit: try query.int("limit")))
         }
-    }
-
-    /// Audit record + metric for a refused request (401, 403, 429).
-    func refused(_ request: Request, error: KumoError, source: String, who identity: String?) async {
-        let reason: String
-        switch error.code.httpStatus {
-        case 401: reason = TokenService.isExpiry(error) ? "expired" : "unauthenticated"
-        case 403: reason = "forbidden"
-        default: reason = "rateLimited"
-        }
-        core.metrics.recordAuthFailure(reason: reason)
-        // who: the identity once authenticated; before that only the kind of credential presented, never any of
-        // its text (a header without a known scheme may be a bare secret)
-        let who = identity ?? Self.credentialKind(request.headers[.authorization])
-        await core.audit.record(
-            AuditRecord(
-                time: ObjectCodec.now(), reason: reason, who: who, method: request.method.rawValue,
-                path: request.uri.path, source: source, status: error.code.httpStatus, message: error.message))
-    }
-
-    static func credentialKind(_ header: String?) -> String {
-        guard let header, !header.isEmpty else { return "no credential" }
-        let scheme = header.split(separator: " ", maxSplits: 1).first.map { $0.lowercased() } ?? ""
-        return ["bearer", "basic", "digest", "negotiate"].contains(scheme) ? "\(scheme) credential" : "malformed credential"
     }
 
     func refreshStoreGauges() async {
@@ -264,17 +183,7 @@ public struct APIResponder: HTTPResponder {
     }
 
     static func json<T: Encodable>(_ value: T, status: Int = 200) throws(KumoError) -> Response {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        do {
-            var data = try encoder.encode(value)
-            data.append(UInt8(ascii: "\n"))
-            var headers = HTTPFields()
-            headers[.contentType] = "application/json"
-            return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
-        } catch {
-            throw KumoError(.internal, "failed to encode response: \(error)", cause: error)
-        }
+        json(KumoModel.encode(value), status: status)
     }
 
     static func text(_ s: String) -> Response {

@@ -35,7 +35,7 @@ struct BackupRequest {
     }
 }
 
-extension APIResponder {
+extension APIHandlers {
     /// Where a backup taken with `includeSecretsKey` carries the sealed key file (`BackupKeyEnvelope`); a restore
     /// takes it out again (`KumoServer.restore`).
     static let backupKeyEnvelopeKey = KumoServer.backupKeyEnvelopeKey
