@@ -72,6 +72,15 @@ struct KumoBench: AsyncParsableCommand {
             let figures = ScheduleScenario.run(nodes: 5000, replicas: 50_000, seed: 42)
             for key in figures.keys.sorted() { r.add(key, figures[key]!) }
             r.target("placements_per_s", 20_000, higherIsBetter: true)
+            // the work must have been done: only the replicas made to fit nowhere may be unschedulable
+            let refused = figures["unschedulable"] ?? 0
+            let expected = figures["unschedulable_expected"] ?? 0
+            r.target("unschedulable", expected, higherIsBetter: false)
+            if refused > expected {
+                r.notes.append(
+                    "FAILED: \(Int(refused)) replicas unschedulable where only \(Int(expected)) fit nowhere: "
+                        + "the figure would time rejections, not placements")
+            }
             r.notes.append("simulated cluster (SimulatedCluster): 5,000 nodes, 50,000 replicas; each placement = schedule + bind")
             result = r
         case "start":

@@ -116,9 +116,22 @@ struct WorkloadControllerTests {
             replica["spec"]?["terminationGracePeriodSeconds"] = 1
             _ = try await s.admin.create(replica, kind: .replica, project: "p")
             _ = try await s.admin.send(.DELETE, "/api/v1/projects/p/replicas/stuck")
-            try await eventually("the Terminating condition", timeout: .seconds(20)) {
-                let r = try await s.admin.get(.replica, "stuck", project: "p")
-                return r["status"]?["conditions"]?.arrayValue?.contains { $0["type"] == "Terminating" && $0["reason"] == "TerminatingTooLong" } == true
+            do {
+                try await eventually("the Terminating condition", timeout: .seconds(20)) {
+                    let r = try await s.admin.get(.replica, "stuck", project: "p")
+                    return r["status"]?["conditions"]?.arrayValue?.contains { $0["type"] == "Terminating" && $0["reason"] == "TerminatingTooLong" } == true
+                }
+            } catch {
+                // what the controller saw, to tell a slow pass from a wrong decision
+                let replica = try? await s.admin.get(.replica, "stuck", project: "p")
+                let node = try? await s.admin.get(.node, "n1")
+                let lease = try? await s.admin.send(.GET, "/api/v1/nodes/n1/lease").json()
+                let state = try? await s.admin.send(.GET, "/debug/state").json()
+                let seen: String =
+                    "replica: \(replica?.jsonString ?? "-")\nnode: \(node?.jsonString ?? "-")\nlease: \(lease?.jsonString ?? "-")\n"
+                    + "controllers: \(state?["nodeLifecycle"]?.jsonString ?? state?.jsonString ?? "-")"
+                Issue.record(Comment(rawValue: seen))
+                throw error
             }
             try await Task.sleep(for: .seconds(2))  // further passes must not flag it again
             let events = try await s.admin.send(.GET, "/api/v1/projects/p/events").json()["items"]?.arrayValue ?? []
