@@ -144,6 +144,8 @@ extension ResourceService {
                 meta["uid"] = current["metadata"]?["uid"]
                 meta["createdAt"] = current["metadata"]?["createdAt"]
                 meta["managedFields"] = .object(owners.mapValues { .string($0) })
+                // a deletion requested before the binding lands stays requested (the node's agent then stops it)
+                meta["deletionTimestamp"] = current["metadata"]?["deletionTimestamp"]
                 object["metadata"] = .object(meta)
             }
             let entry = HistoryEntry(
