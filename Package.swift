@@ -48,11 +48,17 @@ let package = Package(
             swiftSettings: swiftSettings),
         // Pure placement: feasibility checkers → rankers → choice + explanation. No I/O.
         .target(name: "KumoScheduler", dependencies: ["KumoModel"], swiftSettings: swiftSettings),
+        // Typed informer caches: list + watch + relist of one kind as `Object<Spec>` values with indexes, over any
+        // `ObjectSource` (the server's control plane in process, the API over HTTP). For controllers and the agent.
+        .target(
+            name: "KumoInformers",
+            dependencies: ["KumoModel", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings),
         // Reconcile loops: pure decision cores (Workloads/, Nodes/) and the loops that run them (Runtime/).
         .target(
             name: "KumoControllers",
             dependencies: [
-                "KumoModel", "KumoScheduler",
+                "KumoModel", "KumoScheduler", "KumoInformers",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -74,7 +80,7 @@ let package = Package(
         .target(
             name: "KumoAPI",
             dependencies: [
-                "KumoModel",
+                "KumoModel", "KumoInformers",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -107,7 +113,7 @@ let package = Package(
         .target(
             name: "KumoAgent",
             dependencies: [
-                "KumoModel", "KumoAPI", "KumoSystem",
+                "KumoModel", "KumoAPI", "KumoSystem", "KumoInformers",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -169,7 +175,7 @@ let package = Package(
             name: "KumoServerTests",
             dependencies: [
                 "KumoServer", "KumoAPI", "KumoModel", "KumoStore", "KumoCLI", "KumoAgent", "KumoSystem", "KumoImages",
-                "KumoTestSupport",
+                "KumoTestSupport", "KumoInformers",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

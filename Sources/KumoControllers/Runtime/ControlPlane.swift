@@ -1,13 +1,16 @@
+// The source half of a control plane lives in KumoInformers, where the typed caches are; re-exported so that
+// controllers and the server's in-process control plane see them with KumoControllers.
+@_exported import protocol KumoInformers.ObjectSource
+@_exported import struct KumoInformers.ObjectEvent
 import KumoModel
 
 /// What controllers need from the control plane. The server implements it in process over its resource service
 /// (same validation, ownership and history as the API); tests can run controllers against a real server the same
 /// way. Every write names its manager (`scheduler`, `workloads`, `node-lifecycle`).
-public protocol ControlPlane: Sendable {
-    /// All objects of a kind (across projects) and the revision they were read at.
-    func list(_ kind: Kind) async throws(KumoError) -> (items: [JSONValue], revision: Int64)
-    /// Changes of a kind after `since`.
-    func watch(_ kind: Kind, since: Int64) async throws(KumoError) -> AsyncThrowingStream<ObjectEvent, any Error>
+///
+/// It is an `ObjectSource` (list of a kind with its revision, watch from a revision), so a typed
+/// `KumoInformers.ObjectCache` can follow it.
+public protocol ControlPlane: ObjectSource {
     func create(_ kind: Kind, project: String?, _ object: JSONValue, manager: String) async throws(KumoError) -> JSONValue
     /// JSON merge patch.
     func patch(_ kind: Kind, project: String?, name: String, _ patch: JSONValue, manager: String, force: Bool)
@@ -23,22 +26,4 @@ public protocol ControlPlane: Sendable {
     func leases() async throws(KumoError) -> [JSONValue]
     /// Records an Event about an object (best effort).
     func event(regarding kind: Kind, project: String?, name: String, reason: String, message: String, type: String, source: String) async
-}
-
-/// One change seen by a watch.
-public struct ObjectEvent: Sendable {
-    public enum EventType: String, Sendable {
-        case added = "ADDED"
-        case modified = "MODIFIED"
-        case deleted = "DELETED"
-    }
-    public var type: EventType
-    public var object: JSONValue
-    public var revision: Int64
-
-    public init(type: EventType, object: JSONValue, revision: Int64) {
-        self.type = type
-        self.object = object
-        self.revision = revision
-    }
 }
