@@ -5,17 +5,23 @@ import Synchronization
 /// The open watch streams, so a graceful shutdown can end them (otherwise the HTTP server would wait for them
 /// forever).
 public final class WatchRegistry: Sendable {
-    /// Stop closures get the reason to tell the client (nil: shutdown, just end).
-    private let streams = Mutex<(next: Int, stops: [Int: (owner: String?, stop: @Sendable (KumoError?) -> Void)])>((0, [:]))
+    /// Stop closures get the reason to tell the client (nil: shutdown, just end). `stopped`: `stopAll` has run, so a
+    /// stream that opens later (a client reconnecting during shutdown) is ended at once instead of holding the
+    /// shutdown open forever.
+    private let streams = Mutex<(next: Int, stopped: Bool, stops: [Int: (owner: String?, stop: @Sendable (KumoError?) -> Void)])>(
+        (0, false, [:]))
 
     public init() {}
 
     func add(owner: String? = nil, _ stop: @escaping @Sendable (KumoError?) -> Void) -> Int {
-        streams.withLock { s in
+        let (id, late) = streams.withLock { s -> (Int, Bool) in
             s.next += 1
+            if s.stopped { return (s.next, true) }
             s.stops[s.next] = (owner, stop)
-            return s.next
+            return (s.next, false)
         }
+        if late { stop(nil) }
+        return id
     }
 
     /// Ends the streams opened by `owner` (an identity whose token was revoked), telling them why.
@@ -35,11 +41,12 @@ public final class WatchRegistry: Sendable {
 
     public var count: Int { streams.withLock { $0.stops.count } }
 
-    /// Ends every open stream.
+    /// Ends every open stream, and every stream opened from now on.
     public func stopAll() {
         let stops = streams.withLock { s in
             let all = s.stops.values.map(\.stop)
             s.stops.removeAll()
+            s.stopped = true
             return all
         }
         for stop in stops { stop(nil) }
