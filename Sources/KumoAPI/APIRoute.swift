@@ -86,12 +86,7 @@ public struct ResolvedPath: Sendable, Equatable {
     /// Throws for an unknown kind so the error can say which kinds exist.
     public static func resolve(_ rawPath: String) throws(KumoError) -> ResolvedPath? {
         var segments = rawPath.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-        for i in segments.indices {
-            guard let decoded = segments[i].removingPercentEncoding else {
-                throw KumoError(.badRequest, "invalid percent-encoding in path segment \"\(segments[i])\"")
-            }
-            segments[i] = decoded
-        }
+        for i in segments.indices { segments[i] = try decodeSegment(segments[i]) }
         switch segments.count {
         case 1:
             return [APIRoute.healthz, .readyz, .metrics, .openapi, .version, .cacerts]
@@ -160,6 +155,14 @@ public struct ResolvedPath: Sendable, Equatable {
             return ResolvedPath(route: .clusterObjectHistory, kind: kind, name: rest[1])
         default: return nil
         }
+    }
+
+    /// One raw path segment percent-decoded (400 when its encoding is invalid).
+    public static func decodeSegment(_ raw: String) throws(KumoError) -> String {
+        guard let value = raw.removingPercentEncoding else {
+            throw KumoError(.badRequest, "invalid percent-encoding in path segment \"\(raw)\"")
+        }
+        return value
     }
 
     /// `{name…}`, `{name…}/history`, `{name…}/tags/{tag}` under `/api/v1/images/` (at least two segments).

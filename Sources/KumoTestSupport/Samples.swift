@@ -4,6 +4,13 @@ import KumoModel
 /// kind that is accepted, with the names and labels a test gives. Suites that test validation itself keep their
 /// own fully populated samples (KumoModelTests' `KindSamples`).
 public enum Sample {
+    /// `object` with `spec.nodeName` set, as a creator pins a replica or instance to a node (bound, no address yet).
+    public static func pinned(_ object: JSONValue, to node: String) -> JSONValue {
+        var pinned = object
+        pinned["spec"]?["nodeName"] = .string(node)
+        return pinned
+    }
+
     public static func project(_ name: String, labels: [String: String]? = nil) -> JSONValue {
         var meta: [String: JSONValue] = ["name": .string(name)]
         if let labels { meta["labels"] = .object(labels.mapValues { .string($0) }) }

@@ -42,11 +42,8 @@ struct FuzzFindingsTests {
     @Test("a cascade delete of a project with a replica bound to a node answers (409 until it is gone) instead of spinning")
     func cascadeWithBoundReplica() async throws {
         try await withServer { s in
-            _ = try await s.admin.create(Sample.project("p"), kind: .project)
-            _ = try await s.admin.create(Sample.node("n1"), kind: .node)
-            var bound = Sample.replica("r1")
-            bound["spec"]?["nodeName"] = "n1"
-            _ = try await s.admin.create(bound, kind: .replica, project: "p")
+            try await s.projectAndNode()
+            _ = try await s.admin.create(Sample.pinned(Sample.replica("r1"), to: "n1"), kind: .replica, project: "p")
             _ = try await s.admin.create(Sample.replica("r2"), kind: .replica, project: "p")
             _ = try await s.admin.create(Sample.secret("db"), kind: .secret, project: "p")
             // this request never answered: the bound replica is only marked Terminating and the loop listed it again
@@ -71,14 +68,9 @@ struct FuzzFindingsTests {
     @Test("logs, console, state and metrics of a node whose agent never registered: 409 naming status.agentURL, not 503")
     func noAgentEndpointIsAConflict() async throws {
         try await withServer { s in
-            _ = try await s.admin.create(Sample.project("p"), kind: .project)
-            _ = try await s.admin.create(Sample.node("n1"), kind: .node)
-            var replica = Sample.replica("r1")
-            replica["spec"]?["nodeName"] = "n1"
-            _ = try await s.admin.create(replica, kind: .replica, project: "p")
-            var instance = Sample.instance("vm1")
-            instance["spec"]?["nodeName"] = "n1"
-            _ = try await s.admin.create(instance, kind: .instance, project: "p")
+            try await s.projectAndNode()
+            _ = try await s.admin.create(Sample.pinned(Sample.replica("r1"), to: "n1"), kind: .replica, project: "p")
+            _ = try await s.admin.create(Sample.pinned(Sample.instance("vm1"), to: "n1"), kind: .instance, project: "p")
             for path in [
                 "/api/v1/nodes/n1/state", "/api/v1/nodes/n1/metrics", "/api/v1/projects/p/replicas/r1/logs",
                 "/api/v1/projects/p/instances/vm1/console",
@@ -93,11 +85,8 @@ struct FuzzFindingsTests {
     @Test("a bound instance marked Terminating keeps an Instance status (no replica-only `ready`), so its agent's next write is valid")
     func terminatingInstanceStatusIsAnInstanceStatus() async throws {
         try await withServer { s in
-            _ = try await s.admin.create(Sample.project("p"), kind: .project)
-            _ = try await s.admin.create(Sample.node("n1"), kind: .node)
-            var instance = Sample.instance("vm1")
-            instance["spec"]?["nodeName"] = "n1"
-            _ = try await s.admin.create(instance, kind: .instance, project: "p")
+            try await s.projectAndNode()
+            _ = try await s.admin.create(Sample.pinned(Sample.instance("vm1"), to: "n1"), kind: .instance, project: "p")
             let marked = try await s.admin.send(.DELETE, "/api/v1/projects/p/instances/vm1").json()
             #expect(marked["status"]?["phase"] == "Terminating")
             #expect(marked["status"]?["ready"] == nil)

@@ -10,11 +10,9 @@ struct GracefulDeletionTests {
     @Test("a replica deleted (marked Terminating) before the scheduler's binding lands stays deleted after the bind")
     func bindKeepsARequestedDeletion() async throws {
         try await withServer { s in
-            _ = try await s.admin.create(Sample.project("p"), kind: .project)
-            _ = try await s.admin.create(Sample.node("n1"), kind: .node)  // IPAM gives it a pod subnet
-            var replica = Sample.replica("r1")
-            replica["spec"]?["nodeName"] = "n1"  // pinned by its creator: the binding (an address) comes later
-            _ = try await s.admin.create(replica, kind: .replica, project: "p")
+            try await s.projectAndNode()
+            // pinned by its creator: the binding (an address) comes later
+            _ = try await s.admin.create(Sample.pinned(Sample.replica("r1"), to: "n1"), kind: .replica, project: "p")
             let marked = try await s.admin.send(.DELETE, "/api/v1/projects/p/replicas/r1").json()
             let requested = try #require(marked["metadata"]?["deletionTimestamp"])
             // what the scheduler does next, having read the replica before the delete (CI saw this race: the

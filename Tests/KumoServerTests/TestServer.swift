@@ -100,6 +100,14 @@ extension KumoClient {
     }
 }
 
+extension TestServer {
+    /// A project and a node (IPAM gives it a pod subnet): where pinned replicas and instances go.
+    func projectAndNode(_ project: String = "p", node: String = "n1") async throws {
+        _ = try await admin.create(Sample.project(project), kind: .project)
+        _ = try await admin.create(Sample.node(node), kind: .node)
+    }
+}
+
 /// Runs `body` against a fresh server and always stops and removes it afterwards, also when `body` throws.
 func withServer(
     configure: (inout ServerConfiguration) -> Void = { _ in }, _ body: (TestServer) async throws -> Void

@@ -59,11 +59,7 @@ public enum APIRouter {
     static func resolved(_ endpoint: APIEndpoint, _ context: KumoRequestContext) throws(KumoError) -> ResolvedPath {
         let parameters = context.parameters
         func decoded(_ raw: String?) throws(KumoError) -> String? {
-            guard let raw else { return nil }
-            guard let value = raw.removingPercentEncoding else {
-                throw KumoError(.badRequest, "invalid percent-encoding in path segment \"\(raw)\"")
-            }
-            return value
+            try raw.map { raw throws(KumoError) in try ResolvedPath.decodeSegment(raw) }
         }
         var path = ResolvedPath(route: endpoint.route, kind: endpoint.kind)
         let projectRoute: Set<APIRoute> = [
