@@ -48,6 +48,8 @@ let package = Package(
             swiftSettings: swiftSettings),
         // Pure placement: feasibility checkers → rankers → choice + explanation. No I/O.
         .target(name: "KumoScheduler", dependencies: ["KumoModel"], swiftSettings: swiftSettings),
+        // kumo doctor's pure core: health checks with stable codes over a snapshot, the component graph, cause ranking
+        .target(name: "KumoDoctor", dependencies: ["KumoModel"], swiftSettings: swiftSettings),
         // Typed informer caches: list + watch + relist of one kind as `Object<Spec>` values with indexes, over any
         // `ObjectSource` (the server's control plane in process, the API over HTTP). For controllers and the agent.
         .target(
@@ -91,7 +93,7 @@ let package = Package(
         .target(
             name: "KumoServer",
             dependencies: [
-                "KumoModel", "KumoStore", "KumoAPI", "KumoScheduler", "KumoControllers", "KumoSystem",
+                "KumoModel", "KumoStore", "KumoAPI", "KumoScheduler", "KumoControllers", "KumoSystem", "KumoDoctor",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -113,7 +115,7 @@ let package = Package(
         .target(
             name: "KumoAgent",
             dependencies: [
-                "KumoModel", "KumoAPI", "KumoSystem", "KumoInformers",
+                "KumoModel", "KumoAPI", "KumoSystem", "KumoInformers", "KumoDoctor",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -139,7 +141,7 @@ let package = Package(
         .target(
             name: "KumoCLI",
             dependencies: [
-                "KumoModel", "KumoAPI", "KumoServer", "KumoAgent", "KumoSystem", "KumoImages",
+                "KumoModel", "KumoAPI", "KumoServer", "KumoAgent", "KumoSystem", "KumoImages", "KumoDoctor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
@@ -157,7 +159,7 @@ let package = Package(
         .executableTarget(
             name: "kumo-bench",
             dependencies: [
-                "KumoModel", "KumoStore", "KumoAPI", "KumoServer", "KumoScheduler", "KumoTestbed", "KumoTestSupport", "KumoAgent", "KumoSystem",
+                "KumoModel", "KumoStore", "KumoAPI", "KumoServer", "KumoScheduler", "KumoTestbed", "KumoTestSupport", "KumoAgent", "KumoSystem", "KumoDoctor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -169,6 +171,9 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(name: "KumoModelTests", dependencies: ["KumoModel", "KumoTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KumoControllersTests", dependencies: ["KumoControllers", "KumoModel", "KumoTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "KumoDoctorTests", dependencies: ["KumoDoctor", "KumoModel", "KumoTestSupport"], exclude: ["Golden"],
+            swiftSettings: swiftSettings),
         .testTarget(name: "KumoSchedulerTests", dependencies: ["KumoScheduler", "KumoModel", "KumoTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KumoStoreTests", dependencies: ["KumoStore", "KumoModel", "KumoTestSupport"], swiftSettings: swiftSettings),
         .testTarget(

@@ -61,7 +61,7 @@ public struct APIEndpoint: Sendable, Hashable, CustomStringConvertible {
                     route: route, kind: $0, path: "/api/v1/projects/{project}/\($0.plural)/{name}/history",
                     methods: route.methods)
             }
-        case .nodeLease, .nodeAgentState, .nodeAgentMetrics:
+        case .nodeLease, .nodeAgentState, .nodeAgentMetrics, .nodeHealth:
             return [APIEndpoint(route: route, kind: .node, path: route.template, methods: route.methods)]
         case .replicaLogs:
             return [APIEndpoint(route: route, kind: .replica, path: route.template, methods: route.methods)]

@@ -39,6 +39,14 @@ public enum APIRoute: String, CaseIterable, Sendable {
     case imageTag = "/api/v1/images/{name}/tags/{tag}"
     /// Re-seal every secret under a new key-encryption key (admin).
     case secretKeyRotation = "/api/v1/secrets/rotate-key"
+    /// Health checks (`kumo doctor`): findings and ranked causes, for the cloud, a target or a project.
+    case doctor = "/api/v1/doctor"
+    case doctorMutes = "/api/v1/doctor/mutes"
+    case doctorMute = "/api/v1/doctor/mutes/{code}"
+    /// Components: responsibility, dependencies, what breaks, live status (`kumo explain`).
+    case explain = "/api/v1/explain"
+    /// A node agent's health report (POST, its own node) and the latest one (GET, admin).
+    case nodeHealth = "/api/v1/nodes/{name}/health"
 
     /// The template as written in the OpenAPI document.
     public var template: String { rawValue }
@@ -46,7 +54,9 @@ public enum APIRoute: String, CaseIterable, Sendable {
     /// Methods this route answers (anything else → 405).
     public var methods: [String] {
         switch self {
-        case .healthz, .readyz, .metrics, .debugState, .openapi, .version, .cacerts, .audit: ["GET"]
+        case .healthz, .readyz, .metrics, .debugState, .openapi, .version, .cacerts, .audit, .doctor, .explain: ["GET"]
+        case .doctorMutes, .nodeHealth: ["GET", "POST"]
+        case .doctorMute: ["DELETE"]
         case .backup: ["GET", "POST"]
         case .clusterCollection, .projectCollection, .tokens: ["GET", "POST"]
         case .clusterObject, .projectObject: ["GET", "PUT", "PATCH", "DELETE"]
@@ -105,6 +115,10 @@ public struct ResolvedPath: Sendable, Equatable {
         }
         if rest == ["backup"] { return ResolvedPath(route: .backup) }
         if rest == ["audit"] { return ResolvedPath(route: .audit) }
+        if rest == ["doctor"] { return ResolvedPath(route: .doctor) }
+        if rest == ["doctor", "mutes"] { return ResolvedPath(route: .doctorMutes) }
+        if rest.count == 3, rest[0] == "doctor", rest[1] == "mutes" { return ResolvedPath(route: .doctorMute, name: rest[2]) }
+        if rest == ["explain"] { return ResolvedPath(route: .explain) }
         if rest == ["join"] { return ResolvedPath(route: .join) }
         if rest == ["secrets", "rotate-key"] { return ResolvedPath(route: .secretKeyRotation) }
         if rest[0] == "blobs" {
@@ -116,6 +130,9 @@ public struct ResolvedPath: Sendable, Equatable {
         }
         if rest.count == 3, rest[0] == "nodes", rest[2] == "state" {
             return ResolvedPath(route: .nodeAgentState, kind: .node, name: rest[1])
+        }
+        if rest.count == 3, rest[0] == "nodes", rest[2] == "health" {
+            return ResolvedPath(route: .nodeHealth, kind: .node, name: rest[1])
         }
         if rest.count == 3, rest[0] == "nodes", rest[2] == "metrics" {
             return ResolvedPath(route: .nodeAgentMetrics, kind: .node, name: rest[1])
@@ -215,6 +232,12 @@ public enum APIPaths {
     public static func history(_ kind: Kind, project: String?, name: String) -> String {
         object(kind, project: project, name: name) + "/history"
     }
+
+    /// `POST` (the node's agent) / `GET` (admin) of a node's health report.
+    public static func nodeHealth(_ node: String) -> String { object(.node, project: nil, name: node) + "/health" }
+
+    /// `DELETE` of one doctor mute.
+    public static func doctorMute(_ code: String) -> String { APIRoute.doctorMutes.rawValue + "/" + encode(code) }
 
     /// `PUT`/`GET`/`HEAD` of one blob.
     public static func blob(_ digest: String) -> String {

@@ -68,6 +68,8 @@ public struct AgentConfiguration: Sendable {
     public var vmBootTimeout: Duration
     /// QMP system_powerdown → QEMU exit, else it is killed.
     public var vmStopTimeout: Duration
+    /// How often the node health report (`kumo doctor`'s facts from this node) is measured and posted.
+    public var healthReportInterval: Duration = .seconds(5)
 
     public init(server: String, nodeName: String, dataDir: String) {
         self.server = server

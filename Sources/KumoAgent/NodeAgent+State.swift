@@ -37,6 +37,7 @@ extension NodeAgent {
             "dhcp": await s?.dnsmasq.stateDump() ?? .null,
             "instances": await s?.instances.state() ?? .null,
             "statusReports": s?.reporter.state() ?? .null,
+            "health": s?.health.state() ?? .null,
             "images": await s?.images.state() ?? .null,
             "recentStartLatenciesMs": .array(metrics.recentStartLatencies.suffix(20).map { .number(($0 * 1000).rounded()) }),
         ]

@@ -36,6 +36,7 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
         var loadBalancer: LoadBalancerManager
         var dnsmasq: DnsmasqSupervisor
         var instances: InstanceSupervisor
+        var health: HealthReporter
     }
 
     public init(config: AgentConfiguration, logger: Logger) throws(KumoError) {
@@ -134,6 +135,13 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
             exitPollInterval: config.exitPollInterval, defaultGracePeriodSeconds: config.defaultGracePeriodSeconds,
             beforeStop: { replica in await loadBalancer.drain(replica) }, logger: logger.with(label: "kumo.replicas"))
         let supervisor = ReplicaSupervisor(context: context, node: config.nodeName, logger: logger.with(label: "kumo.replicas"))
+        let health = HealthReporter(
+            sources: .init(
+                api: api, dnsmasq: dnsmasq, loadBalancer: loadBalancer, overlay: overlay, accel: accel, replicas: supervisor),
+            settings: .init(
+                node: config.nodeName, interval: config.healthReportInterval, hostNetns: config.hostNetns,
+                dataDir: config.dataDir, certificatePath: config.agentCertPath, overlayMTU: mtu),
+            logger: logger.with(label: "kumo.health"))
         let heartbeat = LeaseHeartbeat(
             api: api, interval: config.heartbeatInterval, durationSeconds: config.leaseDurationSeconds,
             logger: logger.with(label: "kumo.heartbeat"))
@@ -141,7 +149,7 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
             $0 = Started(
                 api: api, supervisor: supervisor, heartbeat: heartbeat, reporter: reporter, images: images,
                 subnet: subnet, agentURL: agentURL, overlay: overlay, loadBalancer: loadBalancer, dnsmasq: dnsmasq,
-                instances: instances)
+                instances: instances, health: health)
         }
         logger.notice(
             "kumo agent running",
@@ -157,6 +165,7 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
             group.addTask { await dnsmasq.run() }
             group.addTask { await accel.run() }
             group.addTask { await instances.run() }
+            group.addTask { await health.run() }
             // orphans re-parented to the agent (old HAProxies, QEMU's and dnsmasq's daemonize forks, probes of
             // killed `runc exec`s) are reaped here; without it each stays a zombie
             group.addTask { await self.driver.reaper.run(every: .seconds(1)) }

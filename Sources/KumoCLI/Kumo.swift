@@ -17,7 +17,7 @@ public struct Kumo: AsyncParsableCommand {
             DeleteCommand.self, HistoryCommand.self, EventsCommand.self, ScaleCommand.self, RolloutCommand.self,
             CordonCommand.self, DrainCommand.self, ImageCommand.self, SecretCommand.self, TokenCommand.self, AuditCommand.self,
             BackupCommand.self, AgentCommand.self, LogsCommand.self, InstanceCommand.self, ConsoleCommand.self, StateCommand.self,
-            VersionCommand.self, CompletionCommand.self,
+            VersionCommand.self, CompletionCommand.self, DoctorCommand.self, ExplainCommand.self,
         ])
 
     public init() {}

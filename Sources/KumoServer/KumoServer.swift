@@ -23,6 +23,7 @@ public final class KumoServer: Sendable {
     public let nodeLifecycle: NodeLifecycleController
     public let endpoints: EndpointsController
     public let autoscaler: AutoscalerController
+    public let doctor: DoctorService
     private let group = Mutex<ServiceGroup?>(nil)
 
     /// Opens (or creates) the data directory and store. `onListening` gets the bound port (useful with port 0).
@@ -41,7 +42,8 @@ public final class KumoServer: Sendable {
         } catch {
             throw KumoError(.unavailable, "failed to open store \(config.databasePath): \(error)", cause: error)
         }
-        let core = try ServerCore(config: config, store: store, metrics: ServerMetrics(), logger: logger)
+        let core = try ServerCore(
+            config: config, store: store, metrics: ServerMetrics(faultCommitDelay: config.faultCommitDelay), logger: logger)
         self.core = core
         let plane = InProcessControlPlane(core: core)
         let scheduling = SchedulingController(plane: plane, logger: logger.with(label: "kumo.scheduler"))
@@ -62,6 +64,11 @@ public final class KumoServer: Sendable {
             logger: logger.with(label: "kumo.autoscaler"))
         self.autoscaler = autoscaler
         core.registerState("autoscaler") { autoscaler.snapshot() }
+        let doctor = DoctorService(
+            core: core, reports: core.healthReports, interval: config.doctorInterval, logger: logger.with(label: "kumo.doctor"))
+        self.doctor = doctor
+        core.doctorBox.withLock { $0 = doctor }
+        core.registerState("doctor") { doctor.snapshotState() }
         // Idle connections (and stalled TLS handshakes, slow request heads) are closed after 2 minutes: longer
         // than clients keep idle keep-alive connections (60 s), so they close first.
         let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .seconds(120)))
@@ -147,6 +154,7 @@ public final class KumoServer: Sendable {
         if config.controllers.contains("node-lifecycle") { out.append(nodeLifecycle) }
         if config.controllers.contains("endpoints") { out.append(endpoints) }
         if config.controllers.contains("autoscaler") { out.append(autoscaler) }
+        if config.controllers.contains("doctor") { out.append(doctor) }
         return out
     }
 

@@ -38,7 +38,11 @@ public struct ServerConfiguration: Sendable {
     public var runControllers: Bool
     /// Which controllers run when `runControllers` is on (tests run one alone).
     public var controllers: Set<String>
-    public static let allControllers: Set<String> = ["scheduler", "workloads", "node-lifecycle", "endpoints", "autoscaler"]
+    public static let allControllers: Set<String> = ["scheduler", "workloads", "node-lifecycle", "endpoints", "autoscaler", "doctor"]
+    /// How often the doctor evaluates every health check.
+    public var doctorInterval: Duration = .seconds(5)
+    /// Test seam: every store commit waits this long first (`--fault-commit-delay-ms`, hidden). Never in production.
+    public var faultCommitDelay: Duration? = nil
     /// A node without a heartbeat for this long is not Ready and its replicas are replaced elsewhere.
     public var nodeGracePeriod: Duration
     /// How long after its grace period a replica on a Ready node may stay Terminating before it is flagged.

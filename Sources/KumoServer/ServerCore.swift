@@ -32,6 +32,17 @@ public final class ServerCore: Sendable {
     public let audit: AuditLog
     /// 429 for sources with too many authentication failures.
     public let failureLimiter: FailureLimiter
+    /// The agents' latest health reports (`POST /api/v1/nodes/NAME/health`).
+    public let healthReports = NodeHealthReports()
+    /// Set by `KumoServer` once built (it needs the core).
+    let doctorBox = Mutex<DoctorService?>(nil)
+    /// The doctor, or 503 when this server does not run it.
+    public func doctor() throws(KumoError) -> DoctorService {
+        guard let d = doctorBox.withLock({ $0 }) else {
+            throw KumoError(.unavailable, "this server does not run the doctor (its controllers are off)")
+        }
+        return d
+    }
     /// State dumps of in-process components (controllers), by name, for `/debug/state`.
     let stateProviders = Mutex<[String: @Sendable () -> JSONValue]>([:])
 

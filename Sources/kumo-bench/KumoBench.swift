@@ -14,6 +14,7 @@ struct KumoBench: AsyncParsableCommand {
               api    API create/update latency p50/p99 at 1,000 writes/s, and sustained writes/s over HTTP
               watch  1,000 watchers on one kind while 100 writes/s arrive: delivery latency p50/p99
               schedule  simulated 5,000 nodes and 50,000 replicas through the real scheduler: placements/s, p99
+              doctor    every health check and the cause ranking over simulated states of 1,000 nodes × 30 replicas
               start     API create of a replica → its agent reports Running (real runc, netns host; root): p50/p99
               failover  kill a node's agent and cut its link → its replicas Running elsewhere (3 netns hosts; root)
               overlay   100/1,000 simulated peers applied on a real kumo.1; node joins seen by real agents (root)
@@ -23,7 +24,7 @@ struct KumoBench: AsyncParsableCommand {
               vm        API create of a VM → its DHCP lease (QEMU, dnsmasq; root): guest boot vs orchestration overhead
             """)
 
-    @Argument(help: "store, api, watch, schedule, start, failover, overlay, rollout, lb, endpoints or vm.")
+    @Argument(help: "store, api, watch, schedule, doctor, start, failover, overlay, rollout, lb, endpoints or vm.")
     var scenario: String
 
     @Flag(help: "Print the result as one JSON object on the last line.")
@@ -83,6 +84,8 @@ struct KumoBench: AsyncParsableCommand {
             }
             r.notes.append("simulated cluster (SimulatedCluster): 5,000 nodes, 50,000 replicas; each placement = schedule + bind")
             result = r
+        case "doctor":
+            result = try DoctorScenario.run(nodes: 1000, perNode: 30, rounds: max(rounds, 5))
         case "start":
             result = try await AgentBench.start(count: starts)
         case "failover":

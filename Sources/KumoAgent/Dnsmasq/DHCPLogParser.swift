@@ -39,6 +39,8 @@ public struct DHCPLogParser: Sendable {
     /// The most recent events (bounded).
     public private(set) var recent: [Event] = []
     public private(set) var linesRead = 0
+    /// NAKs and `no address available` per MAC over the last 10 minutes (`kumo doctor`).
+    public private(set) var refusals = DHCPRefusalWindow()
 
     public init() {}
 
@@ -74,6 +76,7 @@ public struct DHCPLogParser: Sendable {
         linesRead += 1
         guard let event = Self.parse(line, at: time) else { return }
         counters[event.type, default: 0] += 1
+        refusals.record(event, line: line)
         if let mac = event.mac {
             switch event.type {
             case "ACK":
@@ -87,6 +90,12 @@ public struct DHCPLogParser: Sendable {
         }
         recent.append(event)
         if recent.count > Self.recentLimit { recent.removeFirst(recent.count - Self.recentLimit) }
+    }
+
+    /// Refusals within the window ending at `now` (what fell out of it is dropped).
+    public mutating func recentRefusals(now: Date = Date()) -> [DHCPRefusalWindow.Refusal] {
+        refusals.prune(now: now)
+        return refusals.refusals(now: now)
     }
 
     /// Feeds a chunk of text; returns the bytes of an unfinished last line (to be prefixed to the next chunk).

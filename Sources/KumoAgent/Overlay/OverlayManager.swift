@@ -247,6 +247,34 @@ final class OverlayManager: Sendable {
             warning: true)
     }
 
+    // MARK: Health
+
+    /// What the node health report says of the overlay: peers with overlay data (expected), peers all of whose
+    /// entries the last sync left in the kernel (programmed), peers whose data went missing, and the expected
+    /// entries the kernel lacks per the last sync (at most `limit` lines).
+    struct HealthFacts: Sendable {
+        var peers: [OverlayPeer]
+        var programmedPeers: Int
+        var dataMissing: [String]
+        var missingEntries: [String]
+        var lastError: String?
+    }
+
+    func healthFacts(limit: Int = 50) -> HealthFacts {
+        let s = state.withLock { $0 }
+        let peers = s.peers.values.sorted { $0.node < $1.node }
+        var missing: [String] = []
+        var programmed = 0
+        for p in peers {
+            let absent = p.entries.filter { !s.programmed.contains($0) }
+            if absent.isEmpty { programmed += 1 }
+            missing += absent.sorted().map { "\($0.description) (peer \(p.node))" }
+        }
+        return HealthFacts(
+            peers: peers, programmedPeers: programmed, dataMissing: s.missing.keys.sorted(),
+            missingEntries: Array(missing.prefix(limit)), lastError: s.lastError)
+    }
+
     // MARK: State and metrics
 
     func stateDump() -> JSONValue {

@@ -77,6 +77,10 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Lifetime of the serving certificate the server issues itself, in seconds (renewed with a third left).", visibility: .hidden))
     var servingCertLifetimeSeconds: Int = 365 * 86400
 
+    @Option(help: "Seconds between the doctor's evaluations of every health check (`kumo doctor`).")
+    var doctorIntervalSeconds = 5
+    @Option(help: ArgumentHelp("Test seam: delay every store commit by this many milliseconds (kumo doctor's slow-store tests).", visibility: .hidden))
+    var faultCommitDelayMs: Int?
     @OptionGroup var logging: LogLevelOption
 
     func validate() throws {
@@ -129,6 +133,8 @@ struct ServerCommand: AsyncParsableCommand {
             config.nodeSubnetPrefixLength = nodeSubnetSize
             config.serviceCIDR = serviceCIDR
             config.autoscaleInterval = .seconds(max(1, autoscaleIntervalSeconds))
+            config.doctorInterval = .seconds(max(1, doctorIntervalSeconds))
+            if let faultCommitDelayMs, faultCommitDelayMs > 0 { config.faultCommitDelay = .milliseconds(min(faultCommitDelayMs, 60_000)) }
             if let tlsCert, let tlsKey { config.tls = .files(certificate: tlsCert, key: tlsKey) }
             config.extraSANs = tlsSan
             config.servingCertificateLifetime = .seconds(servingCertLifetimeSeconds)

@@ -113,6 +113,16 @@ public struct APIHandlers: Sendable {
             try Authorizer.requireAdmin(identity, "rotate the secret encryption key")
             let options = WriteOptions(manager: try identity.manager(requested: query.string("manager")))
             return Self.json(try await core.resources.rotateSecretKey(options: options))
+        case .doctor:
+            return try await doctor(query: query, identity: identity)
+        case .doctorMutes:
+            return try await doctorMutes(request, method: method, identity: identity)
+        case .doctorMute:
+            return try await doctorMute(resolved, identity: identity)
+        case .explain:
+            return try await explain(query: query, identity: identity)
+        case .nodeHealth:
+            return try await nodeHealth(request, resolved, method: method, identity: identity)
         case .blob:
             return try await blob(request, resolved, identity: identity)
         case .imageTag:

@@ -72,7 +72,7 @@ public enum APIRouter {
         } else if endpoint.kind == .project, endpoint.path.hasPrefix("/api/v1/projects/{name}") {
             path.name = try decoded(parameters.get("project"))
         } else {
-            path.name = try decoded(parameters.get("name") ?? parameters.get("digest"))
+            path.name = try decoded(parameters.get("name") ?? parameters.get("digest") ?? parameters.get("code"))
         }
         path.tag = try decoded(parameters.get("tag"))
         return path

@@ -20,12 +20,17 @@ public struct InstrumentedStore: Store {
     public func commit(_ txn: Txn) async throws -> Int64 {
         let start = ContinuousClock.now
         do {
+            if let delay = metrics.faultCommitDelay { try? await Task.sleep(for: delay) }
             let revision = try await base.commit(txn)
-            metrics.storeCommitDuration.record(ContinuousClock.now - start)
+            let took = ContinuousClock.now - start
+            metrics.storeCommitDuration.record(took)
             metrics.storeCommits.increment()
+            metrics.recentCommits.record(took)
             return revision
         } catch {
             metrics.storeCommitFailures.increment()
+            // a failed compare is a lost race the writer retries, not a store fault
+            if (error as? KumoError)?.code != .conflict { metrics.recentCommits.record(ContinuousClock.now - start, failed: true) }
             throw error
         }
     }

@@ -27,6 +27,13 @@ public final class ServerMetrics: Sendable {
     public let schedulerPlaced: Gauge
     public let schedulerUnschedulable: Gauge
     public let schedulerLastPlacementSeconds: Gauge
+    /// The last minute of commits, for `kumo doctor`.
+    public let recentCommits = RecentCommits()
+    /// A test seam (`kumo server --fault-commit-delay-ms`): every commit waits this long first. Never set in
+    /// production; it is how tests make "slow commits" without a slow disk.
+    public let faultCommitDelay: Duration?
+    /// `kumo_health_check{code,component,node,severity}`: 1 per failing finding.
+    public let healthChecks: HealthCheckGauges
 
     static let latencyBuckets: [Duration] = [
         .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
@@ -38,8 +45,10 @@ public final class ServerMetrics: Sendable {
         MetricNameDescriptor(metricName: metric, unitName: unit, helpText: help)
     }
 
-    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), faultCommitDelay: Duration? = nil) {
         self.registry = registry
+        self.faultCommitDelay = faultCommitDelay
+        self.healthChecks = HealthCheckGauges(registry: registry)
         schedulerQueueDepth = registry.makeGauge(descriptor: Self.name("kumo_scheduler_queue_depth", "", "Replicas waiting in the scheduling queue"))
         schedulerPending = registry.makeGauge(descriptor: Self.name("kumo_scheduler_pending", "", "Replicas that fit no node (Pending, retried)"))
         schedulerAttempts = registry.makeGauge(descriptor: Self.name("kumo_scheduler_attempts", "", "Placement attempts since start"))

@@ -145,6 +145,50 @@ extension OpenAPIDocument {
                     body: "BackupRequest",
                     ok: ("200", response("SQLite database", "Binary", contentType: "application/vnd.sqlite3"))),
             ]
+        case .doctor:
+            [
+                "get": op(
+                    "Health checks (admin; a project token: its own project, node-level evidence summarized): every "
+                        + "finding with its code, severity, responsible component, node, object, evidence and onset, and "
+                        + "the root causes ranked, each with the findings it explains. `target=KIND/NAME` answers why that "
+                        + "object is unhealthy; `fresh=true` evaluates now instead of serving the last round (every few seconds)",
+                    params: [
+                        param("target", "query", "KIND/NAME: node/node-2, service/web, replica/X, instance/vm1, workload/web"),
+                        param("project", "query", "the project of a target, or only findings about this project"),
+                        param("fresh", "query", "evaluate every check now", type: "boolean"),
+                    ],
+                    ok: ("200", response("the report", "DoctorReport")))
+            ]
+        case .doctorMutes:
+            [
+                "get": op("Muted health check codes (admin)", ok: ("200", response("mutes", "HealthMuteList"))),
+                "post": op(
+                    "Mute a code (admin), as Ceph does: until `ttlSeconds` pass; unless `sticky`, also until the code "
+                        + "clears or its count grows",
+                    body: "HealthMuteRequest", ok: ("201", response("the mute", "HealthMute"))),
+            ]
+        case .doctorMute:
+            [
+                "delete": op(
+                    "Unmute a code (admin)", params: [param("code", "path", "a health check code")],
+                    ok: ("200", response("deleted")))
+            ]
+        case .explain:
+            [
+                "get": op(
+                    "Kumo's components (admin): each one's responsibility, what it depends on and what depends on it, what "
+                        + "breaks if it dies and what keeps working, where its state, logs and metrics are, and its live status",
+                    params: [param("component", "query", "one component, e.g. dnsmasq or controller/endpoints")],
+                    ok: ("200", response("components", "ComponentStatusList")))
+            ]
+        case .nodeHealth:
+            [
+                "get": op("A node's latest health report (admin)", params: [nameParam], ok: ("200", response("report", "NodeHealthReport"))),
+                "post": op(
+                    "A node agent's health report for its own node: what only it can measure (dnsmasq and HAProxy "
+                        + "answers, peer probes, DHCP refusals by MAC, overlay entries, host facts); the doctor judges it",
+                    params: [nameParam], body: "NodeHealthReport", ok: ("202", response("recorded"))),
+            ]
         case .secretKeyRotation:
             [
                 "post": op(

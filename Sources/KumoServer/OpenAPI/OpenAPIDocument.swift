@@ -1,4 +1,5 @@
 import KumoAPI
+import KumoDoctor
 import KumoModel
 
 /// The OpenAPI 3 document served at `/openapi.json`. Written by hand, operation by operation; a test checks that
@@ -92,6 +93,13 @@ public enum OpenAPIDocument {
             paths[endpoint.path] = item
         }
         var components = schemas.objectValue ?? [:]
+        // the doctor's wire types, read off the Swift types as the kinds are
+        components["DoctorReport"] = (try? JSONSchema.of(DoctorReport.self)) ?? ref("AnyObject")
+        components["HealthMute"] = (try? JSONSchema.of(HealthMute.self)) ?? ref("AnyObject")
+        components["HealthMuteList"] = ["type": "object", "properties": ["items": ["type": "array", "items": ref("HealthMute")]]]
+        components["HealthMuteRequest"] = (try? JSONSchema.of(HealthMuteRequest.self)) ?? ref("AnyObject")
+        components["ComponentStatusList"] = (try? JSONSchema.of(ComponentStatusList.self)) ?? ref("AnyObject")
+        components["NodeHealthReport"] = (try? JSONSchema.of(NodeHealthReport.self)) ?? ref("AnyObject")
         for kind in Kind.allCases {
             // a kind whose type cannot be described is a bug the schema test catches; the document still serves
             components[kind.rawValue] = (try? kind.objectSchema()) ?? ref("Object")

@@ -62,6 +62,9 @@ public final class WatchBroadcaster: ServiceLifecycle.Service, Sendable {
         var lastTake: UInt64 = 0
         /// Coalescing window of this stream (0: every event at once).
         let interval: UInt64
+        /// Events in `pending` and since when it holds any (uptime nanoseconds): `kumo doctor`'s watch lag.
+        var pendingEvents = 0
+        var pendingSince: UInt64 = 0
 
         init(
             prefix: String, filter: ListFilter, redact: (@Sendable (JSONValue, String) -> ByteBuffer)?, secretsOf: String?,
@@ -82,6 +85,11 @@ public final class WatchBroadcaster: ServiceLifecycle.Service, Sendable {
         }
 
         func append(_ line: ByteBuffer) {
+            if pending == nil {
+                pendingEvents = 0
+                pendingSince = WatchBroadcaster.uptimeNanos()
+            }
+            pendingEvents += 1
             if pending == nil {
                 pending = line
             } else {
@@ -137,6 +145,20 @@ public final class WatchBroadcaster: ServiceLifecycle.Service, Sendable {
     public var subscriberCount: Int { state.withLock { $0.subscribers.count } }
 
     /// For `/debug/state`.
+    /// Streams whose writer has not taken their pending events for at least `minimumSeconds`: it is blocked on
+    /// a client that does not read (a waiting writer is only coalescing, not behind).
+    public func lagging(minimumSeconds: Double) -> [(id: Int, prefix: String, pendingEvents: Int, stalledSeconds: Double)] {
+        let now = Self.uptimeNanos()
+        return state.withLock { s in
+            s.subscribers.compactMap { id, sub in
+                guard sub.pending != nil, sub.waiter == nil, !sub.closed else { return nil }
+                let stalled = Double(now &- max(sub.lastTake, sub.pendingSince)) / 1e9
+                return stalled >= minimumSeconds ? (id, sub.prefix, sub.pendingEvents, stalled) : nil
+            }
+            .sorted { $0.id < $1.id }
+        }
+    }
+
     public func snapshot() -> JSONValue {
         state.withLock { s in
             .object([

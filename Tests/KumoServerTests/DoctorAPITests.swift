@@ -1,0 +1,122 @@
+import Foundation
+import KumoAPI
+import KumoDoctor
+import KumoModel
+import KumoTestSupport
+import Testing
+
+@testable import KumoCLI
+
+@Suite("doctor: the API, mutes, metrics, scoping, the debug bundle")
+struct DoctorAPITests {
+    /// A replica naming an image Kumo does not have and a secret key that does not exist.
+    func broken(_ s: TestServer) async throws {
+        _ = try await s.admin.create(Sample.project("p"), kind: .project)
+        _ = try await s.admin.create(Sample.secret("db"), kind: .secret, project: "p")
+        var r = Sample.replica("r1")
+        r["spec"]?["image"] = "nope:1"
+        r["spec"]?["env"] = [["name": "PW", "secretRef": ["name": "db", "key": "missing-key"]]]
+        _ = try await s.admin.create(r, kind: .replica, project: "p")
+    }
+
+    @Test("GET /api/v1/doctor: findings with codes and components, a target's causes, bad targets named")
+    func report() async throws {
+        try await withServer { s in
+            let empty = try await s.admin.send(.GET, "/api/v1/doctor", query: [("fresh", "true")]).decode(DoctorReport.self)
+            #expect(empty.status == .ok && empty.checks.isEmpty)
+            try await broken(s)
+            let r = try await s.admin.send(.GET, "/api/v1/doctor", query: [("fresh", "true")]).decode(DoctorReport.self)
+            #expect(r.status == .error)
+            #expect(r.checks.contains { $0.code == "IMAGE_NOT_FOUND" && $0.component == .spec })
+            let secret = try #require(r.checks.first { $0.code == "SECRET_MISSING" })
+            #expect(secret.summary.contains("missing-key") && secret.object?.name == "db")
+            let t = try await s.admin.send(.GET, "/api/v1/doctor", query: [("target", "replica/r1"), ("project", "p")]).decode(DoctorReport.self)
+            #expect(Set(t.causes.map(\.code)) == ["IMAGE_NOT_FOUND", "SECRET_MISSING"])
+            let bad = try await s.raw(.GET, "/api/v1/doctor?target=pod/x&project=p")
+            #expect(bad.status == 422 && bad.json?["error"]?["field"]?.stringValue == "target")
+            #expect(bad.json?["error"]?["message"]?.stringValue?.contains("service") == true)
+            let noProject = try await s.raw(.GET, "/api/v1/doctor?target=replica/r1")
+            #expect(noProject.status == 422 && noProject.json?["error"]?["field"]?.stringValue == "project")
+            // metrics and the explain map
+            let metrics = String(decoding: try await s.admin.send(.GET, "/metrics").body, as: UTF8.self)
+            #expect(metrics.contains("kumo_health_check{code=\"SECRET_MISSING\",component=\"spec\",node=\"\",severity=\"error\"} 1"))
+            let explain = try await s.admin.send(.GET, "/api/v1/explain", query: [("component", "store")]).decode(ComponentStatusList.self)
+            #expect(explain.items.count == 1 && explain.items[0].profile.dependsOn == [.host] && !explain.items[0].live.isEmpty)
+            let unknown = try await s.raw(.GET, "/api/v1/explain?component=nope")
+            #expect(unknown.status == 404 && unknown.json?["error"]?["message"]?.stringValue?.contains("dnsmasq") == true)
+        }
+    }
+
+    @Test("mutes: an unknown code is refused naming the valid ones; a mute hides the code from the status; unmute")
+    func mutes() async throws {
+        try await withServer { s in
+            try await broken(s)
+            let unknown = try await s.raw(.POST, "/api/v1/doctor/mutes", body: Array(#"{"code":"NOPE"}"#.utf8))
+            #expect(unknown.status == 404 && unknown.json?["error"]?["field"]?.stringValue == "code")
+            #expect(unknown.json?["error"]?["message"]?.stringValue?.contains("AGENT_DOWN") == true)
+            let badTTL = try await s.raw(.POST, "/api/v1/doctor/mutes", body: Array(#"{"code":"IMAGE_NOT_FOUND","ttlSeconds":-1}"#.utf8))
+            #expect(badTTL.status == 422 && badTTL.json?["error"]?["field"]?.stringValue == "ttlSeconds")
+            for code in ["IMAGE_NOT_FOUND", "SECRET_MISSING"] {
+                let m = try await s.raw(.POST, "/api/v1/doctor/mutes", body: Array(#"{"code":"\#(code)","ttlSeconds":3600}"#.utf8))
+                #expect(m.status == 201)
+            }
+            let r = try await s.admin.send(.GET, "/api/v1/doctor", query: [("fresh", "true")]).decode(DoctorReport.self)
+            #expect(r.status == .ok && r.checks.allSatisfy { $0.muted == true } && r.causes.isEmpty)
+            _ = try await s.admin.send(.DELETE, APIPaths.doctorMute("SECRET_MISSING"))
+            let again = try await s.admin.send(.GET, "/api/v1/doctor", query: [("fresh", "true")]).decode(DoctorReport.self)
+            #expect(again.status == .error)
+            let gone = try await s.raw(.DELETE, APIPaths.doctorMute("SECRET_MISSING"))
+            #expect(gone.status == 404)
+        }
+    }
+
+    @Test("a project token sees its own project only; a node reports for its own node only")
+    func scoping() async throws {
+        try await withServer { s in
+            try await broken(s)
+            _ = try await s.admin.create(Sample.project("q"), kind: .project)
+            let q = try await s.admin.send(
+                .POST, "/api/v1/tokens", body: encodeJSON(TokenRequest(name: "q-view", project: "q", role: .view))
+            ).decode(TokenInfo.self)
+            let other = try await s.raw(.GET, "/api/v1/doctor?project=p", token: q.token)
+            #expect(other.status == 403)
+            let own = try await s.client(token: q.token ?? "").send(.GET, "/api/v1/doctor").decode(DoctorReport.self)
+            #expect(own.checks.isEmpty)
+            let report = try await s.raw(.POST, APIPaths.nodeHealth("n1"), body: encodeJSON(NodeHealthReport(node: "n1", time: Timestamp.now().rfc3339)), token: q.token)
+            #expect(report.status == 403)
+            let noNode = try await s.raw(.POST, APIPaths.nodeHealth("ghost"), body: encodeJSON(NodeHealthReport(node: "ghost", time: Timestamp.now().rfc3339)))
+            #expect(noNode.status == 404)
+            let garbage = try await s.raw(.POST, APIPaths.nodeHealth("ghost"), body: Array(#"{"node": 5}"#.utf8))
+            #expect(garbage.status == 422 || garbage.status == 400)
+        }
+    }
+
+    @Test("the debug bundle carries every component's state but no token and no secret value")
+    func bundle() async throws {
+        try await withServer { s in
+            try await broken(s)
+            var secret = Sample.secret("api-key")
+            secret["spec"]?["data"] = ["key": .string(Data("hunter2-very-secret".utf8).base64EncodedString())]
+            _ = try await s.admin.create(secret, kind: .secret, project: "p")
+            let file = temporaryPath("bundle") + ".tar.gz"
+            defer { try? FileManager.default.removeItem(atPath: file) }
+            try await DebugBundle(client: s.admin, token: s.admin.token).write(to: file)
+            let dir = temporaryPath("bundle-x")
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let tar = Process()
+            tar.executableURL = URL(fileURLWithPath: "/bin/tar")
+            tar.arguments = ["-xzf", file, "-C", dir]
+            try tar.run()
+            tar.waitUntilExit()
+            #expect(tar.terminationStatus == 0)
+            let names = try FileManager.default.subpathsOfDirectory(atPath: dir)
+            #expect(names.contains("doctor.json") && names.contains("server-state.json") && names.contains("events.json"))
+            var all = ""
+            for n in names { all += (try? String(contentsOfFile: dir + "/" + n, encoding: .utf8)) ?? "" }
+            #expect(all.contains("SECRET_MISSING"))
+            #expect(!all.contains(s.admin.token), "the admin token leaked into the bundle")
+            #expect(!all.contains("hunter2") && !all.contains(Data("hunter2-very-secret".utf8).base64EncodedString()))
+        }
+    }
+}
