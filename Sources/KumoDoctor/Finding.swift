@@ -85,6 +85,14 @@ public struct Finding: Codable, Sendable, Equatable {
         return nodes
     }
 
+    /// The nodes a finding read off the wire is about: its `node`, or its object when that is a Node.
+    public var scopeNodesOnWire: Set<String> {
+        var out: Set<String> = []
+        if let node { out.insert(node) }
+        if let o = object, o.kind == "Node" { out.insert(o.name) }
+        return out
+    }
+
     /// A stable identity across evaluations: code, node and object (transitions, mutes, de-duplication).
     public var key: String {
         var k = code

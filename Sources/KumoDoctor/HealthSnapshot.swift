@@ -159,12 +159,16 @@ public struct CertificateFact: Codable, Sendable, Equatable {
     public var name: String
     public var node: String?
     public var notAfter: String
+    /// With it, the warning window is at most a quarter of the lifetime: a short-lived certificate that renews
+    /// itself at a third left is not "close to expiry" all its life.
+    public var notBefore: String?
     public var subject: String?
 
-    public init(name: String, node: String? = nil, notAfter: String, subject: String? = nil) {
+    public init(name: String, node: String? = nil, notAfter: String, notBefore: String? = nil, subject: String? = nil) {
         self.name = name
         self.node = node
         self.notAfter = notAfter
+        self.notBefore = notBefore
         self.subject = subject
     }
 }

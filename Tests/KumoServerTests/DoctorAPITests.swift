@@ -70,6 +70,18 @@ struct DoctorAPITests {
         }
     }
 
+    @Test("slow store commits (the test seam --fault-commit-delay-ms) rank the store first")
+    func slowStore() async throws {
+        try await withServer(configure: { $0.faultCommitDelay = .milliseconds(700) }) { s in
+            _ = try await s.admin.create(Sample.project("p"), kind: .project)
+            for i in 0..<5 { _ = try await s.admin.create(Sample.secret("s\(i)"), kind: .secret, project: "p") }
+            let r = try await s.admin.send(.GET, "/api/v1/doctor", query: [("fresh", "true")]).decode(DoctorReport.self)
+            let c = try #require(r.causes.first)
+            #expect(c.code == "STORE_COMMITS_SLOW" && c.component == .store && c.node == nil, "\(r.causes.map(\.label))")
+            #expect(c.evidence.first?.observed.contains("p99") == true)
+        }
+    }
+
     @Test("a project token sees its own project only; a node reports for its own node only")
     func scoping() async throws {
         try await withServer { s in

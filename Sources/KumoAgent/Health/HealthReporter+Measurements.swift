@@ -29,6 +29,8 @@ extension HealthReporter {
         report.certificateNotAfter = Self.certificateNotAfter(path: settings.certificatePath)
         let lines = lastLogLines()
         report.lastLogLines = lines.isEmpty ? nil : lines
+        // stamped when it is done, just before it is sent: the server reads the difference as clock skew
+        report.time = Timestamp.now().rfc3339
         return report
     }
 

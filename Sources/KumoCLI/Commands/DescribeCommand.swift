@@ -86,6 +86,9 @@ struct DescribeCommand: AsyncParsableCommand {
         if k == .service, let project {
             out += await Self.loadBalancerSection(api, project: project, name: n, service: object)
         }
+        if [.node, .replica, .instance, .service, .workload, .image, .secret].contains(k) {
+            out += await DoctorTable.describeSection(api, kind: k.rawValue.lowercased(), name: n, project: project)
+        }
         if let history = try? await api.send(.GET, APIPaths.history(k, project: project, name: n), query: [("limit", "5")])
             .decode(HistoryList.self)
         {

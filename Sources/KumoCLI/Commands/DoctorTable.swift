@@ -1,3 +1,4 @@
+import KumoAPI
 import KumoDoctor
 
 /// `kumo doctor`'s table: the status, root causes first (each with what it explains and its evidence), then the
@@ -36,6 +37,35 @@ enum DoctorTable {
             }
             out += t.render()
         }
+        return out
+    }
+}
+
+extension DoctorTable {
+    /// Node → its findings' codes (`AGENT_DOWN,DNSMASQ_DOWN`), errors first, for `kumo get nodes`; nil when the
+    /// doctor cannot be read (a project token, an older server): the column is left out then.
+    static func nodeHealth(_ api: KumoClient) async -> [String: String]? {
+        guard let report = try? await api.send(.GET, APIRoute.doctor.rawValue).decode(DoctorReport.self) else { return nil }
+        var byNode: [String: [Finding]] = [:]
+        for f in report.checks where f.muted != true {
+            for n in f.scopeNodesOnWire { byNode[n, default: []].append(f) }
+        }
+        return byNode.mapValues { fs in
+            fs.sorted { $0.severity > $1.severity }.map { $0.severity == .info ? $0.code.lowercased() : $0.code }.joined(separator: ",")
+        }
+    }
+
+    /// The lines `kumo describe KIND/NAME` shows: findings about the object, and the first cause behind them.
+    static func describeSection(_ api: KumoClient, kind: String, name: String, project: String?) async -> String {
+        var query = [("target", "\(kind)/\(name)")]
+        if let project { query.append(("project", project)) }
+        guard let r = try? await api.send(.GET, APIRoute.doctor.rawValue, query: query).decode(DoctorReport.self) else { return "" }
+        guard !r.checks.isEmpty else { return "Health:       ok (kumo doctor: no finding about it)\n" }
+        var out = "Health (kumo doctor \(kind)/\(name)):\n"
+        for f in r.checks.prefix(8) {
+            out += "  [\(f.severity.rawValue)] \(f.code) (\(f.component.rawValue)\(f.node.map { ", " + $0 } ?? "")): \(f.summary)\n"
+        }
+        if let c = r.causes.first { out += "  root cause: \(c.code) (\(c.component.rawValue)) — kumo doctor explain \(c.code)\n" }
         return out
     }
 }

@@ -79,7 +79,10 @@ struct GetCommand: AsyncParsableCommand {
         }
         switch output {
         case .table, .wide:
-            if !groups.isEmpty { printOut(groups.map { table($0.items, $0.kind, withProject: false) }.joined(separator: "\n\n")) }
+            let health = groups.contains { $0.kind == .node } ? await DoctorTable.nodeHealth(api) : nil
+            if !groups.isEmpty {
+                printOut(groups.map { table($0.items, $0.kind, withProject: false, health: $0.kind == .node ? health : nil) }.joined(separator: "\n\n"))
+            }
         case .json, .yaml:
             let all = groups.flatMap(\.items)
             if !all.isEmpty { printOut(documents(all)) }
@@ -100,6 +103,8 @@ struct GetCommand: AsyncParsableCommand {
             printErr("No \(k.plural) found" + (project.map { " in project \($0)." } ?? "."))
         } else if output == .json && !watch {
             printOut(list.prettyString)
+        } else if k == .node && !watch && (output == .table || output == .wide) {
+            printOut(table(items, k, withProject: withProject, health: await DoctorTable.nodeHealth(api)))
         } else {
             print(items, k, withProject: withProject)
         }
@@ -131,9 +136,13 @@ struct GetCommand: AsyncParsableCommand {
         }
     }
 
-    func table(_ items: [JSONValue], _ k: Kind, withProject: Bool) -> String {
-        var t = Table(headers: ObjectColumns.headers(k, wide: output == .wide, withProject: withProject))
-        t.rows = items.map { ObjectColumns.row($0, k, wide: output == .wide, withProject: withProject) }
+    /// `health`: node name → the doctor's findings about it (a HEALTH column; nil when the doctor cannot be read).
+    func table(_ items: [JSONValue], _ k: Kind, withProject: Bool, health: [String: String]? = nil) -> String {
+        var t = Table(headers: ObjectColumns.headers(k, wide: output == .wide, withProject: withProject) + (health == nil ? [] : ["HEALTH"]))
+        t.rows = items.map { o in
+            ObjectColumns.row(o, k, wide: output == .wide, withProject: withProject)
+                + (health.map { [$0[o["metadata"]?["name"]?.stringValue ?? ""] ?? "ok"] } ?? [])
+        }
         return t.render()
     }
 

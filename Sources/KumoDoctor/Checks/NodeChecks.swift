@@ -43,7 +43,7 @@ public enum NodeChecks: HealthArea {
                     "INSUFFICIENT_CAPACITY: nodes are schedulable but full.",
                     "NODE_NO_SUBNET: the scheduler also skips a node without a pod subnet (counted as cordoned in its message).",
                 ],
-                actions: ["`kumo history node/NAME` shows who cordoned it and when; `kumo uncordon NAME` when the maintenance is over."])),
+                actions: ["`kumo history node/NAME` shows who cordoned it and when; `kumo cordon NAME --undo` when the maintenance is over."])),
         CheckDefinition(
             "NODE_NO_SUBNET", .error, .ipam, title: "a node has no pod subnet",
             runbook: Runbook(

@@ -18,10 +18,13 @@ public enum PKIChecks: HealthArea {
         for (node, r) in s.reports.sorted(by: { $0.key < $1.key }) {
             if let na = r.certificateNotAfter { certs.append(CertificateFact(name: "agent \(node)", node: node, notAfter: na)) }
         }
-        let warn = s.options.certificateWarnDays * 86400
         var out: [Finding] = []
         for c in certs {
             guard let end = Timestamp(rfc3339: c.notAfter) else { continue }
+            var warn = s.options.certificateWarnDays * 86400
+            if let start = c.notBefore.flatMap({ Timestamp(rfc3339: $0) }) {
+                warn = min(warn, Double(end.millisecondsSinceEpoch - start.millisecondsSinceEpoch) / 4000)
+            }
             let left = Double(end.millisecondsSinceEpoch - s.now.millisecondsSinceEpoch) / 1000
             guard left < warn else { continue }
             let days = left / 86400

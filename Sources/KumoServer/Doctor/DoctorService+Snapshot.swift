@@ -106,9 +106,11 @@ extension DoctorService {
             WatcherLag(watcher: "stream \($0.id)", resource: $0.prefix, behindRevisions: Int64($0.pendingEvents), queued: $0.pendingEvents, stalledSeconds: $0.stalledSeconds)
         }
         f.certificates.append(
-            CertificateFact(name: "cluster CA", notAfter: Self.rfc3339(core.ca.certificate.notValidAfter), subject: "\(core.ca.certificate.subject)"))
-        if let serving = core.serving, let end = serving.snapshot()["notValidAfter"]?.stringValue {
-            f.certificates.append(CertificateFact(name: "serving", notAfter: end))
+            CertificateFact(
+                name: "cluster CA", notAfter: Self.rfc3339(core.ca.certificate.notValidAfter),
+                notBefore: Self.rfc3339(core.ca.certificate.notValidBefore), subject: "\(core.ca.certificate.subject)"))
+        if let serving = core.serving?.snapshot(), let end = serving["notValidAfter"]?.stringValue {
+            f.certificates.append(CertificateFact(name: "serving", notAfter: end, notBefore: serving["notValidBefore"]?.stringValue))
         }
         return f
     }
