@@ -24,8 +24,7 @@ struct FaultCatalogueTests {
     @Test("agent dead, node answers on the underlay: AGENT_DOWN on that node, explaining its workload's shortfall")
     func agentDown() throws {
         var f = healthy()
-        f.s.leases["node-2"] = Fixture.now - .seconds(40)
-        f.s.reports["node-2"]!.receivedAt = Fixture.ago(40)
+        f.silence("node-2", seconds: 40)
         f.mutate(\.workloads, "web") { $0.status?.readyReplicas = 2 }
         f.mutate(\.replicas, "web-abc-1") { $0.status?.ready = false }
         let r = f.report()
@@ -40,8 +39,7 @@ struct FaultCatalogueTests {
     @Test("no heartbeat and no peer reaches it: NODE_UNREACHABLE, component underlay")
     func unreachable() throws {
         var f = healthy()
-        f.s.leases["node-2"] = Fixture.now - .seconds(40)
-        f.s.reports["node-2"]!.receivedAt = Fixture.ago(40)
+        f.silence("node-2", seconds: 40)
         for peer in ["node-1", "node-3"] {
             f.s.reports[peer]!.peers = f.s.reports[peer]!.peers!.map { p in
                 var p = p
@@ -232,8 +230,7 @@ struct FaultCatalogueTests {
         var f = healthy()
         f.workload("other", replicas: 1, project: "team-b")
         f.service("other", selector: "nope", project: "team-b")
-        f.s.leases["node-2"] = Fixture.now - .seconds(40)
-        f.s.reports["node-2"]!.receivedAt = Fixture.ago(40)
+        f.silence("node-2", seconds: 40)
         let r = f.report(project: "demo")
         #expect(!r.checks.contains { $0.project == "team-b" })
         let agent = try #require(r.checks.first { $0.code == "AGENT_DOWN" })

@@ -45,6 +45,12 @@ struct Fixture {
         }
     }
 
+    /// The node's agent went quiet `seconds` ago: no heartbeat, no health report since.
+    mutating func silence(_ node: String, seconds: Int64) {
+        s.leases[node] = Self.now - .seconds(seconds)
+        s.reports[node]!.receivedAt = Self.ago(seconds)
+    }
+
     func address(_ node: String) -> String { s.node(node)?.status?.overlay?.publicIP ?? "?" }
 
     /// A workload with `replicas` Running and Ready replicas spread over the nodes, labelled app=NAME.
