@@ -79,6 +79,20 @@ struct RankingAndMuteTests {
         #expect(try Doctor.target("node/node-2", project: "p") == .node("node-2"))
     }
 
+    @Test("figures no agent would send (a window of -1e300 s, an infinite p99) trap no check; the server refuses such reports")
+    func absurdFigures() {
+        var fx = Fixture()
+        #expect(fx.s.reports.values.allSatisfy { $0.validationErrors().isEmpty }, "healthy reports are valid")
+        fx.s.reports["node-1"]!.dhcp = DHCPFacts(
+            hosts: 0, leases: 0, refusals: [DHCPRefusal(mac: "02:00:00:00:00:99", kind: "DHCPNAK", count: 50, lastLine: "DHCPNAK(kumo0) 10.244.1.9 02:00:00:00:00:99 wrong address")],
+            windowSeconds: -1e300)
+        fx.s.server.commitP99Ms = .infinity
+        let report = fx.report()
+        #expect(report.checks.contains { $0.code == "DHCP_UNKNOWN_CLIENT" && $0.summary.contains("50 refusal(s)") })
+        #expect(report.checks.contains { $0.code == "STORE_COMMITS_SLOW" && $0.count == Int.max && $0.summary.contains("p99 inf ms") })
+        #expect(fx.s.reports["node-1"]!.validationErrors().map(\.field) == ["dhcp.windowSeconds"])
+    }
+
     @Test("every component of the vocabulary has a profile, and the graph has no cycle")
     func graph() {
         let g = ComponentGraph.kumo

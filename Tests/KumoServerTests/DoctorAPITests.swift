@@ -103,6 +103,36 @@ struct DoctorAPITests {
         }
     }
 
+    @Test("a report whose figures would trap a check (a window of -1e300 s, a count past Int) is refused naming the field; the doctor keeps answering")
+    func badReports() async throws {
+        try await withServer { s in
+            _ = try await s.admin.create(Sample.node("n1"), kind: .node)
+            let now = Timestamp.now().rfc3339
+            // What the fuzzer sent: a refusal window far below Int.min crashed the doctor's loop.
+            var window = NodeHealthReport(node: "n1", time: now)
+            window.dhcp = DHCPFacts(hosts: 1, leases: 0, refusals: [DHCPRefusal(mac: "02:00:00:00:00:09", kind: "DHCPNAK", count: 9, lastLine: "x")], windowSeconds: -1e300)
+            var count = NodeHealthReport(node: "n1", time: now)
+            count.dhcp = DHCPFacts(hosts: 1, leases: 0, refusals: [DHCPRefusal(mac: "02:00:00:00:00:09", kind: "DHCPNAK", count: Int.max, lastLine: "x")], windowSeconds: 600)
+            var disk = NodeHealthReport(node: "n1", time: now)
+            disk.host = HostFacts()
+            disk.host?.diskFreeBytes = 10
+            disk.host?.diskTotalBytes = 5
+            var clock = NodeHealthReport(node: "n1", time: "yesterday")
+            clock.peers = []
+            for (report, field) in [(window, "dhcp.windowSeconds"), (count, "dhcp.refusals[0].count"), (disk, "host.diskFreeBytes"), (clock, "time")] {
+                let r = try await s.raw(.POST, APIPaths.nodeHealth("n1"), body: encodeJSON(report))
+                #expect(r.status == 422, "\(field)")
+                #expect(r.json?["error"]?["field"]?.stringValue == field)
+            }
+            let none = try await s.raw(.GET, APIPaths.nodeHealth("n1"))
+            #expect(none.status == 404, "nothing bad was kept")
+            let good = try await s.raw(.POST, APIPaths.nodeHealth("n1"), body: encodeJSON(NodeHealthReport(node: "n1", time: now)))
+            #expect(good.status == 202)
+            let report = try await s.admin.send(.GET, "/api/v1/doctor").decode(DoctorReport.self)
+            #expect(!report.evaluatedAt.isEmpty)
+        }
+    }
+
     @Test("the debug bundle carries every component's state but no token and no secret value")
     func bundle() async throws {
         try await withServer { s in

@@ -36,7 +36,7 @@ public enum ControlPlaneChecks: HealthArea {
                 finding(
                     "STORE_COMMITS_SLOW", severity: f.commitP99Ms > 4 * s.options.slowCommitMs ? .error : .warn,
                     summary: "store commits are slow: p99 \(fmt(f.commitP99Ms)) ms over the last \(f.recentCommits) commits (threshold \(fmt(s.options.slowCommitMs)) ms)",
-                    count: Int(f.commitP99Ms),
+                    count: whole(f.commitP99Ms),
                     evidence: [
                         Evidence("server store commits", "p99 \(fmt(f.commitP99Ms)) ms, max \(fmt(f.commitMaxMs)) ms, \(f.pendingWrites) pending")
                     ]))
@@ -55,7 +55,7 @@ public enum ControlPlaneChecks: HealthArea {
             out.append(
                 finding(
                     "WATCH_STREAM_LAGGING",
-                    summary: "\(lagging.count) watch stream(s) lag: the worst, \(worst.watcher) on \(worst.resource), is \(worst.behindRevisions) revisions behind, stalled \(Int(worst.stalledSeconds)) s",
+                    summary: "\(lagging.count) watch stream(s) lag: the worst, \(worst.watcher) on \(worst.resource), is \(worst.behindRevisions) revisions behind, stalled \(whole(worst.stalledSeconds)) s",
                     count: lagging.count,
                     detail: lagging.prefix(10).map { "\($0.watcher) \($0.resource): \($0.behindRevisions) behind, \($0.queued) queued" },
                     evidence: lagging.prefix(3).map {

@@ -58,7 +58,7 @@ public enum DnsmasqChecks: HealthArea {
                 out.append(
                     finding(
                         "DHCP_UNKNOWN_CLIENT", node: node,
-                        summary: "unknown DHCP client \(mac) on \(node): \(total) refusal(s) in \(Int(dhcp.windowSeconds)) s ("
+                        summary: "unknown DHCP client \(mac) on \(node): \(total) refusal(s) in \(whole(dhcp.windowSeconds)) s ("
                             + rs.map { "\($0.count) \($0.kind)\($0.reason.map { " \($0)" } ?? "")" }.joined(separator: ", ") + ")",
                         count: total, detail: rs.map { "\($0.kind)\($0.reason.map { " (\($0))" } ?? ""): \($0.count)" },
                         evidence: rs.map { Evidence("\(node) dnsmasq log", $0.lastLine) }))

@@ -42,7 +42,7 @@ public enum HostChecks: HealthArea {
                         finding(
                             "CLOCK_SKEW", node: node, object: .node(node),
                             summary: "the clock of \(node) is \(fmt(abs(skew))) s \(skew > 0 ? "behind" : "ahead of") the server's",
-                            count: Int(abs(skew)), evidence: [Evidence("\(node) health report", "sent at \(r.time), received at \(got.rfc3339)")]))
+                            count: whole(abs(skew)), evidence: [Evidence("\(node) health report", "sent at \(r.time), received at \(got.rfc3339)")]))
                 }
             }
             if let h = r.host, let free = h.diskFreeBytes, let total = h.diskTotalBytes, total > 0 {
@@ -52,7 +52,7 @@ public enum HostChecks: HealthArea {
                         finding(
                             "DISK_LOW", severity: fraction < s.options.diskFreeWarnFraction / 3 ? .error : .warn, node: node, object: .node(node),
                             summary: "\(h.diskPath ?? "the data directory") on \(node) has \(fmt(fraction * 100)) % free (\(free / (1 << 20)) MiB)",
-                            count: Int((1 - fraction) * 100),
+                            count: whole((1 - fraction) * 100),
                             evidence: [Evidence("\(node) statfs \(h.diskPath ?? "")", "\(free) of \(total) bytes free")]))
                 }
             }

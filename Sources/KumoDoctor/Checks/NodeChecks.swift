@@ -106,7 +106,7 @@ public enum NodeChecks: HealthArea {
         var evidence = [
             Evidence(
                 "lease /leases/nodes/\(name)",
-                renewed.map { "last renewed \($0.rfc3339), \(Int(s.age($0) ?? 0)) s ago (grace \(Int(s.server.nodeGraceSeconds)) s)" }
+                renewed.map { "last renewed \($0.rfc3339), \(whole(s.age($0) ?? 0)) s ago (grace \(whole(s.server.nodeGraceSeconds)) s)" }
                     ?? "never renewed")
         ]
         var answered = 0
@@ -175,5 +175,15 @@ public enum NodeChecks: HealthArea {
 /// Short decimal for figures in summaries.
 func fmt(_ v: Double) -> String {
     let r = (v * 10).rounded() / 10
-    return r == r.rounded() ? String(Int(r)) : String(r)
+    guard r.isFinite else { return String(r) }
+    return r == r.rounded() ? String(whole(r)) : String(r)
+}
+
+/// A figure as a whole number for summaries and counts: truncated, clamped to `Int`'s range, 0 when
+/// NaN. (`Int(x)` traps on NaN and out-of-range values; a figure must never crash the doctor.)
+func whole(_ v: Double) -> Int {
+    guard !v.isNaN else { return 0 }
+    if v >= 9.2e18 { return Int.max }
+    if v <= -9.2e18 { return Int.min }
+    return Int(v)
 }

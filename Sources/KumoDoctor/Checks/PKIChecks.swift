@@ -33,7 +33,7 @@ public enum PKIChecks: HealthArea {
                     "CERTIFICATE_EXPIRING", severity: left < warn / 10 ? .error : .warn, node: c.node,
                     object: c.node.map(ObjectReference.node),
                     summary: left <= 0 ? "the \(c.name) certificate expired at \(c.notAfter)" : "the \(c.name) certificate expires in \(fmt(days)) days (\(c.notAfter))",
-                    count: max(0, Int(days)),
+                    count: max(0, whole(days)),
                     evidence: [Evidence("\(c.name) certificate", "notAfter \(c.notAfter)" + (c.subject.map { ", subject \($0)" } ?? ""))]))
         }
         return out

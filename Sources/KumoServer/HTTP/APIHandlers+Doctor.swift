@@ -67,6 +67,7 @@ extension APIHandlers {
         }
         try Authorizer.authorize(identity, .update, .node, project: nil, name: node)
         let report = try KumoModel.decode(try await readJSON(request), as: NodeHealthReport.self)
+        try report.validate()
         guard (try? await core.store.get(ObjectRef(.node, project: nil, name: node).storeKey)) ?? nil != nil else {
             throw KumoError(.notFound, "node \"\(node)\" not found: register it before reporting its health", field: "name")
         }
