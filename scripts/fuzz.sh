@@ -130,8 +130,11 @@ echo "fuzz: schemathesis finished in $(($(date +%s) - start)) s (exit $rc)"
 # alive: the process exists and is not a zombie (a dead child stays one until it is waited for)
 alive() { [ -r "/proc/$server_pid/stat" ] && ! grep -qE '^[0-9]+ \(.*\) Z' "/proc/$server_pid/stat"; }
 if ! alive; then
-  echo "fuzz: FAILED: the server died during the run; its log:" >&2
-  tail -50 "$data/server.log" >&2
+  echo "fuzz: FAILED: the server died during the run; why, and where (the crashed thread):" >&2
+  grep -a -m3 "Fatal error" "$data/server.log" >&2 || true
+  grep -a -A12 '" crashed:' "$data/server.log" >&2 || true
+  echo "fuzz: the end of its log ($data/server.log):" >&2
+  tail -30 "$data/server.log" >&2
   exit 1
 fi
 curl -fsS --cacert "$data/ca.crt" "$url/readyz" >/dev/null || { echo "fuzz: FAILED: the server no longer answers /readyz" >&2; exit 1; }

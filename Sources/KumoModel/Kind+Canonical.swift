@@ -48,6 +48,7 @@ extension Kind {
         }
         errors = MetadataValidation.validate(typed.metadata, kind: self)
         errors += typed.spec.validate(path: "spec", metadata: typed.metadata)
+        if let status = typed.status { errors += S.validate(status: status, path: "status") }
 
         var output = KumoModel.encode(typed)
         if case .object(var meta)? = output["metadata"] {

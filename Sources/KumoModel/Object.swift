@@ -5,10 +5,14 @@ public protocol ResourceSpec: Codable, Sendable, Equatable {
     /// Semantic validation. `path` is the spec's field path (`"spec"`); findings name full field paths
     /// such as `spec.template.resources.cpu`.
     func validate(path: String, metadata: ObjectMeta) -> [FieldError]
+    /// Semantic validation of a status (written by agents and controllers, but also by anyone with `edit` on
+    /// the kind): what other components read from it and act on — a URL they call, an address they route to.
+    static func validate(status: Status, path: String) -> [FieldError]
 }
 
 extension ResourceSpec {
     public func validate(path: String, metadata: ObjectMeta) -> [FieldError] { [] }
+    public static func validate(status: Status, path: String) -> [FieldError] { [] }
 }
 
 /// Status for kinds that have none yet.

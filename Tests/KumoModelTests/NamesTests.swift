@@ -146,4 +146,21 @@ import Testing
         #expect(SpecValidation.isEnvName("_A1") && SpecValidation.isEnvName("path"))
         #expect(!SpecValidation.isEnvName("1A") && !SpecValidation.isEnvName("A-B") && !SpecValidation.isEnvName(""))
     }
+
+    @Test("an agent endpoint: http(s), a host that is an IPv4 address, [IPv6] or a DNS name, a port 1-65535")
+    func agentEndpoints() {
+        for ok in [
+            "https://192.0.2.11:7481", "http://192.0.2.11", "https://node-1.example:7481/", "http://[2001:db8::1]:80",
+            "https://localhost:7481/agent",
+        ] {
+            #expect(NodeSpec.agentURLReason(ok) == nil, "\(ok)")
+        }
+        for bad in [
+            "", "192.0.2.11:7481", "ftp://192.0.2.11", "https://", "https://192.0.2.11:0", "https://192.0.2.11:65536",
+            "https://192.0.2.11:", "https://a b:1", "https://Host_1:1", "https://u@192.0.2.11", "https://192.0.2.11/?q",
+            "https://[zz::1]:1", "https://[::1", "https://1:2:3", "https://\u{99160}",
+        ] {
+            #expect(NodeSpec.agentURLReason(bad) != nil, "\(bad)")
+        }
+    }
 }

@@ -115,4 +115,27 @@ struct FuzzFindingsTests {
             #expect(try await s.admin.get(.node, "n1")["status"]?["capacity"]?["pods"] == 110)
         }
     }
+
+    @Test("a node status whose agentURL or addresses nobody could use is a 422 naming the field, never stored (make fuzz stored one and the node proxy answered 503)")
+    func unusableAgentEndpointIsRefused() async throws {
+        try await withServer { s in
+            _ = try await s.admin.create(Sample.node("n1"), kind: .node)
+            for (body, field) in [
+                (#"{"status": {"agentURL": "򙅠"}}"#, "status.agentURL"),
+                (#"{"status": {"agentURL": "ftp://192.0.2.10:7481"}}"#, "status.agentURL"),
+                (#"{"status": {"agentURL": "http://192.0.2.10:99999"}}"#, "status.agentURL"),
+                (#"{"status": {"agentURL": "http://user@192.0.2.10:7481"}}"#, "status.agentURL"),
+                (#"{"status": {"addresses": ["192.0.2.300"]}}"#, "status.addresses[0]"),
+            ] {
+                let patch = try await s.raw(.PATCH, "/api/v1/nodes/n1", body: Array(body.utf8), contentType: "application/merge-patch+json")
+                #expect(patch.status == 422, "\(body): \(String(describing: patch.json))")
+                #expect(patch.json?["error"]?["field"]?.stringValue == field, "\(body)")
+            }
+            #expect(try await s.admin.get(.node, "n1")["status"]?["agentURL"] == nil)
+            let fine = try await s.raw(
+                .PATCH, "/api/v1/nodes/n1", body: Array(#"{"status": {"agentURL": "https://[2001:db8::1]:7481", "addresses": ["192.0.2.10"]}}"#.utf8),
+                contentType: "application/merge-patch+json")
+            #expect(fine.status == 200, "\(String(describing: fine.json))")
+        }
+    }
 }

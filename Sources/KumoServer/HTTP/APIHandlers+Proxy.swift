@@ -55,6 +55,12 @@ extension APIHandlers {
                 .conflict, "node \(node) has no agent endpoint (status.agentURL): its agent has not registered",
                 field: "status.agentURL")
         }
+        // written before status validation refused it: a state of the cloud to repair, not this server failing
+        if let why = NodeSpec.agentURLReason(base) {
+            throw KumoError(
+                .conflict, "node \(node) has an unusable agent endpoint (status.agentURL \(base)): it \(why)",
+                field: "status.agentURL")
+        }
         var url = base + path
         if !query.isEmpty { url += "?" + query.map { "\($0.0)=\(APIPaths.encodeQuery($0.1))" }.joined(separator: "&") }
         var request = HTTPClientRequest(url: url)
