@@ -85,21 +85,9 @@ import Testing
     /// The probe against a port this test holds (the IPv4 wildcard on loopback's namespace: the agent's own) and
     /// one it just released. Then the busy port's holder is named from the table the probe read.
     @Test func bindProbeSeesAHeldPortAndNamesItsHolder() async throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        try #require(fd >= 0)
+        var (fd, port) = try Self.listeningOnLoopback()
         var open = true
         defer { if open { close(fd) } }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        let bound = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        try #require(bound == 0 && listen(fd, 1) == 0)
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        let port = Int(UInt16(bigEndian: addr.sin_port))
         let held = Listener(address: "127.0.0.1", port: port)
 
         let report = try await BindProbe.probe([held], netns: nil)
@@ -108,10 +96,38 @@ import Testing
         #expect(reason.hasPrefix("held by pid \(getpid()) ("), "\(reason)")
         #expect(reason.hasSuffix("on 127.0.0.1:\(port)"), "\(reason)")
 
-        // free once closed (the probe itself never listens, so probing twice is fine)
-        close(fd)
-        open = false
-        #expect(BindProbe.bindError(held) == 0)
+        // free once closed (the probe itself never listens, so probing twice is fine). The tests running beside
+        // this one connect over loopback all the time, and a connection's ephemeral local port can be the one
+        // just released before the probe binds it: a port counts as free when, of three released, one reads free.
+        var freed: [Int32] = []
+        for attempt in 0..<3 {
+            if attempt > 0 { (fd, port) = try Self.listeningOnLoopback(); open = true }
+            close(fd)
+            open = false
+            freed.append(BindProbe.bindError(Listener(address: "127.0.0.1", port: port)))
+            if freed.last == 0 { break }
+        }
+        #expect(freed.last == 0, "bind errors of released ports: \(freed)")
         #expect(BindProbe.bindError(Listener(address: "192.0.2.250", port: port)) == EADDRNOTAVAIL, "an address not on this host")
+    }
+
+    /// A TCP socket listening on 127.0.0.1 at a port the kernel chose, and that port.
+    static func listeningOnLoopback() throws -> (fd: Int32, port: Int) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(fd >= 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        let bound = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(fd, 1) == 0 else {
+            close(fd)
+            throw KumoError(.internal, "cannot listen on 127.0.0.1: errno \(errno)")
+        }
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        return (fd, Int(UInt16(bigEndian: addr.sin_port)))
     }
 }
