@@ -201,7 +201,7 @@ let package = Package(
         .testTarget(
             name: "E2ETests",
             dependencies: [
-                "KumoAPI", "KumoModel", "KumoTestbed", "KumoTestSupport",
+                "KumoAPI", "KumoModel", "KumoServer", "KumoTestbed", "KumoTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client")],
             swiftSettings: swiftSettings),
     ]

@@ -28,10 +28,12 @@ public enum Doctor {
         return areas.flatMap { $0.evaluate(s) }
     }
 
-    /// The answer to `kumo doctor`: every finding (or those about `target`), ranked causes, the status.
+    /// The answer to `kumo doctor`: every finding (or those about `target`), ranked causes, the status. With
+    /// `project`, only the findings that concern that project; `summarize` (a project token's view) also hides the
+    /// evidence and detail of findings not about the project's own objects. An admin's `-p` filters, and sees all.
     public static func report(
-        _ findings: [Finding], target: ObjectReference? = nil, project: String? = nil, evaluatedAt: Timestamp,
-        graph: ComponentGraph = .kumo
+        _ findings: [Finding], target: ObjectReference? = nil, project: String? = nil, summarize: Bool = true,
+        evaluatedAt: Timestamp, graph: ComponentGraph = .kumo
     ) -> DoctorReport {
         let ranking = CauseRanking(findings, graph: graph)
         var selected: [Int]
@@ -72,7 +74,7 @@ public enum Doctor {
             return f
         }
         var checks = selected.map { findings[$0] }
-        if let project {
+        if let project, summarize {
             checks = checks.map { summarizeForProject($0, project) }
             causeFindings = causeFindings.map { summarizeForProject($0, project) }
         }

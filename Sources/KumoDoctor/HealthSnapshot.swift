@@ -190,6 +190,8 @@ public struct DoctorOptions: Codable, Sendable, Equatable {
     public var crashLoopRestarts: Int = 3
     /// A Running replica not Ready for longer than this is a finding.
     public var notReadyGraceSeconds: Double = 60
+    /// … or longer than this when its node reports the readiness probe failing (status reason NotReady).
+    public var notReadyProbeGraceSeconds: Double = 15
     /// Clock skew between a node and the server.
     public var clockSkewSeconds: Double = 2
     /// Free disk below this fraction.

@@ -36,13 +36,16 @@ public final class LocalCloud: @unchecked Sendable {
     public var configPath: String { layout.configPath }
     public var admin: KumoClient { server.admin }
 
-    /// A test cloud of `agents` hosts: a prefix of this process's and a free block of 1–13.
-    public init(agents: Int) {
+    /// A test cloud of `agents` hosts: a prefix of this process's and a free block of 1–13. `configure` may add
+    /// daemon flags (`serverArguments`, `agentArguments`) to the test layout.
+    public init(agents: Int, configure: (inout CloudLayout) -> Void = { _ in }) {
         let n = Self.counter.wrappingAdd(1, ordering: .relaxed).oldValue
         let pid = Int(getpid())
         let prefix = "k\(String(pid % 1000, radix: 36))\(String(n % 36, radix: 36))"
         let (block, lock) = Self.lockBlock(start: pid + n)
-        layout = .test(prefix: prefix, block: block, dir: tempDir("cloud-\(prefix)"), agents: agents)
+        var layout = CloudLayout.test(prefix: prefix, block: block, dir: tempDir("cloud-\(prefix)"), agents: agents)
+        configure(&layout)
+        self.layout = layout
         launcher = ChildLauncher()
         blockLock = lock
     }
@@ -112,6 +115,18 @@ public final class LocalCloud: @unchecked Sendable {
         let join = try kumo(["token", "create", "--join", "--quiet"] + (layout.joinTokenName.map { ["--name", $0] } ?? []))
         try Data(join.trimmingCharacters(in: .whitespacesAndNewlines).utf8).write(to: URL(fileURLWithPath: layout.joinTokenPath))
         chmod(layout.joinTokenPath, 0o600)
+    }
+
+    /// Stops the server (SIGTERM) and starts it again on the same data directory and address, with the layout's
+    /// flags plus `extraArguments` (a test seam such as `--fault-commit-delay-ms`). The agents reconnect by
+    /// themselves; the CLI config stays valid (same CA, same admin token).
+    public func restartServer(extraArguments: [String] = [], readyTimeout: Duration = .seconds(30)) async throws {
+        _ = server.terminate()
+        server = try ServerProcess(
+            dataDir: layout.serverDataDir, host: serverIP, port: layout.serverPort, log: layout.serverLog,
+            logLevel: layout.serverLogLevel, extraArguments: layout.serverArguments + extraArguments, kumo: layout.kumo,
+            launcher: launcher, truncateLog: false)
+        try await server.waitReady(timeout: readyTimeout)
     }
 
     /// `kumo ARGS` with this cloud's CLI config; throws on a non-zero exit.
@@ -190,8 +205,10 @@ public final class LocalCloud: @unchecked Sendable {
 }
 
 /// Runs `body` with a started cloud and always tears it down.
-public func withCloud(agents: Int = 3, starting: Int? = nil, _ body: (LocalCloud) async throws -> Void) async throws {
-    let cloud = LocalCloud(agents: agents)
+public func withCloud(
+    agents: Int = 3, starting: Int? = nil, configure: (inout CloudLayout) -> Void = { _ in }, _ body: (LocalCloud) async throws -> Void
+) async throws {
+    let cloud = LocalCloud(agents: agents, configure: configure)
     try await tearingDown(cloud) {
         try await cloud.start(agents: starting)
         try await body(cloud)

@@ -50,7 +50,7 @@ public final class ServerProcess: @unchecked Sendable {
     public init(
         dataDir: String, host: String = "127.0.0.1", port: Int? = nil, log: String? = nil,
         logLevel: String? = "warning", extraArguments: [String] = [], kumo: String = KumoBinary.path,
-        launcher: any DaemonLauncher = ChildLauncher()
+        launcher: any DaemonLauncher = ChildLauncher(), truncateLog: Bool = true
     ) throws {
         self.dataDir = dataDir
         self.host = host
@@ -59,7 +59,9 @@ public final class ServerProcess: @unchecked Sendable {
         // the log sits next to the data directory, whose parent may not exist yet (the server makes its data dir)
         try? FileManager.default.createDirectory(
             atPath: URL(fileURLWithPath: self.log).deletingLastPathComponent().path, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: self.log, contents: nil)
+        if truncateLog || !FileManager.default.fileExists(atPath: self.log) {
+            FileManager.default.createFile(atPath: self.log, contents: nil)
+        }
         let argv =
             [kumo, "server", "--data-dir", dataDir, "--listen", "\(host):\(self.port)"]
             + (logLevel.map { ["--log-level", $0] } ?? []) + extraArguments

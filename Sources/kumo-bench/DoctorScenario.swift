@@ -44,7 +44,6 @@ enum DoctorScenario {
             r.notes.append("FAILED: the causes were \(causes.prefix(8).map(\.label)); expected \(want.map(\.0))")
         }
         r.notes.append("simulated states (SimulatedCloudState): \(nodes) nodes × \(perNode) replicas, 1 dnsmasq and 1 HAProxy report per node; \(rounds) rounds")
-        r.notes.append("the end-to-end `kumo doctor` time on the local cloud (target ≤ 5 s) is measured by the E2E doctor tests, not here yet")
         return r
     }
 

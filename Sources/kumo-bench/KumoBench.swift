@@ -14,7 +14,8 @@ struct KumoBench: AsyncParsableCommand {
               api    API create/update latency p50/p99 at 1,000 writes/s, and sustained writes/s over HTTP
               watch  1,000 watchers on one kind while 100 writes/s arrive: delivery latency p50/p99
               schedule  simulated 5,000 nodes and 50,000 replicas through the real scheduler: placements/s, p99
-              doctor    every health check and the cause ranking over simulated states of 1,000 nodes × 30 replicas
+              doctor    every health check and the cause ranking over simulated states of 1,000 nodes × 30 replicas,
+                        then `kumo doctor` end to end on a local cloud of 3 agents (root; --simulated-only skips it)
               start     API create of a replica → its agent reports Running (real runc, netns host; root): p50/p99
               failover  kill a node's agent and cut its link → its replicas Running elsewhere (3 netns hosts; root)
               overlay   100/1,000 simulated peers applied on a real kumo.1; node joins seen by real agents (root)
@@ -54,6 +55,9 @@ struct KumoBench: AsyncParsableCommand {
     @Option(help: "Target URL (load, used internally by the service scenarios).")
     var url: String?
 
+    @Flag(help: "doctor: only the simulated 1,000 nodes, not the end-to-end run on a local cloud (which needs root).")
+    var simulatedOnly = false
+
     @Flag(help: "Run the store with synchronous=FULL (fsync per commit).")
     var synchronousFull = false
 
@@ -85,7 +89,9 @@ struct KumoBench: AsyncParsableCommand {
             r.notes.append("simulated cluster (SimulatedCluster): 5,000 nodes, 50,000 replicas; each placement = schedule + bind")
             result = r
         case "doctor":
-            result = try DoctorScenario.run(nodes: 1000, perNode: 30, rounds: max(rounds, 5))
+            var r = try DoctorScenario.run(nodes: 1000, perNode: 30, rounds: max(rounds, 5))
+            if !simulatedOnly { try await DoctorScenario.localCloud(&r, runs: 10) }
+            result = r
         case "start":
             result = try await AgentBench.start(count: starts)
         case "failover":

@@ -82,8 +82,8 @@ struct DoctorE2ETests {
                 let svc = try await c.admin.get(.service, "web", project: "demo")
                 return (svc["status"]?["endpoints"]?.arrayValue ?? []).count == 3
             }
-            // a while of normal work: heartbeats, health reports, probes
-            try await Task.sleep(for: .seconds(20))
+            // a minute of normal work: heartbeats, health reports, probes, readiness checks, the doctor's rounds
+            try await Task.sleep(for: .seconds(60))
             let start = ContinuousClock.now
             let healthy = try doctor(c)
             print("kumo doctor on the local cloud took \(ContinuousClock.now - start)")
@@ -180,9 +180,10 @@ struct DoctorE2ETests {
         }
     }
 
-    @Test("replicas Pending for each reason (every node cordoned, a request no node has, a missing secret), an image never pushed, a port another program holds — each ranked first")
+    @Test("replicas Pending for each reason (every node cordoned, a request no node has, no room left, a full pod subnet, a missing secret), an image never pushed, a port another program holds — each ranked first")
     func pendingAndPorts() async throws {
-        try await withCloud(agents: 2) { c in
+        // a /28 per node (the smallest allowed): 13 addresses each, so a workload of 30 fills both
+        try await withCloud(agents: 2, configure: { $0.serverArguments += ["--node-subnet-size", "28"] }) { c in
             try c.kumo(["image", "push", "busybox:latest", "--from-busybox"])
             try c.apply("apiVersion: kumo/v1\nkind: Project\nmetadata: {name: demo}\n")
             try await c.waitForReadyNodes(2)
@@ -219,6 +220,20 @@ struct DoctorE2ETests {
             try c.apply(workload("typo", image: "busybx:latest"))
             try await ranksFirst(c, ["IMAGE_NOT_FOUND"], component: "spec", node: nil, args: ["workload/typo", "-p", "demo"])
             try c.kumo(["delete", "workload/typo", "-p", "demo"])
+
+            // each fits a node (2 cpus) alone, but only one per node: the third finds no room
+            try c.apply(workload("big", "      resources: {cpu: 1500m, memory: 16Mi}").replacingOccurrences(of: "replicas: 1", with: "replicas: 3"))
+            let full = try await ranksFirst(c, ["INSUFFICIENT_CAPACITY"], component: "operator", node: nil, args: ["workload/big", "-p", "demo"], timeout: .seconds(60))
+            #expect(full.jsonString.contains("insufficient cpu"), "the scheduler's reason is the evidence: \(full.jsonString)")
+            try c.kumo(["delete", "workload/big", "-p", "demo"])
+            try await clears(c, "INSUFFICIENT_CAPACITY")
+
+            // more replicas than the nodes' pod subnets have addresses: placed, but never bound
+            try c.apply(workload("filler", "      resources: {cpu: 10m, memory: 8Mi}").replacingOccurrences(of: "replicas: 1", with: "replicas: 30"))
+            let subnet = try await ranksFirst(c, ["SUBNET_EXHAUSTED"], component: "ipam", node: nil, anyNode: true, args: ["workload/filler", "-p", "demo"], timeout: .seconds(60))
+            #expect(subnet["summary"]?.stringValue?.contains("/28") == true && subnet["severity"]?.stringValue == "error", "\(subnet.jsonString)")
+            try c.kumo(["delete", "workload/filler", "-p", "demo"])
+            try await clears(c, "SUBNET_EXHAUSTED", timeout: .seconds(60))
 
             // another program holds the external port on node 2
             let holder = Process()

@@ -132,6 +132,25 @@ struct FaultCatalogueTests {
         #expect(cb.explains?.contains("SERVICE_NO_ENDPOINTS service/web") == true)
         try Fixture.expectGolden(rb, "service-crash-loop")
 
+        // replicas run but their readiness probe fails: named after 15 s with the probe's own words, not after 60
+        var d = Fixture()
+        d.workload("api", replicas: 2, ready: false)
+        d.service("api", selector: "api")
+        for r in ["api-abc-0", "api-abc-1"] {
+            d.mutate(\.replicas, r) {
+                $0.status?.startedAt = Fixture.ago(20)
+                $0.status?.reason = "NotReady"
+                $0.status?.message = "readiness probe: GET http://10.244.1.10:9999/: connection refused"
+            }
+        }
+        let rd = d.report(target: ObjectReference(kind: "Service", name: "api", project: "demo"))
+        let cd = try #require(rd.causes.first)
+        #expect(cd.code == "REPLICA_NOT_READY" && cd.component == .spec && cd.summary.contains("connection refused"), "\(rd.causes.map(\.label))")
+        #expect(cd.evidence.first?.observed.hasPrefix("NotReady: readiness probe") == true)
+        // without the agent's reason, a replica only 20 s up is given the full minute
+        d.mutate(\.replicas, "api-abc-0") { $0.status?.reason = nil; $0.status?.message = nil }
+        #expect(!d.report().checks.contains { $0.code == "REPLICA_NOT_READY" && $0.object?.name == "api-abc-0" })
+
         var c = healthy()
         for n in c.s.reports.keys { c.s.reports[n]!.loadBalancer = [BackendHealth(service: "demo/web", serversUp: 0, serversTotal: 3, checkStatus: "L7STS")] }
         let cc = try #require(first(c))

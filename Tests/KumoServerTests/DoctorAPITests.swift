@@ -32,6 +32,14 @@ struct DoctorAPITests {
             #expect(secret.summary.contains("missing-key") && secret.object?.name == "db")
             let t = try await s.admin.send(.GET, "/api/v1/doctor", query: [("target", "replica/r1"), ("project", "p")]).decode(DoctorReport.self)
             #expect(Set(t.causes.map(\.code)) == ["IMAGE_NOT_FOUND", "SECRET_MISSING"])
+            // an admin's project filters but hides nothing; a project token's view summarizes the image's evidence
+            let image = try #require(t.causes.first { $0.code == "IMAGE_NOT_FOUND" })
+            #expect(image.evidence.first?.source != "summarized" && image.evidence.first?.observed.contains("nope") == true, "\(image.evidence)")
+            let viewer = try await s.admin.send(
+                .POST, "/api/v1/tokens", body: encodeJSON(TokenRequest(name: "p-view", project: "p", role: .view))
+            ).decode(TokenInfo.self)
+            let own = try await s.client(token: viewer.token ?? "").send(.GET, "/api/v1/doctor", query: [("target", "replica/r1")]).decode(DoctorReport.self)
+            #expect(own.causes.first { $0.code == "IMAGE_NOT_FOUND" }?.evidence.first?.source == "summarized", "\(own.causes)")
             let bad = try await s.raw(.GET, "/api/v1/doctor?target=pod/x&project=p")
             #expect(bad.status == 422 && bad.json?["error"]?["field"]?.stringValue == "target")
             #expect(bad.json?["error"]?["message"]?.stringValue?.contains("service") == true)

@@ -32,10 +32,13 @@ extension ReplicaRunner {
                         }
                     } else {
                         let ready = ok || (failures < threshold && self.snapshot.ready)
+                        // reported when readiness flips, and when a not-ready replica first gets its reason (a
+                        // replica never Ready stays false→false: without this its status would never say why)
                         let changed = self.m.withLock { s -> Bool in
-                            let changed = s.ready != ready
+                            let reason = ready ? nil : "readiness probe: \(detail)"
+                            let changed = s.ready != ready || (s.readyDetail == nil) != (reason == nil)
                             s.ready = ready
-                            s.readyDetail = ready ? nil : "readiness probe: \(detail)"
+                            s.readyDetail = reason
                             return changed
                         }
                         if changed { self.report() }

@@ -77,6 +77,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Lifetime of the serving certificate the server issues itself, in seconds (renewed with a third left).", visibility: .hidden))
     var servingCertLifetimeSeconds: Int = 365 * 86400
 
+    @Option(help: ArgumentHelp("Seconds between checks of the serving certificate (renewal, or the re-read of --tls-cert files); default 60, 1 with a lifetime under 600 s.", visibility: .hidden))
+    var certificateCheckSeconds: Int?
+
     @Option(help: "Seconds between the doctor's evaluations of every health check (`kumo doctor`).")
     var doctorIntervalSeconds = 5
     @Option(help: ArgumentHelp("Test seam: delay every store commit by this many milliseconds (kumo doctor's slow-store tests).", visibility: .hidden))
@@ -139,6 +142,7 @@ struct ServerCommand: AsyncParsableCommand {
             config.extraSANs = tlsSan
             config.servingCertificateLifetime = .seconds(servingCertLifetimeSeconds)
             if servingCertLifetimeSeconds < 600 { config.certificateCheckInterval = .seconds(1) }
+            if let certificateCheckSeconds { config.certificateCheckInterval = .seconds(max(1, certificateCheckSeconds)) }
             let tokenPath = config.adminTokenPath
             let caPath = config.caCertPath
             let server = try KumoServer(config: config, logger: logger) { port in

@@ -82,14 +82,20 @@ public enum ReplicaChecks: HealthArea {
                 continue
             default: break
             }
+            // not Ready past the grace; sooner when the agent says its readiness probe fails (status NotReady)
+            let probeFails = st.reason == "NotReady" && st.message != nil
             if st.phase == .running, st.ready != true, let started = st.startedAt.flatMap({ Timestamp(rfc3339: $0) }),
-                (s.age(started) ?? 0) > s.options.notReadyGraceSeconds
+                (s.age(started) ?? 0) > (probeFails ? s.options.notReadyProbeGraceSeconds : s.options.notReadyGraceSeconds)
             {
                 let probe = s.events(about: r.reference, reason: "Unhealthy").last
+                let why = probeFails ? st.message : probe?.spec.message
+                var evidence: [Evidence] = []
+                if probeFails { evidence.append(Evidence("Replica/\(r.metadata.name) status", "NotReady: \(st.message ?? "")")) }
+                if let probe { evidence.append(Evidence("event Unhealthy", probe.line)) }
                 var f = finding(
                     "REPLICA_NOT_READY", node: node, object: r.reference,
-                    summary: "replica \(r.metadata.name) on \(node) runs but is not Ready" + (probe.map { ": \($0.spec.message ?? "")" } ?? ""),
-                    evidence: probe.map { [Evidence("event Unhealthy", $0.line)] } ?? [], since: started)
+                    summary: "replica \(r.metadata.name) on \(node) runs but is not Ready" + (why.map { ": \($0)" } ?? ""),
+                    evidence: evidence, since: started)
                 f.suspects = [.node(node)]
                 out.append(f)
             }

@@ -4,8 +4,8 @@ import KumoDoctor
 import KumoModel
 
 extension APIHandlers {
-    /// `GET /api/v1/doctor[?target=KIND/NAME&project=P&fresh=true]`: admin sees everything; a project token sees
-    /// the findings about its own project's objects, node-level evidence summarized.
+    /// `GET /api/v1/doctor[?target=KIND/NAME&project=P&fresh=true]`: admin sees everything (`project` only filters);
+    /// a project token sees the findings about its own project's objects, node-level evidence summarized.
     func doctor(query: Query, identity: Identity) async throws(KumoError) -> Response {
         let project = try doctorProject(query.string("project"), identity)
         let target = try query.string("target").map { t throws(KumoError) in try Doctor.target(t, project: project) }
@@ -14,7 +14,13 @@ extension APIHandlers {
         }
         let doctor = try core.doctor()
         let (findings, at) = try await doctor.findings(fresh: try query.bool("fresh"))
-        return try Self.json(Doctor.report(findings, target: target, project: project, evaluatedAt: at))
+        // an admin's project filters; only a project token's view is summarized
+        let summarize: Bool
+        switch identity.role {
+        case .admin, .system: summarize = false
+        default: summarize = true
+        }
+        return try Self.json(Doctor.report(findings, target: target, project: project, summarize: summarize, evaluatedAt: at))
     }
 
     /// Admin: any project or none; a project token: its own, whatever it asked (another one is a 403).
