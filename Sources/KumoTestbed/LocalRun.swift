@@ -189,6 +189,11 @@ public struct LocalRun: Sendable {
               kumo state lb/node-1                                # one node's load balancer in full
               kumo logs replica/NAME -p demo
               kumo scale workload/web -p demo --replicas 5
+            When something is wrong:
+              kumo doctor                                         # every health check, the root causes first
+              kumo doctor service/web -p demo                     # why one object is unhealthy
+              kumo doctor explain CODE                            # a code's runbook: look-alikes, what to do
+              kumo explain dnsmasq                                # one component: its job, what breaks if it dies, live status
             VMs:
             \(vm)
               kumo console instance/vm1 -p vms -f      (serial console)

@@ -33,7 +33,7 @@ public enum ReplicaChecks: HealthArea {
         CheckDefinition(
             "REPLICA_NOT_READY", .warn, .spec, title: "a running replica is not Ready",
             runbook: Runbook(
-                meaning: "The container runs but its readiness probe keeps failing, so no service sends it traffic. The `Unhealthy` events carry the probe's output.",
+                meaning: "The container runs but its readiness probe keeps failing, so no service sends it traffic. The replica's status (reason NotReady) carries the probe's last output; the finding appears 15 s after the start when the agent reports the probe failing, after 60 s otherwise.",
                 lookAlikes: [
                     "CRASH_LOOP: the container exits.",
                     "SERVICE_HEALTH_CHECK_FAILING: the replica is Ready but HAProxy's own health check fails.",
