@@ -8,36 +8,6 @@ import KumoTestbed
 import Testing
 
 extension DoctorE2ETests {
-    /// The web workload of 2 behind a service, in project demo.
-    static let web2 = """
-        apiVersion: kumo/v1
-        kind: Project
-        metadata: {name: demo}
-        ---
-        apiVersion: kumo/v1
-        kind: Workload
-        metadata: {name: web, project: demo}
-        spec:
-          replicas: 2
-          template:
-            labels: {app: web}
-            spec:
-              image: busybox:latest
-              command: ["sh", "-c", "mkdir -p /tmp/www && hostname > /tmp/www/index.html && exec httpd -f -p 8080 -h /tmp/www"]
-              resources: {cpu: 100m, memory: 32Mi}
-              terminationGracePeriodSeconds: 1
-              readinessProbe:
-                httpGet: {path: /, port: 8080}
-                periodSeconds: 1
-        ---
-        apiVersion: kumo/v1
-        kind: Service
-        metadata: {name: web, project: demo}
-        spec:
-          selector: {app: web}
-          ports: [{name: http, port: 80, targetPort: 8080, protocol: HTTP}]
-        """
-
     /// The server serves an operator's certificate (`--tls-cert`, signed by the cluster CA made before the first
     /// start), so the test can replace it with one about to expire; the files are re-read every second.
     static func operatorCertificate(_ c: LocalCloud, ca: CertificateAuthority, expiringIn seconds: Double?) throws {
@@ -72,7 +42,7 @@ extension DoctorE2ETests {
             try Self.operatorCertificate(c, ca: ca, expiringIn: nil)
             try await c.start()
             try c.kumo(["image", "push", "busybox:latest", "--from-busybox"])
-            try c.apply(Self.web2)
+            try c.apply(Self.demo(replicas: 2))
             try await eventually("2 replicas serve", timeout: .seconds(60)) {
                 let svc = try await c.admin.get(.service, "web", project: "demo")
                 return (svc["status"]?["endpoints"]?.arrayValue ?? []).count == 2

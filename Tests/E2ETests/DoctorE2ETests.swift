@@ -10,7 +10,9 @@ import Testing
 /// `kumo doctor -o json` rank the responsible component (and node) first, and clears when it is undone.
 @Suite("Doctor: the fault catalogue on a real cloud", .serialized, .enabled(if: LocalCloud.available && FileManager.default.isExecutableFile(atPath: "/usr/sbin/haproxy"), "needs root, runc, busybox-static, haproxy and dnsmasq"))
 struct DoctorE2ETests {
-    static let demo = """
+    /// Project demo: workload web (`replicas`, httpd with a readiness probe) behind service web.
+    static func demo(replicas: Int = 3) -> String {
+        """
         apiVersion: kumo/v1
         kind: Project
         metadata: {name: demo}
@@ -19,7 +21,7 @@ struct DoctorE2ETests {
         kind: Workload
         metadata: {name: web, project: demo}
         spec:
-          replicas: 3
+          replicas: \(replicas)
           template:
             labels: {app: web}
             spec:
@@ -38,6 +40,7 @@ struct DoctorE2ETests {
           selector: {app: web}
           ports: [{name: http, port: 80, targetPort: 8080, protocol: HTTP}]
         """
+    }
 
     struct Answer {
         var json: JSONValue
@@ -77,7 +80,7 @@ struct DoctorE2ETests {
     func catalogue() async throws {
         try await withCloud(agents: 3) { c in
             try c.kumo(["image", "push", "busybox:latest", "--from-busybox"])
-            try c.apply(Self.demo)
+            try c.apply(Self.demo())
             try await eventually("3 replicas serve", timeout: .seconds(60)) {
                 let svc = try await c.admin.get(.service, "web", project: "demo")
                 return (svc["status"]?["endpoints"]?.arrayValue ?? []).count == 3

@@ -84,10 +84,12 @@ extension HealthReporter {
     // MARK: peers and overlay
 
     func peerProbes() async -> [PeerProbe] {
-        let targets = sources.overlay.healthFacts().peers.map { PingProbe.Target(node: $0.node, address: $0.publicIP.description) }
+        let all = sources.overlay.healthFacts().peers.map { PingProbe.Target(node: $0.node, address: $0.publicIP.description) }
+        let targets = peerSample.withLock { $0.choose(all) }
         guard !targets.isEmpty else { return [] }
         let outcomes = await PingProbe.probeAll(
             targets, fullSize: settings.overlayMTU + PingProbe.vxlanOverhead, hostNetns: settings.hostNetns)
+        peerSample.withLock { $0.record(outcomes) }
         return outcomes.map {
             PeerProbe(
                 node: $0.node, address: $0.address, reachable: $0.reachable, fullSizeReachable: $0.fullSizeReachable,

@@ -34,6 +34,8 @@ final class HealthReporter: Sendable {
     let settings: Settings
     let logger: Logger
     private let latestReport = Mutex<NodeHealthReport?>(nil)
+    /// Which peers the next round probes (all of them up to 32; beyond, a moving window plus last round's failures).
+    let peerSample = Mutex(PeerSample())
     private let posting = Mutex<(posted: Int, failures: Int, lastError: String?)>((0, 0, nil))
 
     init(sources: Sources, settings: Settings, logger: Logger) {
