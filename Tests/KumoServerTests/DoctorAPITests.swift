@@ -69,7 +69,14 @@ struct DoctorAPITests {
                 #expect(m.status == 201)
             }
             let r = try await s.admin.send(.GET, "/api/v1/doctor", query: [("fresh", "true")]).decode(DoctorReport.self)
-            #expect(r.status == .ok && r.checks.allSatisfy { $0.muted == true } && r.causes.isEmpty)
+            let muted: Set<String> = ["IMAGE_NOT_FOUND", "SECRET_MISSING"]
+            let ours = r.checks.filter { muted.contains($0.code) }
+            #expect(ours.count >= 2 && ours.allSatisfy { $0.muted == true } && !r.causes.contains { muted.contains($0.code) })
+            // the status is the worst unmuted finding: none, unless the machine is so loaded that another check
+            // (slow store commits) fires — it did once in CI, so it is told apart here rather than forbidden
+            let others = r.checks.filter { $0.muted != true }
+            let worst: DoctorReport.Status = others.contains { $0.severity == .error } ? .error : others.contains { $0.severity == .warn } ? .warn : .ok
+            #expect(r.status == worst && !others.contains { muted.contains($0.code) }, "\(others.map(\.label))")
             _ = try await s.admin.send(.DELETE, APIPaths.doctorMute("SECRET_MISSING"))
             let again = try await s.admin.send(.GET, "/api/v1/doctor", query: [("fresh", "true")]).decode(DoctorReport.self)
             #expect(again.status == .error)
