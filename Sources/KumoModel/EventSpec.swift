@@ -86,9 +86,11 @@ public enum EventType: String, Codable, CaseIterable, Sendable, Hashable {
     public init(from decoder: any Decoder) throws { self = try FixedValues.decode(decoder) }
 }
 
-/// Names one object: its kind (`Replica`), name, project (for project-scoped kinds) and optionally uid.
+/// Names one object: its kind (`Replica`), name, project (for project-scoped kinds) and optionally uid. Or one
+/// of Kumo's components (`kind: Component`, `name: store`, as `kumo explain` names them): what an event about
+/// the whole cloud regards (a doctor finding that spans every node, such as slow store commits).
 public struct ObjectReference: Codable, Sendable, Equatable, Hashable {
-    /// A `Kind` raw value: `Node`, `Replica`, …
+    /// A `Kind` raw value (`Node`, `Replica`, …) or `Component`.
     public var kind: String
     public var name: String
     public var project: String?
@@ -105,12 +107,37 @@ public struct ObjectReference: Codable, Sendable, Equatable, Hashable {
         self.init(kind: kind.rawValue, name: name, project: project, uid: uid)
     }
 
+    /// The pseudo-kind of a reference to a component rather than an object.
+    public static let componentKind = "Component"
+
+    /// A reference to one of Kumo's components (`store`, `controller/workloads`): cluster-wide, no project.
+    public static func component(_ name: String) -> ObjectReference { ObjectReference(kind: componentKind, name: name) }
+
+    public var isComponent: Bool { kind == Self.componentKind }
+
+    /// A component name: lowercase letters, digits, '-' and '/', at most 63 characters (`controller/workloads`).
+    static func isComponentName(_ s: String) -> Bool {
+        guard let first = s.utf8.first, first >= UInt8(ascii: "a"), first <= UInt8(ascii: "z"), s.utf8.count <= 63 else { return false }
+        return s.utf8.allSatisfy {
+            ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z")) || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9"))
+                || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "/")
+        }
+    }
+
     func validate(path: String) -> [FieldError] {
         var errors: [FieldError] = []
+        if isComponent {
+            if !Self.isComponentName(name) {
+                errors.append(FieldError("\(path).name", "must be a component name such as store or controller/workloads (kumo explain lists them)"))
+            }
+            if project != nil { errors.append(FieldError("\(path).project", "must not be set: a component is cluster-wide")) }
+            return errors
+        }
         guard let kind = Kind(rawValue: kind) else {
             errors.append(
                 FieldError(
-                    "\(path).kind", "unknown kind \"\(self.kind)\": must be one of \(FixedValues.allowed(Kind.self))"))
+                    "\(path).kind",
+                    "unknown kind \"\(self.kind)\": must be one of \(FixedValues.allowed(Kind.self)) or \(Self.componentKind)"))
             return errors
         }
         if let why = MetadataValidation.nameReason(name, kind: kind) {

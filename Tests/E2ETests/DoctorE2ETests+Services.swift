@@ -75,22 +75,13 @@ extension DoctorE2ETests {
             try c.kumo(["delete", "service/checked", "-p", "demo"])
 
             // replicas that run but never pass their readiness probe: the service has no endpoint, the probe is why
-            try c.apply("""
-                apiVersion: kumo/v1
-                kind: Workload
-                metadata: {name: unready, project: demo}
-                spec:
-                  replicas: 1
-                  template:
-                    labels: {app: unready}
-                    spec:
-                      image: busybox:latest
-                      command: ["sh", "-c", "mkdir -p /tmp/www && exec httpd -f -p 8080 -h /tmp/www"]
-                      resources: {cpu: 50m, memory: 16Mi}
-                      terminationGracePeriodSeconds: 1
-                      readinessProbe:
-                        httpGet: {path: /, port: 9999}
-                        periodSeconds: 1
+            let unready = Self.workload(
+                "unready", command: #"["sh", "-c", "mkdir -p /tmp/www && exec httpd -f -p 8080 -h /tmp/www"]"#,
+                extra: [
+                    "resources: {cpu: 50m, memory: 16Mi}", "terminationGracePeriodSeconds: 1", "readinessProbe:",
+                    "  httpGet: {path: /, port: 9999}", "  periodSeconds: 1",
+                ])
+            try c.apply(unready + """
                 ---
                 apiVersion: kumo/v1
                 kind: Service
@@ -117,25 +108,14 @@ extension DoctorE2ETests {
             var bytes = try Array(Data(contentsOf: URL(fileURLWithPath: "\(blobs)/\(layer)")))
             for i in stride(from: bytes.count / 2, to: min(bytes.count, bytes.count / 2 + 64), by: 1) { bytes[i] ^= 0xff }
             try Data(bytes).write(to: URL(fileURLWithPath: "\(blobs)/\(layer)"))
-            try c.apply("""
-                apiVersion: kumo/v1
-                kind: Workload
-                metadata: {name: damaged, project: demo}
-                spec:
-                  replicas: 1
-                  template:
-                    labels: {app: damaged}
-                    spec:
-                      image: damaged:v1
-                      resources: {cpu: 50m, memory: 16Mi}
-                """)
+            try c.apply(Self.workload("damaged", image: "damaged:v1", command: nil, extra: ["resources: {cpu: 50m, memory: 16Mi}"]))
             let ip = try await ranksFirst(c, ["IMAGE_PULL_FAILED"], component: "images", node: nil, anyNode: true, args: ["workload/damaged", "-p", "demo"], timeout: .seconds(60))
             #expect(ip["summary"]?.stringValue?.contains("damaged:v1") == true, "\(ip.jsonString)")
             try c.kumo(["delete", "workload/damaged", "-p", "demo"])
             try await clears(c, "IMAGE_PULL_FAILED")
 
             // a watch client that stops reading while the resource it watches changes: its stream falls behind
-            try c.apply("apiVersion: kumo/v1\nkind: Workload\nmetadata: {name: noise, project: demo}\nspec:\n  replicas: 0\n  template:\n    labels: {app: noise}\n    spec: {image: busybox:latest}\n")
+            try c.apply(Self.workload("noise", replicas: 0, command: nil))
             let http = try ClusterTrust.httpClient(caPEM: c.server.caPEM)
             try await withCleanup {
                 var request = HTTPClientRequest(url: c.server.url + APIPaths.collection(.workload, project: "demo") + "?watch=true")

@@ -11,6 +11,20 @@ import Testing
 @Suite("Doctor: the fault catalogue on a real cloud", .serialized, .enabled(if: LocalCloud.available && FileManager.default.isExecutableFile(atPath: "/usr/sbin/haproxy"), "needs root, runc, busybox-static, haproxy and dnsmasq"))
 struct DoctorE2ETests {
     /// Project demo: workload web (`replicas`, httpd with a readiness probe) behind service web.
+    /// One workload of the demo project: `extra` lines are fields of its template's spec.
+    static func workload(
+        _ name: String, replicas: Int = 1, image: String = "busybox:latest", command: String? = #"["sleep", "3600"]"#,
+        extra: [String] = []
+    ) -> String {
+        var lines = [
+            "apiVersion: kumo/v1", "kind: Workload", "metadata: {name: \(name), project: demo}", "spec:", "  replicas: \(replicas)",
+            "  template:", "    labels: {app: \(name)}", "    spec:", "      image: \(image)",
+        ]
+        if let command { lines.append("      command: \(command)") }
+        lines += extra.map { "      " + $0 }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
     static func demo(replicas: Int = 3) -> String {
         """
         apiVersion: kumo/v1
@@ -122,19 +136,10 @@ struct DoctorE2ETests {
             try c.kumo(["delete", "service/ghost", "-p", "demo"])
 
             // a crash loop: the exit code and the last log line
-            try c.apply("""
-                apiVersion: kumo/v1
-                kind: Workload
-                metadata: {name: crashy, project: demo}
-                spec:
-                  replicas: 1
-                  template:
-                    labels: {app: crashy}
-                    spec:
-                      image: busybox:latest
-                      command: ["sh", "-c", "echo starting; echo 'fatal: /etc/app.conf not found'; exit 3"]
-                      resources: {cpu: 50m, memory: 16Mi}
-                """)
+            try c.apply(
+                Self.workload(
+                    "crashy", command: #"["sh", "-c", "echo starting; echo 'fatal: /etc/app.conf not found'; exit 3"]"#,
+                    extra: ["resources: {cpu: 50m, memory: 16Mi}"]))
             let cl = try await ranksFirst(c, ["CRASH_LOOP"], component: "spec", node: nil, anyNode: true, args: ["workload/crashy", "-p", "demo"], timeout: .seconds(60))
             #expect(cl.jsonString.contains("exit code 3"), "\(cl.jsonString)")
             // the last log line arrives with the node's next report while the replica waits to restart
@@ -190,49 +195,34 @@ struct DoctorE2ETests {
             try c.kumo(["image", "push", "busybox:latest", "--from-busybox"])
             try c.apply("apiVersion: kumo/v1\nkind: Project\nmetadata: {name: demo}\n")
             try await c.waitForReadyNodes(2)
-            func workload(_ name: String, _ extra: String = "", image: String = "busybox:latest") -> String {
-                """
-                apiVersion: kumo/v1
-                kind: Workload
-                metadata: {name: \(name), project: demo}
-                spec:
-                  replicas: 1
-                  template:
-                    labels: {app: \(name)}
-                    spec:
-                      image: \(image)
-                      command: ["sleep", "3600"]
-                \(extra)
-                """
-            }
             for i in 1...2 { try c.kumo(["cordon", c.nodeName(i)]) }
-            try c.apply(workload("waits"))
+            try c.apply(Self.workload("waits"))
             try await ranksFirst(c, ["NODES_CORDONED"], component: "operator", node: nil, timeout: .seconds(60))
             for i in 1...2 { try c.kumo(["cordon", c.nodeName(i), "--undo"]) }
             try await clears(c, "NODES_CORDONED")
 
-            try c.apply(workload("huge", "      resources: {cpu: \"64\", memory: 16Mi}"))
+            try c.apply(Self.workload("huge", extra: [#"resources: {cpu: "64", memory: 16Mi}"#]))
             try await ranksFirst(c, ["REQUEST_EXCEEDS_NODES"], component: "spec", node: nil, args: ["workload/huge", "-p", "demo"], timeout: .seconds(60))
             try c.kumo(["delete", "workload/huge", "-p", "demo"])
 
-            try c.apply(workload("needs-secret", "      env: [{name: PW, secretRef: {name: db, key: password}}]"))
+            try c.apply(Self.workload("needs-secret", extra: ["env: [{name: PW, secretRef: {name: db, key: password}}]"]))
             let s = try await ranksFirst(c, ["SECRET_MISSING"], component: "spec", node: nil, args: ["workload/needs-secret", "-p", "demo"])
             #expect(s["object"]?["name"]?.stringValue == "db")
             try c.kumo(["delete", "workload/needs-secret", "-p", "demo"])
 
-            try c.apply(workload("typo", image: "busybx:latest"))
+            try c.apply(Self.workload("typo", image: "busybx:latest"))
             try await ranksFirst(c, ["IMAGE_NOT_FOUND"], component: "spec", node: nil, args: ["workload/typo", "-p", "demo"])
             try c.kumo(["delete", "workload/typo", "-p", "demo"])
 
             // each fits a node (2 cpus) alone, but only one per node: the third finds no room
-            try c.apply(workload("big", "      resources: {cpu: 1500m, memory: 16Mi}").replacingOccurrences(of: "replicas: 1", with: "replicas: 3"))
+            try c.apply(Self.workload("big", replicas: 3, extra: ["resources: {cpu: 1500m, memory: 16Mi}"]))
             let full = try await ranksFirst(c, ["INSUFFICIENT_CAPACITY"], component: "operator", node: nil, args: ["workload/big", "-p", "demo"], timeout: .seconds(60))
             #expect(full.jsonString.contains("insufficient cpu"), "the scheduler's reason is the evidence: \(full.jsonString)")
             try c.kumo(["delete", "workload/big", "-p", "demo"])
             try await clears(c, "INSUFFICIENT_CAPACITY")
 
             // more replicas than the nodes' pod subnets have addresses: placed, but never bound
-            try c.apply(workload("filler", "      resources: {cpu: 10m, memory: 8Mi}").replacingOccurrences(of: "replicas: 1", with: "replicas: 30"))
+            try c.apply(Self.workload("filler", replicas: 30, extra: ["resources: {cpu: 10m, memory: 8Mi}"]))
             let subnet = try await ranksFirst(c, ["SUBNET_EXHAUSTED"], component: "ipam", node: nil, anyNode: true, args: ["workload/filler", "-p", "demo"], timeout: .seconds(60))
             #expect(subnet["summary"]?.stringValue?.contains("/28") == true && subnet["severity"]?.stringValue == "error", "\(subnet.jsonString)")
             try c.kumo(["delete", "workload/filler", "-p", "demo"])

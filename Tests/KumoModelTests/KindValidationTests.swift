@@ -336,6 +336,15 @@ import Testing
         expectInvalid(.event, e.settingField("spec.regarding.name", nil), field: "spec.regarding.name")
         expectInvalid(.event, e.settingField("spec.regarding.name", "Web"), field: "spec.regarding.name")
         expectInvalid(.event, e.settingField("spec.regarding.project", "other"), field: "spec.regarding.project")
+        // a component (the doctor's cluster-wide findings): cluster-wide, named as kumo explain names it
+        let component = e.settingField("metadata.project", nil)
+        #expect(canonicalError(.event, component.settingField("spec.regarding", kindJSON(#"{"kind": "Component", "name": "controller/workloads"}"#))) == nil)
+        expectInvalid(
+            .event, component.settingField("spec.regarding", kindJSON(#"{"kind": "Component", "name": "Store!"}"#)),
+            field: "spec.regarding.name", message: "component name")
+        expectInvalid(
+            .event, component.settingField("spec.regarding", kindJSON(#"{"kind": "Component", "name": "store", "project": "p"}"#)),
+            field: "spec.regarding.project")
         #expect(
             canonicalError(
                 .event,

@@ -148,6 +148,39 @@ struct DoctorAPITests {
         }
     }
 
+    @Test("HealthCheckFailed/HealthCheckCleared events regard the finding's object, or for a cluster-wide one the component responsible")
+    func events() async throws {
+        try await withServer { s in
+            // the first round only learns what fails (no event storm on a restart)
+            _ = try await s.admin.send(.GET, "/api/v1/doctor", query: [("fresh", "true")])
+            try await broken(s)
+            var node = Sample.node("n1")
+            node["spec"]?["unschedulable"] = true
+            _ = try await s.admin.create(node, kind: .node)
+            let r = try await s.admin.send(.GET, "/api/v1/doctor", query: [("fresh", "true")]).decode(DoctorReport.self)
+            let cordoned = try #require(r.checks.first { $0.code == "NODES_CORDONED" })
+            #expect(cordoned.node == nil && cordoned.object == nil && cordoned.component == .operator, "\(cordoned.label)")
+            let secret = try await EventsCommand.fetch(s.admin, regarding: ("Secret", "db", "p"), project: "p")
+            #expect(secret.contains { $0["spec"]?["reason"] == "HealthCheckFailed" && $0["spec"]?["message"]?.stringValue?.hasPrefix("SECRET_MISSING") == true })
+            let target = try #require(EventsCommand.component("component/operator"))
+            let failed = try await EventsCommand.fetch(s.admin, regarding: (ObjectReference.componentKind, target, nil), project: nil)
+            #expect(failed.count == 1 && failed.first?["spec"]?["reason"] == "HealthCheckFailed" && failed.first?["spec"]?["type"] == "Warning")
+            #expect(failed.first?["metadata"]?["project"] == nil && failed.first?["spec"]?["regarding"]?["project"] == nil)
+            #expect(failed.first?["spec"]?["message"]?.stringValue?.hasPrefix("NODES_CORDONED (error, operator)") == true)
+            // events decode as Events (a Component reference validates) and the table names the component
+            _ = try decode(try Kind.event.canonicalize(try #require(failed.first)), as: Event.self)
+            #expect(ObjectColumns.row(try #require(failed.first), .event, wide: false, withProject: false).contains("component/operator"))
+            _ = try await s.admin.send(
+                .PATCH, "/api/v1/nodes/n1", body: JSONValue.object(["spec": ["unschedulable": false]]).serialized(),
+                contentType: mergePatchContentType)
+            _ = try await s.admin.send(.GET, "/api/v1/doctor", query: [("fresh", "true")])
+            let both = try await EventsCommand.fetch(s.admin, regarding: (ObjectReference.componentKind, "operator", nil), project: nil)
+            #expect(both.compactMap { $0["spec"]?["reason"]?.stringValue } == ["HealthCheckFailed", "HealthCheckCleared"])
+            #expect(EventsCommand.component("node/n1") == nil && EventsCommand.component("component/") == nil)
+            #expect(EventsCommand.component("Component/controller/workloads") == "controller/workloads")
+        }
+    }
+
     @Test("the debug bundle carries every component's state but no token and no secret value")
     func bundle() async throws {
         try await withServer { s in

@@ -97,7 +97,7 @@ struct DescribeCommand: AsyncParsableCommand {
                 out += "  rev \(h.revision ?? 0)  \(h.time)  \(h.manager)  \(h.operation)  (\(h.patch.count) ops)\n"
             }
         }
-        if let events = try? await EventsCommand.fetch(api, regarding: (k, n, project), project: project), !events.isEmpty {
+        if let events = try? await EventsCommand.fetch(api, regarding: (k.rawValue, n, project), project: project), !events.isEmpty {
             out += "Events:\n"
             var t = Table(headers: ["  LAST SEEN", "TYPE", "REASON", "SOURCE", "MESSAGE"])
             t.rows = events.suffix(10).map { e in

@@ -17,7 +17,7 @@ struct EventsCommand: AsyncParsableCommand {
     @Flag(name: [.customShort("A"), .customShort("a"), .customLong("all-projects")], help: "Events of all projects (admin).")
     var allProjects = false
 
-    @Option(name: .customLong("for"), help: "Only events regarding KIND/NAME.")
+    @Option(name: .customLong("for"), help: "Only events regarding KIND/NAME, or COMPONENT/NAME for the doctor's findings about the whole cloud (component/store).")
     var regarding: String?
 
     @Option(name: .short, help: "Output: table, json, yaml.")
@@ -31,13 +31,19 @@ struct EventsCommand: AsyncParsableCommand {
         try await runReporting {
             let config = try client.config()
             let api = KumoClient(config: config)
-            var target: (Kind, String, String?)? = nil
+            var target: (String, String, String?)? = nil
             if let regarding {
-                let ref = try ObjectArgument.slashed(regarding)
-                let (k, n) = (ref.kind, ref.name)
-                target = (k, n, k.scope == .cluster ? nil : (project ?? config.project))
+                if let component = Self.component(regarding) {
+                    target = (ObjectReference.componentKind, component, nil)
+                } else {
+                    let ref = try ObjectArgument.slashed(regarding)
+                    let (k, n) = (ref.kind, ref.name)
+                    target = (k.rawValue, n, k.scope == .cluster ? nil : (project ?? config.project))
+                }
             }
-            let scope = allProjects ? nil : project ?? target?.2 ?? config.project
+            // a cluster-scoped target (a node, a component) has cluster-scoped events: not in any project's list
+            let clusterTarget = target != nil && target?.2 == nil
+            let scope = allProjects || (clusterTarget && project == nil) ? nil : project ?? target?.2 ?? config.project
             let events = try await Self.fetch(api, regarding: target, project: scope)
             switch output {
             case .json: printOut(JSONValue.array(events).prettyString)
@@ -51,13 +57,23 @@ struct EventsCommand: AsyncParsableCommand {
         }
     }
 
+    /// `component/store`, `component/controller/workloads` → the component's name (the doctor's events about the
+    /// whole cloud regard the component responsible); anything else is KIND/NAME.
+    static func component(_ s: String) -> String? {
+        for prefix in ["component/", "components/"] where s.lowercased().hasPrefix(prefix) {
+            let name = String(s.dropFirst(prefix.count))
+            return name.isEmpty ? nil : name
+        }
+        return nil
+    }
+
     /// Events (oldest first), optionally only those regarding one object.
-    static func fetch(_ api: KumoClient, regarding: (Kind, String, String?)?, project: String?) async throws(KumoError)
+    static func fetch(_ api: KumoClient, regarding: (String, String, String?)?, project: String?) async throws(KumoError)
         -> [JSONValue]
     {
         var query: [(String, String)] = []
         if let (k, n, _) = regarding {
-            query.append(("fieldSelector", "spec.regarding.kind=\(k.rawValue),spec.regarding.name=\(n)"))
+            query.append(("fieldSelector", "spec.regarding.kind=\(k),spec.regarding.name=\(n)"))
         }
         let path = project.map { APIPaths.collection(.event, project: $0) } ?? "/api/v1/events"
         let list = try await api.send(.GET, path, query: query).json()

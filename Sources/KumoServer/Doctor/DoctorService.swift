@@ -113,11 +113,14 @@ public final class DoctorService: ServiceLifecycle.Service, Sendable {
         }
     }
 
-    /// What a finding's events regard: its object, else its node; a cluster-wide finding regards `project/cluster`.
-    static func regarding(_ f: Finding) -> ObjectRef {
-        if let o = f.object, let kind = Kind(rawValue: o.kind) { return ObjectRef(kind, project: o.project, name: o.name) }
-        if let node = f.node { return ObjectRef(.node, project: nil, name: node) }
-        return ObjectRef(.project, project: nil, name: "cluster")
+    /// What a finding's events regard: its object, else its node, else (a cluster-wide finding) the component
+    /// responsible: `kumo events --for component/store`.
+    static func regarding(_ f: Finding) -> ObjectReference {
+        if let o = f.object, let kind = Kind(rawValue: o.kind) {
+            return ObjectReference(kind: kind, name: o.name, project: kind.scope == .cluster ? nil : o.project)
+        }
+        if let node = f.node { return ObjectReference(kind: .node, name: node) }
+        return .component(f.component.rawValue)
     }
 
     func undecodable(_ key: String, _ error: KumoError) {

@@ -16,16 +16,27 @@ public enum EventFactory {
         regarding: ObjectRef, reason: String, type: String = "Normal", source: String, message: String,
         now: String = ObjectCodec.now()
     ) -> Made {
+        make(
+            regarding: ObjectReference(kind: regarding.kind, name: regarding.name, project: regarding.kind.scope == .cluster ? nil : regarding.project),
+            reason: reason, type: type, source: source, message: message, now: now)
+    }
+
+    /// An event regarding any reference, a component's too: it lives in the reference's project, or is
+    /// cluster-scoped when the reference has none.
+    public static func make(
+        regarding: ObjectReference, reason: String, type: String = "Normal", source: String, message: String,
+        now: String = ObjectCodec.now()
+    ) -> Made {
         let suffix = String(UInt64.random(in: 0...UInt64.max), radix: 36)
         let name = sanitized(regarding.name) + "." + suffix
-        let project = regarding.kind.scope == .cluster ? nil : regarding.project
+        let project = regarding.project
         let ref = ObjectRef(.event, project: project, name: name)
         var meta: [String: JSONValue] = [
             "name": .string(name), "uid": .string(UUID().uuidString.lowercased()), "createdAt": .string(now),
         ]
         if let project { meta["project"] = .string(project) }
         var regardingJSON: [String: JSONValue] = [
-            "kind": .string(regarding.kind.rawValue), "name": .string(regarding.name),
+            "kind": .string(regarding.kind), "name": .string(regarding.name),
         ]
         if let p = regarding.project { regardingJSON["project"] = .string(p) }
         let object: JSONValue = .object([
