@@ -170,7 +170,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         .testTarget(name: "KumoModelTests", dependencies: ["KumoModel", "KumoTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "KumoControllersTests", dependencies: ["KumoControllers", "KumoModel", "KumoTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "KumoControllersTests", dependencies: ["KumoControllers", "KumoModel", "KumoScheduler", "KumoTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "KumoDoctorTests", dependencies: ["KumoDoctor", "KumoModel", "KumoTestSupport"], exclude: ["Golden"],
             swiftSettings: swiftSettings),

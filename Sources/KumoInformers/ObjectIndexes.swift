@@ -12,6 +12,11 @@ public enum ObjectIndexes {
         }
     }
 
+    /// Objects by their project (`""` for a cluster-scoped one).
+    public static func project<Spec: ResourceSpec>() -> @Sendable (Object<Spec>) -> [String] {
+        { [$0.metadata.project ?? ""] }
+    }
+
     /// Replicas by the node they are bound to (`spec.nodeName`); unbound ones are under no entry.
     public static let replicaNode: @Sendable (Replica) -> [String] = { $0.spec.nodeName.map { [$0] } ?? [] }
 

@@ -18,6 +18,8 @@ import UnixSignals
 public final class KumoServer: Sendable {
     public let core: ServerCore
     public let application: Application<RouterResponder<KumoRequestContext>>
+    /// The typed caches every controller of this process shares (one list + watch per kind).
+    public let informers: ControllerInformers
     public let scheduling: SchedulingController
     public let workloads: WorkloadController
     public let nodeLifecycle: NodeLifecycleController
@@ -46,22 +48,25 @@ public final class KumoServer: Sendable {
             config: config, store: store, metrics: ServerMetrics(faultCommitDelay: config.faultCommitDelay), logger: logger)
         self.core = core
         let plane = InProcessControlPlane(core: core)
-        let scheduling = SchedulingController(plane: plane, logger: logger.with(label: "kumo.scheduler"))
+        let informers = ControllerInformers(source: plane, logger: logger.with(label: "kumo.informers"))
+        self.informers = informers
+        core.registerState("informers") { informers.snapshot() }
+        let scheduling = SchedulingController(plane: plane, informers: informers, logger: logger.with(label: "kumo.scheduler"))
         self.scheduling = scheduling
         core.registerState("scheduler") { scheduling.snapshot() }
-        let workloads = WorkloadController(plane: plane, logger: logger.with(label: "kumo.workloads"))
+        let workloads = WorkloadController(plane: plane, informers: informers, logger: logger.with(label: "kumo.workloads"))
         self.workloads = workloads
         core.registerState("workloads") { workloads.snapshot() }
         let nodeLifecycle = NodeLifecycleController(
-            plane: plane, options: Self.nodeLifecycleOptions(config), logger: logger.with(label: "kumo.nodes"))
+            plane: plane, options: Self.nodeLifecycleOptions(config), informers: informers, logger: logger.with(label: "kumo.nodes"))
         self.nodeLifecycle = nodeLifecycle
         core.registerState("nodeLifecycle") { nodeLifecycle.snapshot() }
-        let endpoints = EndpointsController(plane: plane, logger: logger.with(label: "kumo.endpoints"))
+        let endpoints = EndpointsController(plane: plane, informers: informers, logger: logger.with(label: "kumo.endpoints"))
         self.endpoints = endpoints
         core.registerState("endpoints") { endpoints.snapshot() }
         let autoscaler = AutoscalerController(
             plane: plane, metrics: AgentLoadBalancerMetrics(core: core), interval: config.autoscaleInterval,
-            logger: logger.with(label: "kumo.autoscaler"))
+            informers: informers, logger: logger.with(label: "kumo.autoscaler"))
         self.autoscaler = autoscaler
         core.registerState("autoscaler") { autoscaler.snapshot() }
         let doctor = DoctorService(
@@ -155,6 +160,9 @@ public final class KumoServer: Sendable {
         if config.controllers.contains("endpoints") { out.append(endpoints) }
         if config.controllers.contains("autoscaler") { out.append(autoscaler) }
         if config.controllers.contains("doctor") { out.append(doctor) }
+        // the caches first: a graceful shutdown stops services in reverse order, so they outlive the controllers
+        let cached: Set<String> = ["scheduler", "workloads", "node-lifecycle", "endpoints", "autoscaler"]
+        if !config.controllers.isDisjoint(with: cached) { out.insert(informers, at: 0) }
         return out
     }
 

@@ -66,4 +66,34 @@ struct SchedulingControllerTests {
             #expect((state["controllers"]?["scheduler"]?["placed"]?.numberValue ?? 0) >= 1)
         }
     }
+
+    @Test("placements come from a view kept current change by change: quick creates never overcommit, a deletion frees room, the snapshot is not rebuilt per placement, and the controllers share one list per kind")
+    func incrementalView() async throws {
+        try await withServer(configure: { $0.runControllers = true; $0.controllers = ["scheduler", "endpoints"] }) { s in
+            for n in ["n1", "n2"] { try await readyNode(s, n, zone: "a", cpu: "2") }
+            _ = try await s.admin.create(Sample.project("p"), kind: .project)
+            // 8 × 500m fill both nodes exactly; created without waiting, each placement must see the ones before
+            for i in 0..<9 { _ = try await s.admin.create(replica("r-\(i)", workload: "w"), kind: .replica, project: "p") }
+            var items: [JSONValue] = []
+            try await eventually("8 bound, 1 Pending") {
+                items = try await s.admin.send(.GET, "/api/v1/projects/p/replicas").json()["items"]?.arrayValue ?? []
+                return items.filter { $0["spec"]?["nodeName"] != nil }.count == 8 && items.contains { $0["status"]?["phase"] == "Pending" }
+            }
+            let perNode = Dictionary(grouping: items.compactMap { $0["spec"]?["nodeName"]?.stringValue }, by: { $0 }).mapValues(\.count)
+            #expect(perNode == ["n1": 4, "n2": 4], "no node holds more than its 2 cpus: \(perNode)")
+            let waiting = try #require(items.first { $0["spec"]?["nodeName"] == nil }?["metadata"]?["name"]?.stringValue)
+            let victim = try #require(items.first { $0["spec"]?["nodeName"] != nil }?["metadata"]?["name"]?.stringValue)
+            _ = try await s.admin.send(.DELETE, APIPaths.object(.replica, project: "p", name: victim), query: [("force", "true")])
+            try await eventually("the waiting replica takes the freed room") {
+                try await s.admin.get(.replica, waiting, project: "p")["spec"]?["nodeName"] != nil
+            }
+            let state = try await s.admin.send(.GET, "/debug/state").json()
+            let scheduler = state["controllers"]?["scheduler"]
+            #expect((scheduler?["placed"]?.numberValue ?? 0) >= 9)
+            #expect((scheduler?["snapshotBuilds"]?.numberValue ?? 99) <= 3, "rebuilt per placement? \(scheduler?.jsonString ?? "")")
+            #expect(scheduler?["boundAccounted"] == 8)
+            let replicas = state["controllers"]?["informers"]?["replicas"]
+            #expect(replicas?["lists"] == 1 && replicas?["objects"] == 8, "one shared replica cache: \(replicas?.jsonString ?? "")")
+        }
+    }
 }

@@ -15,33 +15,30 @@ public final class AutoscalerController: ServiceLifecycle.Service, Sendable {
     let metrics: any LoadBalancerMetrics
     let interval: Duration
     let logger: Logger
-    let workloads = ObjectCache(kind: .workload)
-    let services = ObjectCache(kind: .service)
-    let replicas = ObjectCache(kind: .replica)
+    let informers: ControllerInformers
+    let ownsInformers: Bool
+    var workloads: ObjectCache<WorkloadSpec> { informers.workloads }
+    var services: ObjectCache<ServiceSpec> { informers.services }
+    var replicas: ObjectCache<ReplicaSpec> { informers.replicas }
     private let history = Mutex<[String: [AutoscaleDecision.Recommendation]]>([:])
     private let counters = Mutex<(rounds: Int, scaleOuts: Int, scaleIns: Int, lastError: String?)>((0, 0, 0, nil))
 
-    public init(plane: any ControlPlane, metrics: any LoadBalancerMetrics, interval: Duration = .seconds(3), logger: Logger) {
+    /// `informers`: the process's shared caches (the server's); without them the controller makes and runs its own.
+    public init(
+        plane: any ControlPlane, metrics: any LoadBalancerMetrics, interval: Duration = .seconds(3),
+        informers: ControllerInformers? = nil, logger: Logger
+    ) {
         self.plane = plane
         self.metrics = metrics
         self.interval = interval
         self.logger = logger
+        self.informers = informers ?? ControllerInformers(source: plane, logger: logger)
+        self.ownsInformers = informers == nil
     }
 
     public func run() async throws {
-        await withTaskGroup(of: Void.self) { group in
-            for cache in [workloads, services, replicas] {
-                group.addTask { await cache.run(self.plane, logger: self.logger) { _ in } }
-            }
-            group.addTask {
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: self.interval)
-                    await self.round()
-                }
-            }
-            try? await gracefulShutdown()
-            group.cancelAll()
-        }
+        await ReconcileLoop(informers: informers, owned: ownsInformers, what: "autoscale round", logger: logger)
+            .run(every: interval) { await self.round() }
     }
 
     public func snapshot() -> JSONValue {
@@ -53,7 +50,7 @@ public final class AutoscalerController: ServiceLifecycle.Service, Sendable {
     }
 
     func round() async {
-        let scaled = workloads.decoded(as: Workload.self, logger: logger).filter { $0.spec.autoscale != nil }
+        let scaled = workloads.list().filter { $0.spec.autoscale != nil }
         guard !scaled.isEmpty else { return }
         counters.withLock { $0.rounds += 1 }
         let loads = await metrics.serviceLoads()
@@ -71,9 +68,7 @@ public final class AutoscalerController: ServiceLifecycle.Service, Sendable {
     func service(for w: Workload) -> String? {
         let project = w.metadata.project ?? ""
         if let name = w.spec.autoscale?.service { return "\(project)/\(name)" }
-        let candidates = services.decoded(as: Service.self, logger: logger).filter {
-            $0.metadata.project == project && $0.spec.selects(w.spec.template.labels)
-        }
+        let candidates = services.byIndex(ControllerInformers.byProject, project).filter { $0.spec.selects(w.spec.template.labels) }
         return candidates.map { "\(project)/\($0.metadata.name)" }.sorted().first
     }
 
@@ -87,10 +82,8 @@ public final class AutoscalerController: ServiceLifecycle.Service, Sendable {
             return
         }
         let load = loads[serviceKey] ?? ServiceLoad(requestsPerSecond: 0, queue: 0, avgResponseMs: 0, nodes: 0)
-        let ready = replicas.all.filter {
-            $0["metadata"]?["project"]?.stringValue == project
-                && $0["metadata"]?["labels"]?[WorkloadLabels.workload]?.stringValue == w.metadata.name
-                && $0["status"]?["ready"] == true && $0["metadata"]?["deletionTimestamp"] == nil
+        let ready = replicas.byIndex(ControllerInformers.byWorkload, key).filter {
+            $0.status?.ready == true && $0.metadata.deletionTimestamp == nil
         }.count
         let current = w.spec.replicas
         let past = history.withLock { h in

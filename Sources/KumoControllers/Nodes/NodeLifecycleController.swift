@@ -4,7 +4,7 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// Runs `NodeLifecycle` every `interval`: reads the nodes, their leases and the bound replicas, writes each
+/// Runs `NodeLifecycle` every `interval`: reads the nodes and the bound replicas (typed caches), their leases, writes each
 /// node's `Ready` condition when it changes, and evicts the replicas of nodes that stopped heartbeating (so the
 /// workload controller replaces them and the scheduler places them elsewhere) — unless most nodes are not Ready
 /// at once, which looks like the control plane or the network failing rather than the nodes.
@@ -15,41 +15,31 @@ public final class NodeLifecycleController: ServiceLifecycle.Service, Sendable {
     let logger: Logger
     let options: NodeLifecycle.Options
     let interval: Duration
-    let nodes = ObjectCache(kind: .node)
-    let replicas = ObjectCache(kind: .replica)
+    let informers: ControllerInformers
+    let ownsInformers: Bool
+    var nodes: ObjectCache<NodeSpec> { informers.nodes }
+    var replicas: ObjectCache<ReplicaSpec> { informers.replicas }
     private let state = Mutex<
         (mode: DisruptionMode?, notReady: [String], evicted: Int, held: Int, since: Timestamp?, terminatingTooLong: Int)
     >((nil, [], 0, 0, nil, 0))
 
+    /// `informers`: the process's shared caches (the server's); without them the controller makes and runs its own.
     public init(
         plane: any ControlPlane, options: NodeLifecycle.Options = .init(), interval: Duration = .milliseconds(500),
-        logger: Logger
+        informers: ControllerInformers? = nil, logger: Logger
     ) {
         self.plane = plane
         self.options = options
         self.interval = interval
         self.logger = logger
+        self.informers = informers ?? ControllerInformers(source: plane, logger: logger)
+        self.ownsInformers = informers == nil
     }
 
     public func run() async throws {
         state.withLock { $0.since = Timestamp.now() }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.nodes.run(self.plane, logger: self.logger) { _ in } }
-            group.addTask { await self.replicas.run(self.plane, logger: self.logger) { _ in } }
-            group.addTask {
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: self.interval)
-                    guard self.nodes.isSynced, self.replicas.isSynced else { continue }
-                    do {
-                        try await self.tick()
-                    } catch {
-                        self.logger.warning("node lifecycle pass failed", metadata: ["error": "\(error)"])
-                    }
-                }
-            }
-            try? await gracefulShutdown()
-            group.cancelAll()
-        }
+        await ReconcileLoop(informers: informers, owned: ownsInformers, what: "node lifecycle pass", logger: logger)
+            .run(every: interval) { try await self.tick() }
     }
 
     public func snapshot() -> JSONValue {
@@ -63,8 +53,8 @@ public final class NodeLifecycleController: ServiceLifecycle.Service, Sendable {
     }
 
     func tick() async throws(KumoError) {
-        let nodeObjects = nodes.decoded(as: Node.self, logger: logger)
-        let replicaObjects = replicas.decoded(as: Replica.self, logger: logger)
+        let nodeObjects = nodes.list()
+        let replicaObjects = replicas.list()
         var leases: [String: NodeLease] = [:]
         for record in try await plane.leases() {
             if let node = record["node"]?.stringValue, let lease = NodeLease(record) { leases[node] = lease }
@@ -78,12 +68,11 @@ public final class NodeLifecycleController: ServiceLifecycle.Service, Sendable {
         for action in result.actions {
             switch action {
             case .setCondition(let node, let condition):
-                var conditions = (nodes.get(node)?["status"]?["conditions"]?.arrayValue ?? [])
-                    .filter { $0["type"]?.stringValue != condition.type }
-                conditions.append(encode(condition))
+                var conditions = (nodes.get(node)?.status?.conditions ?? []).filter { $0.type != condition.type }
+                conditions.append(condition)
                 nodes.remember(
                     try await plane.patch(
-                        .node, project: nil, name: node, ["status": ["conditions": .array(conditions)]],
+                        .node, project: nil, name: node, ["status": ["conditions": encode(conditions)]],
                         manager: Self.manager, force: true))
                 logger.notice(
                     "node condition", metadata: ["node": "\(node)", "ready": "\(condition.status)", "reason": "\(condition.reason ?? "")"])
@@ -125,14 +114,13 @@ public final class NodeLifecycleController: ServiceLifecycle.Service, Sendable {
         var flagged = 0
         for o in deadline.evaluate().overdue {
             let cacheKey = o.replica.project.map { "\($0)/\(o.replica.name)" } ?? o.replica.name
-            var conditions = (self.replicas.get(cacheKey)?["status"]?["conditions"]?.arrayValue ?? [])
-                .filter { $0["type"]?.stringValue != TerminationDeadline.conditionType }
-            conditions.append(encode(o.condition))
+            var conditions = (self.replicas.get(cacheKey)?.status?.conditions ?? []).filter { $0.type != TerminationDeadline.conditionType }
+            conditions.append(o.condition)
             do {
                 self.replicas.remember(
                     try await plane.patch(
                         .replica, project: o.replica.project, name: o.replica.name,
-                        ["status": ["conditions": .array(conditions)]], manager: Self.manager, force: true))
+                        ["status": ["conditions": encode(conditions)]], manager: Self.manager, force: true))
             } catch where error.code == .notFound {
                 continue  // it finished meanwhile
             }

@@ -1,7 +1,6 @@
-// The source half of a control plane lives in KumoInformers, where the typed caches are; re-exported so that
-// controllers and the server's in-process control plane see them with KumoControllers.
-@_exported import protocol KumoInformers.ObjectSource
-@_exported import struct KumoInformers.ObjectEvent
+// The source half of a control plane and the typed caches live in KumoInformers; re-exported so that controllers,
+// the server's in-process control plane and their tests see them with KumoControllers.
+@_exported import KumoInformers
 import KumoModel
 
 /// What controllers need from the control plane. The server implements it in process over its resource service

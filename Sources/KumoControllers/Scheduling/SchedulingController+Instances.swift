@@ -9,17 +9,7 @@ extension SchedulingController {
     /// When an instance was bound (its timeline's "scheduled" end; the agent continues the timeline from there).
     public static let boundAtAnnotation = "kumo.dev/bound-at"
 
-    /// Nodes, bound replicas and bound instances as one snapshot.
-    func schedulingSnapshot(nodes: [Node], replicas: [Replica]) -> SchedulingSnapshot {
-        var snapshot = SchedulingSnapshot(
-            nodes: nodes, replicas: replicas, topologyKeys: [scheduler.options.topologyKey], group: Self.group(of:))
-        for json in instances.all {
-            guard let instance = instances.decode(json, as: Instance.self, logger: logger), let node = instance.spec.nodeName else { continue }
-            snapshot.bind(Self.request(for: instance), to: node)
-        }
-        return snapshot
-    }
-
+    /// What an instance asks of a node (and holds on it once bound).
     static func request(for instance: Instance) -> PlacementRequest {
         let vcpus = Int64(instance.spec.vcpus ?? InstanceSpec.defaultVCPUs)
         return PlacementRequest(
@@ -31,13 +21,10 @@ extension SchedulingController {
 
     func placeInstance(_ key: String) async throws(KumoError) {
         let cacheKey = String(key.dropFirst(Self.instancePrefix.count))
-        guard let json = instances.get(cacheKey),
-            json["spec"]?["nodeName"]?.stringValue == nil || json["spec"]?["network"] == nil
-        else {
+        guard let instance = instances.get(cacheKey), instance.spec.nodeName == nil || instance.spec.network == nil else {
             _ = pending.withLock { $0.removeValue(forKey: key) }
             return
         }
-        let instance = try decode(json, as: Instance.self)
         let project = instance.metadata.project ?? ""
         let name = instance.metadata.name
         let started = Date()
@@ -49,19 +36,19 @@ extension SchedulingController {
                     Self.boundAtAnnotation: Timestamp.now().rfc3339,
                 ])
             instances.remember(bound)
+            accountInstance(cacheKey)
             _ = pending.withLock { $0.removeValue(forKey: key) }
             await recordBound(project: project, name: name, node: pinned, started: started)
             return
         }
-        let nodeObjects = nodes.decoded(as: Node.self, logger: logger)
-        let bound = replicas.decoded(as: Replica.self, logger: logger).filter { $0.spec.nodeName != nil }
-        let snapshot = self.schedulingSnapshot(nodes: nodeObjects, replicas: bound)
+        let snapshot = view.withLock { $0.snapshot() }
         switch scheduler.schedule(Self.request(for: instance), in: snapshot) {
         case .placed(let node, let explanation):
             let result = try await plane.bind(
                 .instance, project: project, name: name, node: node, manager: Self.manager,
                 annotations: [Self.explanationAnnotation: Self.json(explanation), Self.boundAtAnnotation: Timestamp.now().rfc3339])
             instances.remember(result)
+            accountInstance(cacheKey)
             _ = pending.withLock { $0.removeValue(forKey: key) }
             stats.withLock {
                 $0.attempts += 1

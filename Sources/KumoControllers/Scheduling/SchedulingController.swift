@@ -5,8 +5,9 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// Places unbound replicas and instances (VMs): watches Nodes, Replicas and Instances, runs the pure `Scheduler` over a snapshot of them, and
-/// binds each placed replica (node + address + explanation, one write). A replica that fits nowhere stays
+/// Places unbound replicas and instances (VMs): follows Nodes, Replicas and Instances in typed caches, keeps a
+/// `SchedulingView` of them current change by change, runs the pure `Scheduler` over its snapshot, and binds each
+/// placed replica (node + address + explanation, one write). A replica that fits nowhere stays
 /// Pending with the reason in its status and a `FailedScheduling` event, and is tried again when nodes change
 /// (and every `retryInterval`).
 public final class SchedulingController: ServiceLifecycle.Service, Sendable {
@@ -19,53 +20,82 @@ public final class SchedulingController: ServiceLifecycle.Service, Sendable {
     let plane: any ControlPlane
     let logger: Logger
     let scheduler: Scheduler
-    let nodes = ObjectCache(kind: .node)
-    let replicas = ObjectCache(kind: .replica)
-    let instances = ObjectCache(kind: .instance)
+    let informers: ControllerInformers
+    let ownsInformers: Bool
+    var nodes: ObjectCache<NodeSpec> { informers.nodes }
+    var replicas: ObjectCache<ReplicaSpec> { informers.replicas }
+    var instances: ObjectCache<InstanceSpec> { informers.instances }
+    let view: Mutex<SchedulingView>
     let queue = WorkQueue()
     let retryInterval: Duration
     let pending = Mutex<[String: String]>([:])  // key → last reason reported
     let stats = Mutex<(attempts: Int, placed: Int, unschedulable: Int, lastLatencyMs: Double)>((0, 0, 0, 0))
 
-    public init(plane: any ControlPlane, options: SchedulerOptions = SchedulerOptions(), retryInterval: Duration = .seconds(5), logger: Logger) {
+    /// `informers`: the process's shared caches (the server's); without them the controller makes and runs its own.
+    public init(
+        plane: any ControlPlane, options: SchedulerOptions = SchedulerOptions(), retryInterval: Duration = .seconds(5),
+        informers: ControllerInformers? = nil, logger: Logger
+    ) {
         self.plane = plane
         self.scheduler = Scheduler(options: options)
         self.retryInterval = retryInterval
         self.logger = logger
+        self.informers = informers ?? ControllerInformers(source: plane, logger: logger)
+        self.ownsInformers = informers == nil
+        self.view = Mutex(SchedulingView(topologyKeys: [options.topologyKey]))
+        self.nodes.onChange { [weak self] change in self?.nodeChanged(change.key) }
+        self.replicas.onChange { [weak self] change in self?.replicaChanged(change) }
+        self.instances.onChange { [weak self] change in self?.instanceChanged(change) }
     }
 
     public func run() async throws {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.nodes.run(self.plane, logger: self.logger) { _ in self.retryPending() } }
-            group.addTask { await self.replicas.run(self.plane, logger: self.logger) { event in self.observe(event) } }
-            group.addTask {
-                await self.instances.run(self.plane, logger: self.logger) { event in self.observe(event, kind: .instance) }
+        await ReconcileLoop(informers: informers, owned: ownsInformers, what: "scheduling", logger: logger)
+            .run(queue: queue, resync: retryInterval, resyncKeys: { [self] in pending.withLock { Array($0.keys) } }) { key in
+                try await self.place(key)
             }
-            group.addTask { await self.work() }
-            group.addTask {
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: self.retryInterval)
-                    self.retryPending()
-                }
-            }
-            try? await gracefulShutdown()
-            queue.close()
-            group.cancelAll()
-        }
     }
 
     /// Work-queue keys: replicas by their cache key, instances prefixed with `instance:`.
     static let instancePrefix = "instance:"
 
-    func observe(_ event: ObjectEvent, kind: Kind = .replica) {
-        let key = (kind == .instance ? Self.instancePrefix : "") + ObjectCache.key(event.object)
-        if event.type == .deleted {
-            _ = pending.withLock { $0.removeValue(forKey: key) }
+    // Each handler accounts the object as the cache holds it now (not as the change carried it), inside the
+    // view's lock: with the controller's own post-write accounting doing the same, the last one to run always
+    // reads the newest version, whichever order they run in.
+
+    func nodeChanged(_ name: String) {
+        let changed = view.withLock { $0.setNode(name, nodes.get(name).map(SchedulingNode.init(node:))) }
+        if changed { retryPending() }
+    }
+
+    func replicaChanged(_ change: ObjectChange<ReplicaSpec>) {
+        accountReplica(change.key)
+        guard let replica = change.new else {
+            _ = pending.withLock { $0.removeValue(forKey: change.key) }
             return
         }
         // unplaced, or placed by hand (spec.nodeName given) but without an address yet
-        if event.object["spec"]?["nodeName"]?.stringValue == nil || event.object["spec"]?["network"] == nil {
-            queue.add(key)
+        if replica.spec.nodeName == nil || replica.spec.network == nil { queue.add(change.key) }
+    }
+
+    func instanceChanged(_ change: ObjectChange<InstanceSpec>) {
+        let key = Self.instancePrefix + change.key
+        accountInstance(change.key)
+        guard let instance = change.new else {
+            _ = pending.withLock { $0.removeValue(forKey: key) }
+            return
+        }
+        if instance.spec.nodeName == nil || instance.spec.network == nil { queue.add(key) }
+    }
+
+    func accountReplica(_ key: String) {
+        view.withLock { v in v.account(key, replicas.get(key).flatMap { SchedulingView.held(by: $0, group: Self.group(of: $0)) }) }
+    }
+
+    func accountInstance(_ key: String) {
+        view.withLock { v in
+            v.account(
+                Self.instancePrefix + key,
+                instances.get(key).flatMap { i in i.spec.nodeName.map { SchedulingView.Held(node: $0, request: Self.request(for: i)) } })
         }
     }
 
@@ -76,54 +106,50 @@ public final class SchedulingController: ServiceLifecycle.Service, Sendable {
     /// State for `/debug/state`.
     public func snapshot() -> JSONValue {
         let s = stats.withLock { $0 }
+        let (builds, held) = view.withLock { ($0.builds, $0.held.count) }
         return .object([
             "queueDepth": .number(Double(queue.depth)), "pending": .number(Double(pending.withLock { $0.count })),
             "attempts": .number(Double(s.attempts)), "placed": .number(Double(s.placed)),
             "unschedulable": .number(Double(s.unschedulable)), "lastPlacementMs": .number(s.lastLatencyMs),
             "nodesCached": .number(Double(nodes.count)), "replicasCached": .number(Double(replicas.count)),
-            "instancesCached": .number(Double(instances.count)),
+            "instancesCached": .number(Double(instances.count)), "snapshotBuilds": .number(Double(builds)),
+            "boundAccounted": .number(Double(held)),
         ])
-    }
-
-    func work() async {
-        await queue.process(logger: logger, what: "scheduling") { key in try await self.place(key) }
     }
 
     func place(_ key: String) async throws(KumoError) {
         if key.hasPrefix(Self.instancePrefix) { return try await placeInstance(key) }
-        guard let json = replicas.get(key), json["status"]?["phase"]?.stringValue != "Terminating",
-            json["spec"]?["nodeName"]?.stringValue == nil || json["spec"]?["network"] == nil
+        guard let replica = replicas.get(key), replica.status?.phase != .terminating,
+            replica.spec.nodeName == nil || replica.spec.network == nil
         else {
             _ = pending.withLock { $0.removeValue(forKey: key) }
             return
         }
-        if let pinned = json["spec"]?["nodeName"]?.stringValue {
+        let project = replica.metadata.project ?? ""
+        if let pinned = replica.spec.nodeName {
             // placed by hand: the node is chosen; IPAM still gives it an address (same one-write binding)
-            let project = json["metadata"]?["project"]?.stringValue ?? ""
-            let name = json["metadata"]?["name"]?.stringValue ?? ""
             let bound = try await plane.bind(
-                .replica, project: project, name: name, node: pinned, manager: Self.manager,
+                .replica, project: project, name: replica.metadata.name, node: pinned, manager: Self.manager,
                 annotations: [Self.explanationAnnotation: #"{"pinned":"spec.nodeName was set by its creator"}"#])
             replicas.remember(bound)
+            accountReplica(key)
             _ = pending.withLock { $0.removeValue(forKey: key) }
             return
         }
         let start = ContinuousClock.now
-        let replica = try decode(json, as: Replica.self)
-        let nodeObjects = nodes.decoded(as: Node.self, logger: logger)
-        let bound = replicas.decoded(as: Replica.self, logger: logger).filter { $0.spec.nodeName != nil }
-        let snapshot = self.schedulingSnapshot(nodes: nodeObjects, replicas: bound)
+        let snapshot = view.withLock { $0.snapshot() }
         let group = Self.group(of: replica)
         let request = PlacementRequest(replica: replica, group: group, antiAffinity: group == nil ? .none : .preferred)
         let decision = scheduler.schedule(request, in: snapshot)
-        let project = replica.metadata.project ?? ""
         switch decision {
         case .placed(let node, let explanation):
             let text = Self.json(explanation)
             let bound = try await plane.bind(
                 .replica, project: project, name: replica.metadata.name, node: node, manager: Self.manager,
                 annotations: [Self.explanationAnnotation: text])
+            // the next placement sees this one at once, before the watch brings it
             replicas.remember(bound)
+            accountReplica(key)
             _ = pending.withLock { $0.removeValue(forKey: key) }
             stats.withLock {
                 $0.attempts += 1

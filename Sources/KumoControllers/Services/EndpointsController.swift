@@ -4,7 +4,7 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// Runs `ServiceEndpoints`: watches Services and Replicas and writes each service's `status` (endpoints,
+/// Runs `ServiceEndpoints`: follows Services and Replicas (typed caches, indexed by project) and writes each service's `status` (endpoints,
 /// generation, reason) whenever its set of serving replicas changes. A replica marked Terminating leaves at once,
 /// which is what lets its agent drain it before SIGTERM.
 public final class EndpointsController: ServiceLifecycle.Service, Sendable {
@@ -12,49 +12,37 @@ public final class EndpointsController: ServiceLifecycle.Service, Sendable {
 
     let plane: any ControlPlane
     let logger: Logger
-    let services = ObjectCache(kind: .service)
-    let replicas = ObjectCache(kind: .replica)
+    let informers: ControllerInformers
+    let ownsInformers: Bool
+    var services: ObjectCache<ServiceSpec> { informers.services }
+    var replicas: ObjectCache<ReplicaSpec> { informers.replicas }
     let queue = WorkQueue()
     private let counters = Mutex<(reconciles: Int, writes: Int)>((0, 0))
 
-    public init(plane: any ControlPlane, logger: Logger) {
+    /// `informers`: the process's shared caches (the server's); without them the controller makes and runs its own.
+    public init(plane: any ControlPlane, informers: ControllerInformers? = nil, logger: Logger) {
         self.plane = plane
         self.logger = logger
+        self.informers = informers ?? ControllerInformers(source: plane, logger: logger)
+        self.ownsInformers = informers == nil
+        let (queue, services) = (self.queue, self.services)
+        services.onChange { change in queue.add(change.key) }
+        // the services of the replica's project that select it, before or after the change
+        replicas.onChange { change in
+            let project = change.object.metadata.project ?? ""
+            for s in services.byIndex(ControllerInformers.byProject, project)
+            where [change.old, change.new].contains(where: { $0.map { s.spec.selects($0.metadata.labels) } ?? false }) {
+                queue.add(s.cacheKey)
+            }
+        }
     }
 
     public func run() async throws {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                await self.services.run(self.plane, logger: self.logger) { event in
-                    self.queue.add(ObjectCache.key(event.object))
-                }
+        // resync: a replica change that arrived before its service was cached is picked up here
+        await ReconcileLoop(informers: informers, owned: ownsInformers, what: "endpoints reconcile", logger: logger)
+            .run(queue: queue, resync: .seconds(5), resyncKeys: { [services] in services.list().map(\.cacheKey) }) { key in
+                try await self.reconcile(key)
             }
-            group.addTask {
-                await self.replicas.run(self.plane, logger: self.logger) { event in
-                    guard let project = event.object["metadata"]?["project"]?.stringValue else { return }
-                    let labels = (event.object["metadata"]?["labels"]?.objectValue ?? [:]).compactMapValues(\.stringValue)
-                    for s in self.services.all where s["metadata"]?["project"]?.stringValue == project {
-                        let selector = (s["spec"]?["selector"]?.objectValue ?? [:]).compactMapValues(\.stringValue)
-                        if ServiceEndpoints.selects(selector, labels) { self.queue.add(ObjectCache.key(s)) }
-                    }
-                }
-            }
-            group.addTask {
-                await self.queue.process(logger: self.logger, what: "endpoints reconcile") { key in
-                    try await self.reconcile(key)
-                }
-            }
-            group.addTask {
-                // resync: a replica event that arrived before its service was cached is picked up here
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: .seconds(5))
-                    for s in self.services.all { self.queue.add(ObjectCache.key(s)) }
-                }
-            }
-            try? await gracefulShutdown()
-            queue.close()
-            group.cancelAll()
-        }
     }
 
     public func snapshot() -> JSONValue {
@@ -68,13 +56,9 @@ public final class EndpointsController: ServiceLifecycle.Service, Sendable {
 
     func reconcile(_ key: String) async throws(KumoError) {
         counters.withLock { $0.reconciles += 1 }
-        guard let json = services.get(key), let project = json["metadata"]?["project"]?.stringValue,
-            let name = json["metadata"]?["name"]?.stringValue
-        else { return }
-        let service = try decode(json, as: Service.self)
-        let mine = replicas.all.filter { $0["metadata"]?["project"]?.stringValue == project }.compactMap {
-            replicas.decode($0, as: Replica.self, logger: logger)
-        }
+        guard let service = services.get(key), let project = service.metadata.project else { return }
+        let name = service.metadata.name
+        let mine = replicas.byIndex(ControllerInformers.byProject, project)
         guard let status = ServiceEndpoints(service: service, replicas: mine).desiredStatus() else { return }
         do {
             services.remember(

@@ -4,7 +4,7 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// Runs `WorkloadReconciler`: watches Workloads and Replicas, reconciles a workload whenever it or one of its
+/// Runs `WorkloadReconciler`: follows Workloads and Replicas (typed caches, replicas indexed by workload), reconciles a workload whenever it or one of its
 /// replicas changes (and every `resync`, for progress deadlines), and applies the actions: create and delete
 /// replicas, write the workload's status, revert the template, record events. Replicas of a deleted workload
 /// are deleted.
@@ -15,47 +15,45 @@ public final class WorkloadController: ServiceLifecycle.Service, Sendable {
     let logger: Logger
     let options: WorkloadReconciler.Options
     let resync: Duration
-    let workloads = ObjectCache(kind: .workload)
-    let replicas = ObjectCache(kind: .replica)
+    let informers: ControllerInformers
+    let ownsInformers: Bool
+    var workloads: ObjectCache<WorkloadSpec> { informers.workloads }
+    var replicas: ObjectCache<ReplicaSpec> { informers.replicas }
     let queue = WorkQueue()
     private let counters = Mutex<(reconciles: Int, created: Int, deleted: Int, reverted: Int)>((0, 0, 0, 0))
 
+    /// `informers`: the process's shared caches (the server's); without them the controller makes and runs its own.
     public init(
         plane: any ControlPlane, options: WorkloadReconciler.Options = .init(), resync: Duration = .seconds(5),
-        logger: Logger
+        informers: ControllerInformers? = nil, logger: Logger
     ) {
         self.plane = plane
         self.options = options
         self.resync = resync
         self.logger = logger
+        self.informers = informers ?? ControllerInformers(source: plane, logger: logger)
+        self.ownsInformers = informers == nil
+        let queue = self.queue
+        workloads.onChange { change in queue.add(change.key) }
+        // a replica's owner, before and after (a relabelled replica changes owner)
+        replicas.onChange { change in
+            for r in [change.old, change.new] {
+                if let owner = r.flatMap(Self.owner(of:)) { queue.add(owner) }
+            }
+        }
+    }
+
+    /// The cache key of the workload that owns a replica (its `kumo.dev/workload` label, in its project).
+    static func owner(of replica: Replica) -> String? {
+        guard let project = replica.metadata.project, let workload = replica.metadata.labels?[WorkloadLabels.workload] else { return nil }
+        return CacheKey.make(project: project, name: workload)
     }
 
     public func run() async throws {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                await self.workloads.run(self.plane, logger: self.logger) { event in
-                    self.queue.add(ObjectCache.key(event.object))
-                }
+        await ReconcileLoop(informers: informers, owned: ownsInformers, what: "workload reconcile", logger: logger)
+            .run(queue: queue, resync: resync, resyncKeys: { [workloads] in workloads.list().map(\.cacheKey) }) { key in
+                try await self.reconcile(key)
             }
-            group.addTask {
-                await self.replicas.run(self.plane, logger: self.logger) { event in
-                    guard let workload = event.object["metadata"]?["labels"]?[WorkloadLabels.workload]?.stringValue,
-                        let project = event.object["metadata"]?["project"]?.stringValue
-                    else { return }
-                    self.queue.add(project + "/" + workload)
-                }
-            }
-            group.addTask { await self.work() }
-            group.addTask {
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: self.resync)
-                    for w in self.workloads.all { self.queue.add(ObjectCache.key(w)) }
-                }
-            }
-            try? await gracefulShutdown()
-            queue.close()
-            group.cancelAll()
-        }
     }
 
     public func snapshot() -> JSONValue {
@@ -68,34 +66,24 @@ public final class WorkloadController: ServiceLifecycle.Service, Sendable {
         ])
     }
 
-    func work() async {
-        await queue.process(logger: logger, what: "workload reconcile") { key in try await self.reconcile(key) }
-    }
-
     func reconcile(_ key: String) async throws(KumoError) {
         counters.withLock { $0.reconciles += 1 }
         guard let slash = key.firstIndex(of: "/") else { return }
         let project = String(key[..<slash])
         let name = String(key[key.index(after: slash)...])
-        let mine = replicas.all.filter {
-            $0["metadata"]?["project"]?.stringValue == project
-                && $0["metadata"]?["labels"]?[WorkloadLabels.workload]?.stringValue == name
-        }
-        guard let json = workloads.get(key) else {
+        let mine = replicas.byIndex(ControllerInformers.byWorkload, key)
+        guard let workload = workloads.get(key) else {
             // the workload is gone: so are its replicas
             for r in mine {
-                let replica = r["metadata"]?["name"]?.stringValue ?? ""
                 do {
-                    try await plane.delete(.replica, project: project, name: replica, manager: Self.manager, force: false)
+                    try await plane.delete(.replica, project: project, name: r.metadata.name, manager: Self.manager, force: false)
                     counters.withLock { $0.deleted += 1 }
                 } catch where error.code == .notFound {}
             }
             return
         }
-        let workload = try decode(json, as: Workload.self)
-        let replicaObjects = mine.compactMap { replicas.decode($0, as: Replica.self, logger: logger) }
         var suffixes = NameSuffixes(seed: UInt64.random(in: 0...UInt64.max))
-        let plan = WorkloadReconciler(workload: workload, replicas: replicaObjects, now: Timestamp.now(), options: options)
+        let plan = WorkloadReconciler(workload: workload, replicas: mine, now: Timestamp.now(), options: options)
             .plan(suffixes: &suffixes)
         for action in plan.actions {
             switch action {
