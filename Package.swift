@@ -135,7 +135,11 @@ let package = Package(
         // and `make run`.
         .target(
             name: "KumoTestbed",
-            dependencies: ["KumoModel", "KumoAPI", "KumoSystem", "KumoTestSupport"],
+            dependencies: [
+                "KumoModel", "KumoAPI", "KumoSystem", "KumoTestSupport", "KumoAgent",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
             swiftSettings: swiftSettings),
         // Command line: parse → KumoAPI → print.
         .target(

@@ -70,7 +70,8 @@ public final class KumoServer: Sendable {
         self.autoscaler = autoscaler
         core.registerState("autoscaler") { autoscaler.snapshot() }
         let doctor = DoctorService(
-            core: core, reports: core.healthReports, interval: config.doctorInterval, logger: logger.with(label: "kumo.doctor"))
+            core: core, reports: core.healthReports, interval: config.doctorInterval, informers: informers,
+            logger: logger.with(label: "kumo.doctor"))
         self.doctor = doctor
         core.doctorBox.withLock { $0 = doctor }
         core.registerState("doctor") { doctor.snapshotState() }

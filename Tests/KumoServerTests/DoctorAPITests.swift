@@ -148,6 +148,19 @@ struct DoctorAPITests {
         }
     }
 
+    @Test("with the controllers running, the doctor judges the objects in their shared caches instead of reading the store each round")
+    func fromCaches() async throws {
+        try await withServer(configure: { $0.runControllers = true; $0.controllers = ["endpoints"] }) { s in
+            try await broken(s)
+            try await eventually("the cached replica judged") {
+                let r = try await s.admin.send(.GET, "/api/v1/doctor", query: [("fresh", "true")]).decode(DoctorReport.self)
+                return r.checks.contains { $0.code == "IMAGE_NOT_FOUND" && $0.component == .spec }
+            }
+            let state = try await s.admin.send(.GET, "/debug/state").json()
+            #expect((state["controllers"]?["doctor"]?["roundsFromCaches"]?.numberValue ?? 0) >= 1, "\(state["controllers"]?["doctor"]?.jsonString ?? "")")
+        }
+    }
+
     @Test("HealthCheckFailed/HealthCheckCleared events regard the finding's object, or for a cluster-wide one the component responsible")
     func events() async throws {
         try await withServer { s in

@@ -106,14 +106,16 @@ public final class SchedulingController: ServiceLifecycle.Service, Sendable {
     /// State for `/debug/state`.
     public func snapshot() -> JSONValue {
         let s = stats.withLock { $0 }
-        let (builds, held) = view.withLock { ($0.builds, $0.held.count) }
+        let (builds, held, schedulable) = view.withLock { v in
+            (v.builds, v.held.count, v.nodes.values.filter { $0.ready && !$0.unschedulable }.count)
+        }
         return .object([
             "queueDepth": .number(Double(queue.depth)), "pending": .number(Double(pending.withLock { $0.count })),
             "attempts": .number(Double(s.attempts)), "placed": .number(Double(s.placed)),
             "unschedulable": .number(Double(s.unschedulable)), "lastPlacementMs": .number(s.lastLatencyMs),
             "nodesCached": .number(Double(nodes.count)), "replicasCached": .number(Double(replicas.count)),
             "instancesCached": .number(Double(instances.count)), "snapshotBuilds": .number(Double(builds)),
-            "boundAccounted": .number(Double(held)),
+            "boundAccounted": .number(Double(held)), "schedulableNodes": .number(Double(schedulable)),
         ])
     }
 

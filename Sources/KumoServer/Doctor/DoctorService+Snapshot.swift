@@ -5,16 +5,27 @@ import KumoModel
 import KumoStore
 
 extension DoctorService {
-    /// Reads everything the checks judge: the objects straight from the store (typed; one that does not decode
-    /// is left out and logged), leases, recent events, the agents' reports, the server's own state.
+    /// Reads everything the checks judge: nodes, replicas, instances, services and workloads from the
+    /// controllers' shared caches once they have listed (already typed: nothing is read or decoded again), else
+    /// straight from the store (typed; one that does not decode is left out and logged); images, secrets' keys,
+    /// leases and recent events from the store; the agents' reports; the server's own state.
     func snapshot(now: Timestamp) async throws(KumoError) -> HealthSnapshot {
         var s = HealthSnapshot(now: now)
         s.options = options
-        s.nodes = try await objects(.node, as: NodeSpec.self)
-        s.replicas = try await objects(.replica, as: ReplicaSpec.self)
-        s.instances = try await objects(.instance, as: InstanceSpec.self)
-        s.services = try await objects(.service, as: ServiceSpec.self)
-        s.workloads = try await objects(.workload, as: WorkloadSpec.self)
+        if let cached = informers, cached.hasSynced {
+            s.nodes = cached.nodes.list()
+            s.replicas = cached.replicas.list()
+            s.instances = cached.instances.list()
+            s.services = cached.services.list()
+            s.workloads = cached.workloads.list()
+            state.withLock { $0.fromCaches += 1 }
+        } else {
+            s.nodes = try await objects(.node, as: NodeSpec.self)
+            s.replicas = try await objects(.replica, as: ReplicaSpec.self)
+            s.instances = try await objects(.instance, as: InstanceSpec.self)
+            s.services = try await objects(.service, as: ServiceSpec.self)
+            s.workloads = try await objects(.workload, as: WorkloadSpec.self)
+        }
         s.images = try await objects(.image, as: ImageSpec.self)
         s.secrets = try await secretKeys()
         let horizon = now - .seconds(Int64(options.repairedMemorySeconds) + 300)

@@ -1,4 +1,5 @@
 import Foundation
+import KumoControllers
 import KumoDoctor
 import KumoModel
 import KumoStore
@@ -15,6 +16,8 @@ public final class DoctorService: ServiceLifecycle.Service, Sendable {
     let options: DoctorOptions
     let interval: Duration
     let logger: Logger
+    /// The controllers' shared caches, when this process runs them: the objects are read from there.
+    let informers: ControllerInformers?
     struct State {
         var findings: [Finding] = []
         var evaluatedAt: Timestamp?
@@ -23,6 +26,8 @@ public final class DoctorService: ServiceLifecycle.Service, Sendable {
         var lastError: String?
         var undecodable: Set<String> = []
         var primed = false
+        /// Rounds whose objects came from the shared caches (the others read the store).
+        var fromCaches = 0
     }
     let state = Mutex(State())
     /// One evaluation at a time (the loop's and fresh requests').
@@ -30,8 +35,12 @@ public final class DoctorService: ServiceLifecycle.Service, Sendable {
 
     public static let mutePrefix = "/doctor/mutes/"
 
-    public init(core: ServerCore, reports: NodeHealthReports, options: DoctorOptions = DoctorOptions(), interval: Duration, logger: Logger) {
+    public init(
+        core: ServerCore, reports: NodeHealthReports, options: DoctorOptions = DoctorOptions(), interval: Duration,
+        informers: ControllerInformers? = nil, logger: Logger
+    ) {
         self.core = core
+        self.informers = informers
         self.reports = reports
         self.options = options
         self.interval = interval
@@ -137,7 +146,7 @@ public final class DoctorService: ServiceLifecycle.Service, Sendable {
                 "rounds": .number(Double(s.rounds)), "evaluatedAt": s.evaluatedAt.map { .string($0.rfc3339) } ?? .null,
                 "lastEvaluationMs": .number((s.tookMs * 10).rounded() / 10), "findings": .object(bySeverity),
                 "reportingNodes": .number(Double(reports.all().count)), "lastError": s.lastError.map { .string($0) } ?? .null,
-                "intervalSeconds": .number(interval.secondsValue),
+                "intervalSeconds": .number(interval.secondsValue), "roundsFromCaches": .number(Double(s.fromCaches)),
             ]
         }
     }
