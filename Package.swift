@@ -62,6 +62,7 @@ let package = Package(
             dependencies: [
                 "KumoModel", "KumoScheduler", "KumoInformers",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings),

@@ -51,6 +51,7 @@ public final class KumoServer: Sendable {
         let informers = ControllerInformers(source: plane, logger: logger.with(label: "kumo.informers"))
         self.informers = informers
         core.registerState("informers") { informers.snapshot() }
+        core.registerState("leases") { core.leases.snapshot() }
         let scheduling = SchedulingController(plane: plane, informers: informers, logger: logger.with(label: "kumo.scheduler"))
         self.scheduling = scheduling
         core.registerState("scheduler") { scheduling.snapshot() }
@@ -78,7 +79,8 @@ public final class KumoServer: Sendable {
         // Idle connections (and stalled TLS handshakes, slow request heads) are closed after 2 minutes: longer
         // than clients keep idle keep-alive connections (60 s), so they close first.
         let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .seconds(120)))
-        var services: [any ServiceLifecycle.Service] = [RetentionService(core: core)]
+        // the lease table first: stopped last, its final checkpoint follows every renewal
+        var services: [any ServiceLifecycle.Service] = [core.leases, RetentionService(core: core)]
         let server: HTTPServerBuilder
         if let serving = core.serving {
             do {

@@ -43,6 +43,8 @@ public struct ServerConfiguration: Sendable {
     public var doctorInterval: Duration = .seconds(5)
     /// Test seam: every store commit waits this long first (`--fault-commit-delay-ms`, hidden). Never in production.
     public var faultCommitDelay: Duration? = nil
+    /// How often renewed node leases are written to the store (`LeaseTable`); below the node grace period.
+    public var leaseCheckpointInterval: Duration = .seconds(2)
     /// A node without a heartbeat for this long is not Ready and its replicas are replaced elsewhere.
     public var nodeGracePeriod: Duration
     /// How long after its grace period a replica on a Ready node may stay Terminating before it is flagged.

@@ -34,6 +34,8 @@ public final class ServerCore: Sendable {
     public let failureLimiter: FailureLimiter
     /// The agents' latest health reports (`POST /api/v1/nodes/NAME/health`).
     public let healthReports = NodeHealthReports()
+    /// Node heartbeat leases: in memory, checkpointed to the store.
+    public let leases: LeaseTable
     /// Set by `KumoServer` once built (it needs the core).
     let doctorBox = Mutex<DoctorService?>(nil)
     /// The doctor, or 503 when this server does not run it.
@@ -51,6 +53,7 @@ public final class ServerCore: Sendable {
         self.metrics = metrics
         self.store = InstrumentedStore(store, metrics: metrics)
         self.logger = logger
+        self.leases = LeaseTable(store: self.store, checkpointInterval: config.leaseCheckpointInterval, logger: logger.with(label: "kumo.leases"))
         let nodePrefix = config.nodeSubnetPrefixLength
         guard (16...28).contains(nodePrefix) else {
             throw KumoError(.invalid, "node subnet size must be /16 to /28, not /\(nodePrefix)", field: "node-subnet-size")

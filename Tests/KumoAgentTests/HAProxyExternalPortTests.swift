@@ -49,7 +49,7 @@ struct HAProxyExternalPortTests {
         let (ns, dir) = (host.ns, host.dir)
         // the squatter: busybox nc listens on the IPv6 wildcard, which takes IPv4 192.0.2.77:30090 too
         let squatter = try host.spawn(["busybox", "nc", "-l", "-p", "30090"])
-        let squatterPid = squatter.processIdentifier
+        let squatterPid = squatter.pid
         try await eventually("the squatter listens") {
             ListenerTable.read(netOf: squatterPid)?.rows.contains { $0.listener.port == 30090 } == true
         }
@@ -130,7 +130,7 @@ struct HAProxyExternalPortTests {
         // the squatter leaves: the periodic re-sync publishes the port
         syncLoop = Task { await manager.syncLoop() }
         kill(squatterPid, SIGKILL)
-        squatter.waitUntilExit()
+        _ = squatter.waitUntilExit()
         let freed = ContinuousClock.now
         try await eventually("30090 published once free", timeout: .seconds(15)) {
             try await host.curl("\(Self.nodeAddress):30090").stdout == "hello from kumo\n"

@@ -90,11 +90,7 @@ struct NodeHealthTests {
                 kill(pid, SIGCONT)
                 kill(pid, SIGKILL)
             }
-            let cleanup = Process()
-            cleanup.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            cleanup.arguments = ["ip", "netns", "del", ns]
-            try? cleanup.run()
-            cleanup.waitUntilExit()
+            _ = try? Command().runBlocking(["ip", "netns", "del", ns])
             try? FileManager.default.removeItem(atPath: dir)
         }
         try await c.check(["ip", "-n", ns, "link", "set", "lo", "up"])

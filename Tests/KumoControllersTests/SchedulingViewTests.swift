@@ -70,4 +70,24 @@ import Testing
         replica.spec.nodeName = nil
         #expect(SchedulingView.held(by: replica, group: nil) == nil)
     }
+
+    @Test func reservationsCountUntilReleasedWhateverTheCacheSays() {
+        var v = SchedulingView(topologyKeys: ["zone"])
+        v.setNode("n1", Self.node("n1"))
+        _ = v.snapshot()
+        v.reserve("p/a", Self.held("n1"))
+        #expect(Self.cpuRequested(v.snapshot(), "n1") == 500)
+        v.account("p/a", nil)  // a change of the still-unbound cached object meanwhile: the reservation stays
+        #expect(Self.cpuRequested(v.snapshot(), "n1") == 500)
+        v.account("p/a", Self.held("n1"))  // the binding arrives by watch before the writer releases: counted twice, never less
+        #expect(Self.cpuRequested(v.snapshot(), "n1") == 1000)
+        v.release("p/a")
+        #expect(Self.cpuRequested(v.snapshot(), "n1") == 500)
+        v.release("p/a")  // twice: no double unbind
+        v.reserve("p/b", Self.held("n1"))
+        v.setNode("n1", Self.node("n1", cpu: 4000))  // a rebuild keeps the reservation
+        #expect(Self.cpuRequested(v.snapshot(), "n1") == 1000 && v.builds == 2)
+        v.release("p/b")
+        #expect(Self.cpuRequested(v.snapshot(), "n1") == 500)
+    }
 }

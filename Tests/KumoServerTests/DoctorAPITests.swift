@@ -2,6 +2,7 @@ import Foundation
 import KumoAPI
 import KumoDoctor
 import KumoModel
+import KumoSystem
 import KumoTestSupport
 import Testing
 
@@ -207,12 +208,8 @@ struct DoctorAPITests {
             let dir = temporaryPath("bundle-x")
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: dir) }
-            let tar = Process()
-            tar.executableURL = URL(fileURLWithPath: "/bin/tar")
-            tar.arguments = ["-xzf", file, "-C", dir]
-            try tar.run()
-            tar.waitUntilExit()
-            #expect(tar.terminationStatus == 0)
+            let tar = try await Command().run(["tar", "-xzf", file, "-C", dir])
+            #expect(tar.succeeded, "\(tar.stderr)")
             let names = try FileManager.default.subpathsOfDirectory(atPath: dir)
             #expect(names.contains("doctor.json") && names.contains("server-state.json") && names.contains("events.json"))
             var all = ""

@@ -21,16 +21,17 @@ struct ReconcileLoop: Sendable {
         self.logger = logger
     }
 
-    /// Queue-driven: `reconcile(key)` for each queued key; `resyncKeys()` queued every `resync` (nil: never).
+    /// Queue-driven: `reconcile(key)` for each queued key, by `workers` at once (never two for one key);
+    /// `resyncKeys()` queued every `resync` (nil: never).
     func run(
-        queue: WorkQueue, resync: Duration?, resyncKeys: @escaping @Sendable () -> [String],
+        queue: WorkQueue, workers: Int = 1, resync: Duration?, resyncKeys: @escaping @Sendable () -> [String],
         reconcile: @escaping @Sendable (String) async throws -> Void
     ) async {
         await withTaskGroup(of: Void.self) { group in
             if owned { group.addTask { try? await informers.run() } }
             group.addTask {
                 guard await informers.waitForSync() else { return }
-                await queue.process(logger: logger, what: what, reconcile)
+                await queue.process(logger: logger, what: what, workers: workers, reconcile)
             }
             if let resync {
                 group.addTask {

@@ -1,16 +1,17 @@
+import DequeModule
 import Logging
 import Synchronization
 
 /// Keys waiting to be reconciled: a key queued again while waiting is handled once; a key being reconciled is
 /// not handed to a second worker (queued again, it comes back after). Retries wait `delay` (exponential per key,
-/// capped) so a failing object does not spin.
+/// capped) so a failing object does not spin. Several workers may take keys at once (`process(workers:)`).
 public final class WorkQueue: Sendable {
     private struct State {
-        var queue: [String] = []
+        var queue: Deque<String> = []
         var queued: Set<String> = []
         var active: Set<String> = []
         var dirty: Set<String> = []
-        var waiter: CheckedContinuation<String?, Never>?
+        var waiters: Deque<CheckedContinuation<String?, Never>> = []
         var failures: [String: Int] = [:]
         var closed = false
     }
@@ -28,8 +29,7 @@ public final class WorkQueue: Sendable {
                 return nil
             }
             guard !s.queued.contains(key) else { return nil }
-            if let waiter = s.waiter {
-                s.waiter = nil
+            if let waiter = s.waiters.popFirst() {
                 s.active.insert(key)
                 return waiter
             }
@@ -51,7 +51,7 @@ public final class WorkQueue: Sendable {
                     return .some(key)
                 }
                 if s.closed { return .some(nil) }
-                s.waiter = c
+                s.waiters.append(c)
                 return .none
             }
             if case .some(let key) = ready { c.resume(returning: key) }
@@ -77,6 +77,16 @@ public final class WorkQueue: Sendable {
         }
     }
 
+    /// Hands keys to `handle` until the queue is closed, `workers` at a time (each key to one worker at a time); a
+    /// key whose handling throws is retried with backoff (and logged).
+    public func process(logger: Logger, what: String, workers: Int, _ handle: @escaping @Sendable (String) async throws -> Void) async {
+        await withDiscardingTaskGroup { group in
+            for _ in 0..<max(1, workers) {
+                group.addTask { await self.process(logger: logger, what: what, handle) }
+            }
+        }
+    }
+
     /// Hands keys to `handle` one at a time until the queue is closed; a key whose handling throws is retried
     /// with backoff (and logged).
     public func process(logger: Logger, what: String, _ handle: (String) async throws -> Void) async {
@@ -93,12 +103,11 @@ public final class WorkQueue: Sendable {
     }
 
     public func close() {
-        let waiter = state.withLock { s -> CheckedContinuation<String?, Never>? in
+        let waiters = state.withLock { s -> Deque<CheckedContinuation<String?, Never>> in
             s.closed = true
-            let w = s.waiter
-            s.waiter = nil
-            return w
+            defer { s.waiters.removeAll() }
+            return s.waiters
         }
-        waiter?.resume(returning: nil)
+        for w in waiters { w.resume(returning: nil) }
     }
 }

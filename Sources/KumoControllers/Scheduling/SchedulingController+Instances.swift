@@ -41,13 +41,26 @@ extension SchedulingController {
             await recordBound(project: project, name: name, node: pinned, started: started)
             return
         }
-        let snapshot = view.withLock { $0.snapshot() }
-        switch scheduler.schedule(Self.request(for: instance), in: snapshot) {
+        let request = Self.request(for: instance)
+        // decide and reserve in one step (bindings of other workers are in flight meanwhile)
+        let decision = view.withLock { v -> PlacementDecision in
+            let decision = scheduler.schedule(request, in: v.snapshot())
+            if case .placed(let node, _) = decision { v.reserve(key, SchedulingView.Held(node: node, request: request)) }
+            return decision
+        }
+        switch decision {
         case .placed(let node, let explanation):
-            let result = try await plane.bind(
-                .instance, project: project, name: name, node: node, manager: Self.manager,
-                annotations: [Self.explanationAnnotation: Self.json(explanation), Self.boundAtAnnotation: Timestamp.now().rfc3339])
+            let result: JSONValue
+            do {
+                result = try await plane.bind(
+                    .instance, project: project, name: name, node: node, manager: Self.manager,
+                    annotations: [Self.explanationAnnotation: Self.json(explanation), Self.boundAtAnnotation: Timestamp.now().rfc3339])
+            } catch {
+                view.withLock { $0.release(key) }
+                throw error
+            }
             instances.remember(result)
+            view.withLock { $0.release(key) }
             accountInstance(cacheKey)
             _ = pending.withLock { $0.removeValue(forKey: key) }
             stats.withLock {

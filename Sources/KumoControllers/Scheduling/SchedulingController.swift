@@ -50,10 +50,15 @@ public final class SchedulingController: ServiceLifecycle.Service, Sendable {
 
     public func run() async throws {
         await ReconcileLoop(informers: informers, owned: ownsInformers, what: "scheduling", logger: logger)
-            .run(queue: queue, resync: retryInterval, resyncKeys: { [self] in pending.withLock { Array($0.keys) } }) { key in
-                try await self.place(key)
+            .run(queue: queue, workers: Self.bindingsInFlight, resync: retryInterval, resyncKeys: { [self] in pending.withLock { Array($0.keys) } }) {
+                key in try await self.place(key)
             }
     }
+
+    /// Placements whose bindings are written at once: decisions are made one at a time against the view (each
+    /// reserving its room), the writes overlap, and the store's group commit puts concurrent ones in one transaction
+    /// (each still compare-and-swapped).
+    static let bindingsInFlight = 16
 
     /// Work-queue keys: replicas by their cache key, instances prefixed with `instance:`.
     static let instancePrefix = "instance:"
@@ -139,19 +144,32 @@ public final class SchedulingController: ServiceLifecycle.Service, Sendable {
             return
         }
         let start = ContinuousClock.now
-        let snapshot = view.withLock { $0.snapshot() }
         let group = Self.group(of: replica)
         let request = PlacementRequest(replica: replica, group: group, antiAffinity: group == nil ? .none : .preferred)
-        let decision = scheduler.schedule(request, in: snapshot)
+        // decide and reserve in one step: the next placement, by this worker or another, counts this one
+        let decision = view.withLock { v -> PlacementDecision in
+            let decision = scheduler.schedule(request, in: v.snapshot())
+            if case .placed(let node, _) = decision { v.reserve(key, SchedulingView.Held(node: node, request: PlacementRequest(replica: replica, group: group))) }
+            return decision
+        }
         switch decision {
         case .placed(let node, let explanation):
             let text = Self.json(explanation)
-            let bound = try await plane.bind(
-                .replica, project: project, name: replica.metadata.name, node: node, manager: Self.manager,
-                annotations: [Self.explanationAnnotation: text])
+            let bound: JSONValue
+            do {
+                bound = try await plane.bind(
+                    .replica, project: project, name: replica.metadata.name, node: node, manager: Self.manager,
+                    annotations: [Self.explanationAnnotation: text])
+            } catch {
+                view.withLock { $0.release(key) }
+                throw error
+            }
             // the next placement sees this one at once, before the watch brings it
             replicas.remember(bound)
-            accountReplica(key)
+            view.withLock { v in
+                v.release(key)
+                v.account(key, replicas.get(key).flatMap { SchedulingView.held(by: $0, group: Self.group(of: $0)) })
+            }
             _ = pending.withLock { $0.removeValue(forKey: key) }
             stats.withLock {
                 $0.attempts += 1

@@ -7,7 +7,8 @@ import KumoScheduler
 /// A bound object's change moves its accounting in the snapshot at once (`account`: unbind the old, bind the new,
 /// O(topology keys)). A node's change that alters what the scheduler reads of it (capacity, labels, taints, Ready,
 /// cordon, subnet) drops the snapshot, which the next placement builds again from these facts, without decoding
-/// anything; a heartbeat that changes none of them costs nothing.
+/// anything; a heartbeat that changes none of them costs nothing. A placement is reserved from its decision until
+/// its binding is written, so several bindings can be in flight without two of them taking the same room.
 struct SchedulingView: Sendable {
     /// What one bound object holds: its node and its request.
     struct Held: Sendable, Equatable {
@@ -18,6 +19,9 @@ struct SchedulingView: Sendable {
     let topologyKeys: [String]
     private(set) var nodes: [String: SchedulingNode] = [:]
     private(set) var held: [String: Held] = [:]
+    /// Placements decided whose binding is being written: they count until `release`, apart from `held`, so a
+    /// change of the object meanwhile (its cached version is still unbound) cannot free their room early.
+    private(set) var reserved: [String: Held] = [:]
     private var built: SchedulingSnapshot?
     /// Snapshots built (the first, then one per node change that mattered), for state dumps and tests.
     private(set) var builds = 0
@@ -43,11 +47,24 @@ struct SchedulingView: Sendable {
         if let now { built!.bind(now.request, to: now.node) }
     }
 
-    /// The snapshot to place from: the kept one, or one built from the node facts and the held requests.
+    /// A placement decided for `key`, counted until `release(key)` (its binding written, or failed).
+    mutating func reserve(_ key: String, _ h: Held) {
+        if let old = reserved.updateValue(h, forKey: key), built != nil { built!.unbind(old.request, from: old.node) }
+        if built != nil { built!.bind(h.request, to: h.node) }
+    }
+
+    mutating func release(_ key: String) {
+        guard let old = reserved.removeValue(forKey: key), built != nil else { return }
+        built!.unbind(old.request, from: old.node)
+    }
+
+    /// The snapshot to place from: the kept one, or one built from the node facts, the held requests and the
+    /// reservations.
     mutating func snapshot() -> SchedulingSnapshot {
         if let built { return built }
         var s = SchedulingSnapshot(nodes: nodes.keys.sorted().map { nodes[$0]! }, topologyKeys: topologyKeys)
         for h in held.values { s.bind(h.request, to: h.node) }
+        for h in reserved.values { s.bind(h.request, to: h.node) }
         built = s
         builds += 1
         return s

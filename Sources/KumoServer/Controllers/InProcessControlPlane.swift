@@ -72,21 +72,7 @@ public struct InProcessControlPlane: ControlPlane {
     }
 
     public func leases() async throws(KumoError) -> [JSONValue] {
-        let page: ListResult
-        do {
-            page = try await core.store.list(prefix: NodeLeases.prefix, startAfter: nil, limit: nil)
-        } catch {
-            throw KumoError(.unavailable, "failed to read leases: \(error)", cause: error)
-        }
-        return page.items.compactMap { kv in
-            do {
-                return try JSONValue(parsing: kv.value)
-            } catch {
-                // a lease that does not parse reads as no lease: say so, or the node's evictions look causeless
-                core.logger.error("node lease does not parse", metadata: ["lease": "\(kv.key)", "error": "\(error)"])
-                return nil
-            }
-        }
+        try await core.leases.all()
     }
 
     public func event(

@@ -43,12 +43,11 @@ extension DoctorService {
         } else {
             out[.pki] = ["plain HTTP (no serving certificate)"]
         }
-        let leases = (try? await rawList(NodeLeases.prefix)) ?? []
+        let leases = (try? await core.leases.all()) ?? []
         let now = Timestamp.now()
         var agents: [String] = []
-        for kv in leases {
-            guard let l = try? JSONValue(parsing: kv.value), let node = l["node"]?.stringValue,
-                let t = l["renewTime"]?.stringValue.flatMap({ Timestamp(rfc3339: $0) })
+        for l in leases {
+            guard let node = l["node"]?.stringValue, let t = l["renewTime"]?.stringValue.flatMap({ Timestamp(rfc3339: $0) })
             else { continue }
             agents.append("agent on \(node): last heartbeat \(Self.ms(Double(now.millisecondsSinceEpoch - t.millisecondsSinceEpoch) / 1000)) s ago")
         }

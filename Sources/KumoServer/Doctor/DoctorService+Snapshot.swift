@@ -7,8 +7,8 @@ import KumoStore
 extension DoctorService {
     /// Reads everything the checks judge: nodes, replicas, instances, services and workloads from the
     /// controllers' shared caches once they have listed (already typed: nothing is read or decoded again), else
-    /// straight from the store (typed; one that does not decode is left out and logged); images, secrets' keys,
-    /// leases and recent events from the store; the agents' reports; the server's own state.
+    /// straight from the store (typed; one that does not decode is left out and logged); images, secrets' keys and
+    /// recent events from the store; leases from the lease table; the agents' reports; the server's own state.
     func snapshot(now: Timestamp) async throws(KumoError) -> HealthSnapshot {
         var s = HealthSnapshot(now: now)
         s.options = options
@@ -32,9 +32,8 @@ extension DoctorService {
         s.events = try await objects(.event, as: EventSpec.self).filter { e in
             (e.spec.lastTime ?? e.spec.firstTime).flatMap { Timestamp(rfc3339: $0) }.map { $0 >= horizon } ?? false
         }
-        for kv in try await rawList(NodeLeases.prefix) {
-            guard let lease = try? JSONValue(parsing: kv.value), let node = lease["node"]?.stringValue,
-                let t = lease["renewTime"]?.stringValue.flatMap({ Timestamp(rfc3339: $0) })
+        for lease in try await core.leases.all() {
+            guard let node = lease["node"]?.stringValue, let t = lease["renewTime"]?.stringValue.flatMap({ Timestamp(rfc3339: $0) })
             else { continue }
             s.leases[node] = t
         }

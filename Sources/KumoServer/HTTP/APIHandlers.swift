@@ -91,14 +91,14 @@ public struct APIHandlers: Sendable {
             let node = resolved.name ?? ""
             if method == "GET" {
                 try Authorizer.authorize(identity, .get, .node, project: nil, name: node)
-                return Self.json(try await NodeLeases.get(node, store: core.store))
+                return Self.json(try await core.leases.get(node))
             }
             try Authorizer.authorize(identity, .update, .node, project: nil, name: node)
             let body = try await readBody(request)
             // a number a node token sends: read exactly and in range, never converted with a trapping Int(Double)
             let duration = try body.isEmpty
                 ? nil : JSONValue(parsing: body)["durationSeconds"]?.integer(field: "durationSeconds", in: NodeLeases.durationRange)
-            return Self.json(try await NodeLeases.renew(node, durationSeconds: duration, holder: identity.name, store: core.store))
+            return Self.json(try await core.leases.renew(node, durationSeconds: duration, holder: identity.name))
         case .nodeAgentState:
             try Authorizer.requireAdmin(identity, "read agent state")
             return try await proxyToAgent(node: resolved.name ?? "", path: "/debug/state", query: [], stream: false)

@@ -18,7 +18,7 @@ final class LBTestHost: Sendable {
     /// HAProxy's directory; the backend's files are in `dir-www`.
     let dir: String
     let address: String
-    private let children = Mutex<[Process]>([])
+    private let children = Mutex<[ChildProcess]>([])
 
     var www: String { dir + "-www" }
 
@@ -38,13 +38,11 @@ final class LBTestHost: Sendable {
         _ = try spawn(["busybox", "httpd", "-f", "-p", "127.0.0.1:18080", "-h", www])
     }
 
-    /// Starts `argv` inside the namespace (stdout discarded); `tearDown` kills it if it still runs.
-    func spawn(_ argv: [String]) throws -> Process {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
-        p.arguments = ["--net=/run/netns/\(ns)"] + argv
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
+    /// Starts `argv` inside the namespace (output discarded); `tearDown` kills it if it still runs. Through
+    /// `Command.spawn` (posix_spawn), not Foundation's `Process`, whose `run()` once crashed copying the environment
+    /// while parallel tests spawned.
+    func spawn(_ argv: [String]) throws -> ChildProcess {
+        let p = try Command().spawn(["/usr/bin/nsenter", "--net=/run/netns/\(ns)"] + argv)
         children.withLock { $0.append(p) }
         return p
     }
@@ -58,15 +56,11 @@ final class LBTestHost: Sendable {
 
     func tearDown() {
         for p in children.withLock({ $0 }) where p.isRunning {
-            kill(p.processIdentifier, SIGKILL)
-            p.waitUntilExit()
+            p.signal(SIGKILL)
+            _ = p.waitUntilExit()
         }
         for pid in HAProxySupervisor.processes(config: dir + "/haproxy.cfg") { kill(pid, SIGKILL) }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-        p.arguments = ["netns", "del", ns]
-        try? p.run()
-        p.waitUntilExit()
+        _ = try? Command().runBlocking(["ip", "netns", "del", ns])
         try? FileManager.default.removeItem(atPath: dir)
         try? FileManager.default.removeItem(atPath: www)
     }

@@ -1,0 +1,156 @@
+import Foundation
+import KumoModel
+import KumoStore
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Node heartbeat leases, held in memory and checkpointed to the store, as etcd keeps its lease TTLs: a renewal
+/// changes a record in memory and answers at once; every `checkpointInterval` the renewals since the last
+/// checkpoint are written to the store (`/leases/nodes/NAME`) in one transaction per 500. So 5,000 agents renewing
+/// every 2 s are 2,500 updates/s of memory and one small batch of writes per interval, not 2,500 commits/s.
+///
+/// What a restart does: the table loads the last checkpoint, so a lease reads up to one interval older than its
+/// last renewal; the node lifecycle controller gives every node a grace period after it starts anyway
+/// (`monitoringSince`), and agents renew every 2 s, so no node is declared lost by a restart. A crash loses at most
+/// the renewals of one interval, for the same reason harmless. With several servers on one store (the HA issue)
+/// each holds the renewals of the agents that reach it and checkpoints them; the interval (2 s) stays well below the
+/// grace period (6 s by default), so a leader reading the checkpoints sees every live node.
+public final class LeaseTable: ServiceLifecycle.Service, Sendable {
+    struct State {
+        var leases: [String: JSONValue] = [:]
+        var dirty: Set<String> = []
+        var loaded = false
+        var checkpoints = 0
+        var written = 0
+        var lastError: String?
+    }
+
+    let store: any Store
+    let checkpointInterval: Duration
+    let logger: Logger
+    private let state = Mutex(State())
+    /// One load at a time (the first renewal, the first read and the service's start may race).
+    private let loading = AsyncSerializer()
+
+    public init(store: any Store, checkpointInterval: Duration = .seconds(2), logger: Logger) {
+        self.store = store
+        self.checkpointInterval = checkpointInterval
+        self.logger = logger
+    }
+
+    /// Reads the checkpointed leases once (later renewals win over what it reads).
+    func loadIfNeeded() async throws(KumoError) {
+        guard !state.withLock({ $0.loaded }) else { return }
+        try await loading.run { () async throws(KumoError) in
+            guard !self.state.withLock({ $0.loaded }) else { return }
+            let page: ListResult
+            do {
+                page = try await self.store.list(prefix: NodeLeases.prefix, startAfter: nil, limit: nil)
+            } catch {
+                throw KumoError(.unavailable, "failed to read leases: \(error)", cause: error)
+            }
+            var read: [String: JSONValue] = [:]
+            for kv in page.items {
+                do {
+                    let lease = try JSONValue(parsing: kv.value)
+                    read[String(kv.key.dropFirst(NodeLeases.prefix.count))] = lease
+                } catch {
+                    // a lease that does not parse reads as no lease: say so, or the node's evictions look causeless
+                    self.logger.error("node lease does not parse", metadata: ["lease": "\(kv.key)", "error": "\(error)"])
+                }
+            }
+            self.state.withLock { s in
+                for (node, lease) in read where s.leases[node] == nil { s.leases[node] = lease }
+                s.loaded = true
+            }
+        }
+    }
+
+    /// Renews `node`'s lease (the node must exist). Answers the record as stored in memory.
+    public func renew(_ node: String, durationSeconds: Int?, holder: String) async throws(KumoError) -> JSONValue {
+        let duration = durationSeconds ?? NodeLeases.defaultDurationSeconds
+        guard NodeLeases.durationRange.contains(duration) else {
+            throw KumoError(.invalid, "durationSeconds must be between 1 and 3600", field: "durationSeconds")
+        }
+        try await loadIfNeeded()
+        let exists: Bool
+        do {
+            exists = try await store.get(ObjectRef(.node, name: node).storeKey) != nil
+        } catch {
+            throw KumoError(.unavailable, "failed to renew lease of \(node): \(error)", cause: error)
+        }
+        guard exists else { throw KumoError(.notFound, "node \"\(node)\" not found: register it before renewing its lease") }
+        let lease: JSONValue = [
+            "node": .string(node), "holder": .string(holder), "renewTime": .string(ObjectCodec.now()),
+            "durationSeconds": .number(Double(duration)),
+        ]
+        state.withLock { s in
+            s.leases[node] = lease
+            s.dirty.insert(node)
+        }
+        return lease
+    }
+
+    public func get(_ node: String) async throws(KumoError) -> JSONValue {
+        try await loadIfNeeded()
+        guard let lease = state.withLock({ $0.leases[node] }) else {
+            throw KumoError(.notFound, "node \"\(node)\" has no lease (its agent never reported)")
+        }
+        return lease
+    }
+
+    /// Every node's lease record (`{node, holder, renewTime, durationSeconds}`).
+    public func all() async throws(KumoError) -> [JSONValue] {
+        try await loadIfNeeded()
+        return state.withLock { Array($0.leases.values) }
+    }
+
+    /// Writes the renewals since the last checkpoint; what fails stays to be written next time.
+    public func checkpoint() async {
+        let batch = state.withLock { s -> [(String, JSONValue)] in
+            defer { s.dirty.removeAll() }
+            return s.dirty.compactMap { node in s.leases[node].map { (node, $0) } }
+        }
+        guard !batch.isEmpty else { return }
+        for start in stride(from: 0, to: batch.count, by: 500) {
+            let chunk = batch[start..<min(start + 500, batch.count)]
+            do {
+                _ = try await store.commit(Txn(operations: chunk.map { .put(NodeLeases.key($0.0), $0.1.serialized()) }))
+                state.withLock {
+                    $0.written += chunk.count
+                    $0.lastError = nil
+                }
+            } catch {
+                state.withLock { s in
+                    for (node, _) in chunk { s.dirty.insert(node) }
+                    s.lastError = "\(error)"
+                }
+                logger.warning("lease checkpoint failed; retried next interval", metadata: ["error": "\(error)"])
+            }
+        }
+        state.withLock { $0.checkpoints += 1 }
+    }
+
+    /// Checkpoints every interval; a last one at a graceful shutdown.
+    public func run() async throws {
+        try? await loadIfNeeded()
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.checkpointInterval) }
+            await checkpoint()
+        }
+        await checkpoint()
+    }
+
+    /// For `kumo state server`.
+    public func snapshot() -> JSONValue {
+        state.withLock { s in
+            [
+                "leases": .number(Double(s.leases.count)), "pendingCheckpoint": .number(Double(s.dirty.count)),
+                "checkpoints": .number(Double(s.checkpoints)), "written": .number(Double(s.written)),
+                "checkpointIntervalSeconds": .number(checkpointInterval.secondsValue),
+                "lastError": s.lastError.map { .string($0) } ?? .null,
+            ]
+        }
+    }
+}
