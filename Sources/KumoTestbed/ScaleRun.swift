@@ -54,6 +54,9 @@ public struct ScaleRun: Sendable {
         public var serverPeakRSSMiB = 0.0
         public var storeMiB = 0.0
         public var coldStartSeconds = 0.0
+        /// The restarted server answered and every cache listed (else `coldStartFailure` says what did not).
+        public var coldStarted = false
+        public var coldStartFailure: String?
         public var fleet = SimulatedFleet.Stats()
     }
 
@@ -205,10 +208,18 @@ public struct ScaleRun: Sendable {
                 dataDir: server.dataDir, port: server.port, logLevel: "warning", extraArguments: serverArguments(), truncateLog: false)
             defer { if !again.daemon.hasExited { again.daemon.stop(kill9: true) } }
             t0 = ContinuousClock.now
-            try await again.waitReady(timeout: .seconds(120))
-            try await wait("the restarted server's caches", again.admin, timeout: .seconds(120)) { s in (s.cachesSynced ? 1 : 0, 1) }
-            f.coldStartSeconds = seconds(since: t0)
-            log("cold start \(format(f.coldStartSeconds)) s")
+            do {
+                try await again.waitReady(timeout: .seconds(120))
+                try await wait("the restarted server's caches", again.admin, timeout: .seconds(120)) { s in (s.cachesSynced ? 1 : 0, 1) }
+                f.coldStartSeconds = seconds(since: t0)
+                f.coldStarted = true
+                log("cold start \(format(f.coldStartSeconds)) s")
+            } catch {
+                // reported, not thrown: the figures gathered so far still tell where the cost is
+                f.coldStartSeconds = seconds(since: t0)
+                f.coldStartFailure = "\(error)"
+                log("cold start FAILED after \(format(f.coldStartSeconds)) s: \(error)")
+            }
         }
         return f
     }

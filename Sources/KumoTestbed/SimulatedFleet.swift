@@ -227,6 +227,30 @@ public final class SimulatedFleet: Sendable {
     /// Watches every object of `kind` as this node may (from the revision of a one-item list), handing each event
     /// line to `line` unparsed; again after a pause when the watch ends or fails.
     func followRaw(_ kind: Kind, _ api: AgentAPI, _ line: @escaping @Sendable (ArraySlice<UInt8>) -> Void) async {
+        await rewatching(kind.plural) {
+            let page = try await api.client.send(.GET, APIPaths.collection(kind, project: nil), query: [("limit", "1")])
+                .decode(ObjectList.self)
+            var request = HTTPClientRequest(
+                url: self.server + APIPaths.collection(kind, project: nil) + "?watch=true&since=" + page.metadata.revision)
+            request.headers.add(name: "Authorization", value: "Bearer \(api.client.token)")
+            request.headers.add(name: "Accept", value: "application/x-ndjson")
+            let response = try await self.http.execute(request, timeout: .hours(24))
+            guard response.status == .ok else { return }
+            var pending: [UInt8] = []
+            for try await chunk in response.body {
+                pending.append(contentsOf: chunk.readableBytesView)
+                var start = pending.startIndex
+                while let nl = pending[start...].firstIndex(of: UInt8(ascii: "\n")) {
+                    line(pending[start..<nl])
+                    start = nl + 1
+                }
+                pending.removeSubrange(..<start)
+            }
+        }
+    }
+
+    /// Runs `watch` until the task is cancelled: again, after a pause of 0.2–1 s, whenever it ends or fails.
+    func rewatching(_ what: String, _ watch: () async throws -> Void) async {
         var first = true
         while !Task.isCancelled {
             if !first {
@@ -235,27 +259,10 @@ public final class SimulatedFleet: Sendable {
             }
             first = false
             do {
-                let page = try await api.client.send(.GET, APIPaths.collection(kind, project: nil), query: [("limit", "1")])
-                    .decode(ObjectList.self)
-                var request = HTTPClientRequest(
-                    url: server + APIPaths.collection(kind, project: nil) + "?watch=true&since=" + page.metadata.revision)
-                request.headers.add(name: "Authorization", value: "Bearer \(api.client.token)")
-                request.headers.add(name: "Accept", value: "application/x-ndjson")
-                let response = try await http.execute(request, timeout: .hours(24))
-                guard response.status == .ok else { continue }
-                var pending: [UInt8] = []
-                for try await chunk in response.body {
-                    pending.append(contentsOf: chunk.readableBytesView)
-                    var start = pending.startIndex
-                    while let nl = pending[start...].firstIndex(of: UInt8(ascii: "\n")) {
-                        line(pending[start..<nl])
-                        start = nl + 1
-                    }
-                    pending.removeSubrange(..<start)
-                }
+                try await watch()
             } catch {
                 if Task.isCancelled { return }
-                logger.debug("simulated agent watch failed", metadata: ["kind": "\(kind.plural)", "error": "\(error)"])
+                logger.debug("simulated agent watch failed", metadata: ["what": "\(what)", "error": "\(error)"])
             }
         }
     }
@@ -287,23 +294,12 @@ public final class SimulatedFleet: Sendable {
         watch: @escaping @Sendable (Int64) async throws -> AsyncThrowingStream<WatchEventWire, any Error>,
         _ handle: @escaping @Sendable (JSONValue) -> Void
     ) async {
-        var first = true
-        while !Task.isCancelled {
-            if !first {
-                counters.withLock { $0.rewatches += 1 }
-                try? await Task.sleep(for: .milliseconds(Int64.random(in: 200...1000)))
-            }
-            first = false
-            do {
-                let (items, revision) = try await list()
-                for item in items { handle(item) }
-                for try await event in try await watch(revision) {
-                    if event.type == "ERROR" { break }
-                    if event.type != "DELETED" { handle(event.object) }
-                }
-            } catch {
-                if Task.isCancelled { return }
-                logger.debug("simulated agent watch failed", metadata: ["what": "\(label)", "error": "\(error)"])
+        await rewatching(label) {
+            let (items, revision) = try await list()
+            for item in items { handle(item) }
+            for try await event in try await watch(revision) {
+                if event.type == "ERROR" { break }
+                if event.type != "DELETED" { handle(event.object) }
             }
         }
     }

@@ -30,6 +30,7 @@ enum ScaleScenario {
         r.add("server_peak_rss_mib", f.serverPeakRSSMiB.rounded())
         r.add("store_mib", (f.storeMiB * 10).rounded() / 10)
         r.add("cold_start_s", f.coldStartSeconds)
+        r.add("cold_started", f.coldStarted ? 1 : 0)
         r.add("total_s", (ContinuousClock.now - started).secondsValue.rounded())
         r.target("bound_per_s", 3000, higherIsBetter: true)
         r.target("heartbeat_p99_ms", 50, higherIsBetter: false)
@@ -38,6 +39,8 @@ enum ScaleScenario {
         r.target("node_loss_replaced_s", 10, higherIsBetter: false)
         r.target("server_rss_mib", 4096, higherIsBetter: false)
         r.target("cold_start_s", 30, higherIsBetter: false)
+        r.target("cold_started", 1, higherIsBetter: true)
+        if let failure = f.coldStartFailure { r.notes.append("FAILED cold start: \(failure)") }
         // the work was done: replicas were not bound and run twice because their nodes' heartbeats were late
         r.target("evictions_before_loss", 0, higherIsBetter: false)
         r.notes.append(

@@ -25,6 +25,6 @@ struct ScaleSmokeTests {
         #expect(f.nodeLossReplicas > 0 && f.nodeLossReplacedSeconds > 0)
         #expect(f.fleet.reportFailures == 0 && f.fleet.heartbeatFailures == 0, "\(f.fleet)")
         #expect(f.apiFailures == 0 && f.apiWrites == 400)
-        #expect(f.coldStartSeconds > 0 && f.serverRSSMiB > 0 && f.storeMiB > 0)
+        #expect(f.coldStarted && f.coldStartSeconds > 0 && f.serverRSSMiB > 0 && f.storeMiB > 0, "\(f.coldStartFailure ?? "")")
     }
 }
