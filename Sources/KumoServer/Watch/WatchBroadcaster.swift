@@ -105,6 +105,8 @@ public final class WatchBroadcaster: ServiceLifecycle.Service, Sendable {
         /// Every event with a revision above this is in `ring` (when running).
         var ringStart: Int64 = .max
         var subscribers: [Int: Subscriber] = [:]
+        /// The subscribers an event may concern, by kind and required node (`SubscriberIndex`).
+        var index = SubscriberIndex()
         var nextID = 0
         /// As of the last event published (valid while running).
         var secretReferences = SecretReferenceIndex()
@@ -247,7 +249,11 @@ public final class WatchBroadcaster: ServiceLifecycle.Service, Sendable {
                 s.ringStart = dropped.revision
                 while let first = s.ring.first, first.revision == dropped.revision { s.ring.removeFirst() }
             }
-            for sub in s.subscribers.values where !sub.closed && sub.admits(entry.key, s.secretReferences) {
+            let candidates = s.index.candidates(for: entry.key) {
+                FieldSelector.stringForm(entry.rendered(renderer)?.object.value(atPath: SubscriberIndex.nodeField))
+            }
+            for id in candidates {
+                guard let sub = s.subscribers[id], !sub.closed, sub.admits(entry.key, s.secretReferences) else { continue }
                 guard let rendered = entry.rendered(renderer), sub.filter.matches(rendered.object) else { continue }
                 sub.append(sub.redact.map { $0(rendered.object, rendered.type) } ?? rendered.line)
                 if sub.pending!.readableBytes > maxPendingBytes {
@@ -304,6 +310,7 @@ public final class WatchBroadcaster: ServiceLifecycle.Service, Sendable {
             }
             s.nextID += 1
             s.subscribers[s.nextID] = sub
+            s.index.insert(s.nextID, prefix: prefix, filter: filter)
             return Subscription(id: s.nextID, broadcaster: self)
         }
     }
@@ -345,7 +352,10 @@ public final class WatchBroadcaster: ServiceLifecycle.Service, Sendable {
     }
 
     func unsubscribe(_ id: Int) {
-        let waiter = state.withLock { s in s.subscribers.removeValue(forKey: id)?.waiter }
+        let waiter = state.withLock { s in
+            s.index.remove(id)
+            return s.subscribers.removeValue(forKey: id)?.waiter
+        }
         waiter?.resume(returning: nil)
     }
 
