@@ -15,8 +15,9 @@ public final class AutoscalerController: ServiceLifecycle.Service, Sendable {
     let metrics: any LoadBalancerMetrics
     let interval: Duration
     let logger: Logger
-    let informers: ControllerInformers
-    let ownsInformers: Bool
+    /// The run loop, with the caches it reads (the server's shared ones, or its own).
+    let loop: ReconcileLoop
+    var informers: ControllerInformers { loop.informers }
     var workloads: ObjectCache<WorkloadSpec> { informers.workloads }
     var services: ObjectCache<ServiceSpec> { informers.services }
     var replicas: ObjectCache<ReplicaSpec> { informers.replicas }
@@ -32,13 +33,11 @@ public final class AutoscalerController: ServiceLifecycle.Service, Sendable {
         self.metrics = metrics
         self.interval = interval
         self.logger = logger
-        self.informers = informers ?? ControllerInformers(source: plane, logger: logger)
-        self.ownsInformers = informers == nil
+        self.loop = ReconcileLoop(shared: informers, source: plane, what: "autoscale round", logger: logger)
     }
 
     public func run() async throws {
-        await ReconcileLoop(informers: informers, owned: ownsInformers, what: "autoscale round", logger: logger)
-            .run(every: interval) { await self.round() }
+        await loop.run(every: interval) { await self.round() }
     }
 
     public func snapshot() -> JSONValue {

@@ -15,8 +15,9 @@ public final class NodeLifecycleController: ServiceLifecycle.Service, Sendable {
     let logger: Logger
     let options: NodeLifecycle.Options
     let interval: Duration
-    let informers: ControllerInformers
-    let ownsInformers: Bool
+    /// The run loop, with the caches it reads (the server's shared ones, or its own).
+    let loop: ReconcileLoop
+    var informers: ControllerInformers { loop.informers }
     var nodes: ObjectCache<NodeSpec> { informers.nodes }
     var replicas: ObjectCache<ReplicaSpec> { informers.replicas }
     private let state = Mutex<
@@ -32,14 +33,12 @@ public final class NodeLifecycleController: ServiceLifecycle.Service, Sendable {
         self.options = options
         self.interval = interval
         self.logger = logger
-        self.informers = informers ?? ControllerInformers(source: plane, logger: logger)
-        self.ownsInformers = informers == nil
+        self.loop = ReconcileLoop(shared: informers, source: plane, what: "node lifecycle pass", logger: logger)
     }
 
     public func run() async throws {
         state.withLock { $0.since = Timestamp.now() }
-        await ReconcileLoop(informers: informers, owned: ownsInformers, what: "node lifecycle pass", logger: logger)
-            .run(every: interval) { try await self.tick() }
+        await loop.run(every: interval) { try await self.tick() }
     }
 
     public func snapshot() -> JSONValue {

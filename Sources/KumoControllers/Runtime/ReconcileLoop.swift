@@ -14,9 +14,11 @@ struct ReconcileLoop: Sendable {
     let what: String
     let logger: Logger
 
-    init(informers: ControllerInformers, owned: Bool, what: String, logger: Logger) {
-        self.informers = informers
-        self.owned = owned
+    /// Over the process's `shared` caches, or (nil: a controller made alone, as in tests) caches of its own over
+    /// `source`, which this loop then runs.
+    init(shared: ControllerInformers?, source: any ObjectSource, what: String, logger: Logger) {
+        self.informers = shared ?? ControllerInformers(source: source, logger: logger)
+        self.owned = shared == nil
         self.what = what
         self.logger = logger
     }

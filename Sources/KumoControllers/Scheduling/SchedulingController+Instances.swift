@@ -42,26 +42,13 @@ extension SchedulingController {
             return
         }
         let request = Self.request(for: instance)
-        // decide and reserve in one step (bindings of other workers are in flight meanwhile)
-        let decision = view.withLock { v -> PlacementDecision in
-            let decision = scheduler.schedule(request, in: v.snapshot())
-            if case .placed(let node, _) = decision { v.reserve(key, SchedulingView.Held(node: node, request: request)) }
-            return decision
-        }
-        switch decision {
+        switch decide(key, request, holding: request) {
         case .placed(let node, let explanation):
-            let result: JSONValue
-            do {
-                result = try await plane.bind(
-                    .instance, project: project, name: name, node: node, manager: Self.manager,
-                    annotations: [Self.explanationAnnotation: Self.json(explanation), Self.boundAtAnnotation: Timestamp.now().rfc3339])
-            } catch {
-                view.withLock { $0.release(key) }
-                throw error
-            }
+            let result = try await bindReserved(
+                .instance, key: key, project: project, name: name, node: node,
+                annotations: [Self.explanationAnnotation: Self.json(explanation), Self.boundAtAnnotation: Timestamp.now().rfc3339])
             instances.remember(result)
-            view.withLock { $0.release(key) }
-            accountInstance(cacheKey)
+            accountInstance(cacheKey, releasing: true)
             _ = pending.withLock { $0.removeValue(forKey: key) }
             stats.withLock {
                 $0.attempts += 1

@@ -20,8 +20,9 @@ public final class SchedulingController: ServiceLifecycle.Service, Sendable {
     let plane: any ControlPlane
     let logger: Logger
     let scheduler: Scheduler
-    let informers: ControllerInformers
-    let ownsInformers: Bool
+    /// The run loop, with the caches it reads (the server's shared ones, or its own).
+    let loop: ReconcileLoop
+    var informers: ControllerInformers { loop.informers }
     var nodes: ObjectCache<NodeSpec> { informers.nodes }
     var replicas: ObjectCache<ReplicaSpec> { informers.replicas }
     var instances: ObjectCache<InstanceSpec> { informers.instances }
@@ -40,8 +41,7 @@ public final class SchedulingController: ServiceLifecycle.Service, Sendable {
         self.scheduler = Scheduler(options: options)
         self.retryInterval = retryInterval
         self.logger = logger
-        self.informers = informers ?? ControllerInformers(source: plane, logger: logger)
-        self.ownsInformers = informers == nil
+        self.loop = ReconcileLoop(shared: informers, source: plane, what: "scheduling", logger: logger)
         self.view = Mutex(SchedulingView(topologyKeys: [options.topologyKey]))
         self.nodes.onChange { [weak self] change in self?.nodeChanged(change.key) }
         self.replicas.onChange { [weak self] change in self?.replicaChanged(change) }
@@ -49,10 +49,10 @@ public final class SchedulingController: ServiceLifecycle.Service, Sendable {
     }
 
     public func run() async throws {
-        await ReconcileLoop(informers: informers, owned: ownsInformers, what: "scheduling", logger: logger)
-            .run(queue: queue, workers: Self.bindingsInFlight, resync: retryInterval, resyncKeys: { [self] in pending.withLock { Array($0.keys) } }) {
-                key in try await self.place(key)
-            }
+        await loop.run(
+            queue: queue, workers: Self.bindingsInFlight, resync: retryInterval,
+            resyncKeys: { [self] in pending.withLock { Array($0.keys) } }
+        ) { key in try await self.place(key) }
     }
 
     /// Placements whose bindings are written at once: decisions are made one at a time against the view (each
@@ -92,15 +92,42 @@ public final class SchedulingController: ServiceLifecycle.Service, Sendable {
         if instance.spec.nodeName == nil || instance.spec.network == nil { queue.add(key) }
     }
 
-    func accountReplica(_ key: String) {
-        view.withLock { v in v.account(key, replicas.get(key).flatMap { SchedulingView.held(by: $0, group: Self.group(of: $0)) }) }
+    /// Accounts the replica as cached now; `releasing` ends its reservation in the same step (so its room is never
+    /// counted zero times between the two).
+    func accountReplica(_ key: String, releasing: Bool = false) {
+        view.withLock { v in
+            if releasing { v.release(key) }
+            v.account(key, replicas.get(key).flatMap { SchedulingView.held(by: $0, group: Self.group(of: $0)) })
+        }
     }
 
-    func accountInstance(_ key: String) {
+    func accountInstance(_ cacheKey: String, releasing: Bool = false) {
+        let key = Self.instancePrefix + cacheKey
         view.withLock { v in
-            v.account(
-                Self.instancePrefix + key,
-                instances.get(key).flatMap { i in i.spec.nodeName.map { SchedulingView.Held(node: $0, request: Self.request(for: i)) } })
+            if releasing { v.release(key) }
+            v.account(key, instances.get(cacheKey).flatMap { i in i.spec.nodeName.map { SchedulingView.Held(node: $0, request: Self.request(for: i)) } })
+        }
+    }
+
+    /// Decides against the view and, when placed, reserves what `held` takes there in the same step: the next
+    /// decision, by this worker or another, counts it.
+    func decide(_ key: String, _ request: PlacementRequest, holding held: PlacementRequest) -> PlacementDecision {
+        view.withLock { v in
+            let decision = scheduler.schedule(request, in: v.snapshot())
+            if case .placed(let node, _) = decision { v.reserve(key, SchedulingView.Held(node: node, request: held)) }
+            return decision
+        }
+    }
+
+    /// Writes a decided binding; a failed write ends the reservation (a written one ends when it is accounted).
+    func bindReserved(
+        _ kind: Kind, key: String, project: String, name: String, node: String, annotations: [String: String]
+    ) async throws(KumoError) -> JSONValue {
+        do {
+            return try await plane.bind(kind, project: project, name: name, node: node, manager: Self.manager, annotations: annotations)
+        } catch {
+            view.withLock { $0.release(key) }
+            throw error
         }
     }
 
@@ -146,30 +173,14 @@ public final class SchedulingController: ServiceLifecycle.Service, Sendable {
         let start = ContinuousClock.now
         let group = Self.group(of: replica)
         let request = PlacementRequest(replica: replica, group: group, antiAffinity: group == nil ? .none : .preferred)
-        // decide and reserve in one step: the next placement, by this worker or another, counts this one
-        let decision = view.withLock { v -> PlacementDecision in
-            let decision = scheduler.schedule(request, in: v.snapshot())
-            if case .placed(let node, _) = decision { v.reserve(key, SchedulingView.Held(node: node, request: PlacementRequest(replica: replica, group: group))) }
-            return decision
-        }
-        switch decision {
+        switch decide(key, request, holding: PlacementRequest(replica: replica, group: group)) {
         case .placed(let node, let explanation):
-            let text = Self.json(explanation)
-            let bound: JSONValue
-            do {
-                bound = try await plane.bind(
-                    .replica, project: project, name: replica.metadata.name, node: node, manager: Self.manager,
-                    annotations: [Self.explanationAnnotation: text])
-            } catch {
-                view.withLock { $0.release(key) }
-                throw error
-            }
+            let bound = try await bindReserved(
+                .replica, key: key, project: project, name: replica.metadata.name, node: node,
+                annotations: [Self.explanationAnnotation: Self.json(explanation)])
             // the next placement sees this one at once, before the watch brings it
             replicas.remember(bound)
-            view.withLock { v in
-                v.release(key)
-                v.account(key, replicas.get(key).flatMap { SchedulingView.held(by: $0, group: Self.group(of: $0)) })
-            }
+            accountReplica(key, releasing: true)
             _ = pending.withLock { $0.removeValue(forKey: key) }
             stats.withLock {
                 $0.attempts += 1

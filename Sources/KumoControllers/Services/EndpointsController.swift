@@ -12,8 +12,9 @@ public final class EndpointsController: ServiceLifecycle.Service, Sendable {
 
     let plane: any ControlPlane
     let logger: Logger
-    let informers: ControllerInformers
-    let ownsInformers: Bool
+    /// The run loop, with the caches it reads (the server's shared ones, or its own).
+    let loop: ReconcileLoop
+    var informers: ControllerInformers { loop.informers }
     var services: ObjectCache<ServiceSpec> { informers.services }
     var replicas: ObjectCache<ReplicaSpec> { informers.replicas }
     let queue = WorkQueue()
@@ -23,8 +24,7 @@ public final class EndpointsController: ServiceLifecycle.Service, Sendable {
     public init(plane: any ControlPlane, informers: ControllerInformers? = nil, logger: Logger) {
         self.plane = plane
         self.logger = logger
-        self.informers = informers ?? ControllerInformers(source: plane, logger: logger)
-        self.ownsInformers = informers == nil
+        self.loop = ReconcileLoop(shared: informers, source: plane, what: "endpoints reconcile", logger: logger)
         let (queue, services) = (self.queue, self.services)
         services.onChange { change in queue.add(change.key) }
         // the services of the replica's project that select it, before or after the change
@@ -39,10 +39,9 @@ public final class EndpointsController: ServiceLifecycle.Service, Sendable {
 
     public func run() async throws {
         // resync: a replica change that arrived before its service was cached is picked up here
-        await ReconcileLoop(informers: informers, owned: ownsInformers, what: "endpoints reconcile", logger: logger)
-            .run(queue: queue, resync: .seconds(5), resyncKeys: { [services] in services.list().map(\.cacheKey) }) { key in
-                try await self.reconcile(key)
-            }
+        await loop.run(queue: queue, resync: .seconds(5), resyncKeys: { [services] in services.list().map(\.cacheKey) }) { key in
+            try await self.reconcile(key)
+        }
     }
 
     public func snapshot() -> JSONValue {

@@ -15,8 +15,9 @@ public final class WorkloadController: ServiceLifecycle.Service, Sendable {
     let logger: Logger
     let options: WorkloadReconciler.Options
     let resync: Duration
-    let informers: ControllerInformers
-    let ownsInformers: Bool
+    /// The run loop, with the caches it reads (the server's shared ones, or its own).
+    let loop: ReconcileLoop
+    var informers: ControllerInformers { loop.informers }
     var workloads: ObjectCache<WorkloadSpec> { informers.workloads }
     var replicas: ObjectCache<ReplicaSpec> { informers.replicas }
     let queue = WorkQueue()
@@ -31,8 +32,7 @@ public final class WorkloadController: ServiceLifecycle.Service, Sendable {
         self.options = options
         self.resync = resync
         self.logger = logger
-        self.informers = informers ?? ControllerInformers(source: plane, logger: logger)
-        self.ownsInformers = informers == nil
+        self.loop = ReconcileLoop(shared: informers, source: plane, what: "workload reconcile", logger: logger)
         let queue = self.queue
         workloads.onChange { change in queue.add(change.key) }
         // a replica's owner, before and after (a relabelled replica changes owner)
@@ -50,10 +50,9 @@ public final class WorkloadController: ServiceLifecycle.Service, Sendable {
     }
 
     public func run() async throws {
-        await ReconcileLoop(informers: informers, owned: ownsInformers, what: "workload reconcile", logger: logger)
-            .run(queue: queue, resync: resync, resyncKeys: { [workloads] in workloads.list().map(\.cacheKey) }) { key in
-                try await self.reconcile(key)
-            }
+        await loop.run(queue: queue, resync: resync, resyncKeys: { [workloads] in workloads.list().map(\.cacheKey) }) { key in
+            try await self.reconcile(key)
+        }
     }
 
     public func snapshot() -> JSONValue {
