@@ -67,6 +67,8 @@ public struct APIEndpoint: Sendable, Hashable, CustomStringConvertible {
             return [APIEndpoint(route: route, kind: .replica, path: route.template, methods: route.methods)]
         case .instanceConsole:
             return [APIEndpoint(route: route, kind: .instance, path: route.template, methods: route.methods)]
+        case .serviceLoadBalancers:
+            return [APIEndpoint(route: route, kind: .service, path: route.template, methods: route.methods)]
         case .imageTag:
             return [APIEndpoint(route: route, kind: .image, path: route.template, methods: route.methods)]
         default:

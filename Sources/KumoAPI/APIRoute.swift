@@ -35,6 +35,9 @@ public enum APIRoute: String, CaseIterable, Sendable {
     case replicaLogs = "/api/v1/projects/{project}/replicas/{name}/logs"
     /// An instance's serial console log, through the server's proxy to its node's agent.
     case instanceConsole = "/api/v1/projects/{project}/instances/{name}/console"
+    /// Which live nodes' load balancers serve a service as of a revision (the acknowledgements each agent sends with
+    /// its lease, not Node writes): what a draining replica waits for.
+    case serviceLoadBalancers = "/api/v1/projects/{project}/services/{name}/loadbalancers"
     case blob = "/api/v1/blobs/{digest}"
     case imageTag = "/api/v1/images/{name}/tags/{tag}"
     /// Re-seal every secret under a new key-encryption key (admin).
@@ -64,7 +67,7 @@ public enum APIRoute: String, CaseIterable, Sendable {
         case .token: ["DELETE"]
         case .join, .secretKeyRotation: ["POST"]
         case .nodeLease: ["GET", "PUT"]
-        case .nodeAgentState, .nodeAgentMetrics, .replicaLogs, .instanceConsole: ["GET"]
+        case .nodeAgentState, .nodeAgentMetrics, .replicaLogs, .instanceConsole, .serviceLoadBalancers: ["GET"]
         case .blob: ["GET", "HEAD", "PUT"]
         case .imageTag: ["PUT", "DELETE"]
         }
@@ -155,6 +158,8 @@ public struct ResolvedPath: Sendable, Equatable {
                 return ResolvedPath(route: .replicaLogs, kind: kind, project: rest[1], name: rest[3])
             case 5 where rest[4] == "console" && kind == .instance:
                 return ResolvedPath(route: .instanceConsole, kind: kind, project: rest[1], name: rest[3])
+            case 5 where rest[4] == "loadbalancers" && kind == .service:
+                return ResolvedPath(route: .serviceLoadBalancers, kind: kind, project: rest[1], name: rest[3])
             default: return nil
             }
         }

@@ -144,7 +144,7 @@ public final class NodeAgent: ServiceLifecycle.Service, Sendable {
             logger: logger.with(label: "kumo.health"))
         let heartbeat = LeaseHeartbeat(
             api: api, interval: config.heartbeatInterval, durationSeconds: config.leaseDurationSeconds,
-            logger: logger.with(label: "kumo.heartbeat"))
+            appliedRevision: { loadBalancer.appliedRevision }, logger: logger.with(label: "kumo.heartbeat"))
         started.withLock {
             $0 = Started(
                 api: api, supervisor: supervisor, heartbeat: heartbeat, reporter: reporter, images: images,

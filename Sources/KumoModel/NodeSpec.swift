@@ -76,8 +76,9 @@ public struct NodeStatus: Codable, Sendable, Equatable {
     /// Published by the agent; peers program routes, neighbours and FDB entries from it.
     public var overlay: NodeOverlay?
     public var info: NodeInfo?
-    /// Published by the agent: which endpoints generation of each service its HAProxy serves (a stopping
-    /// replica waits until every Ready node serves one without it).
+    /// No longer written: agents acknowledge what their HAProxy serves with their lease (the server's lease table,
+    /// `GET /api/v1/projects/P/services/S/loadbalancers`), since on a Node it reached every agent's node watch.
+    /// Kept so that Nodes stored before still read.
     public var loadBalancer: NodeLoadBalancer?
 
     public init(

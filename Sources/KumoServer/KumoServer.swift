@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdCore
+import HummingbirdHTTP2
 import HummingbirdTLS
 import KumoAPI
 import KumoControllers
@@ -78,13 +79,18 @@ public final class KumoServer: Sendable {
         core.registerState("doctor") { doctor.snapshotState() }
         // Idle connections (and stalled TLS handshakes, slow request heads) are closed after 2 minutes: longer
         // than clients keep idle keep-alive connections (60 s), so they close first.
-        let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .seconds(120)))
+        let connection = HTTP1Channel.Configuration(idleTimeout: .seconds(120))
+        let http1 = HTTPServerBuilder.http1(configuration: connection)
         // the lease table first: stopped last, its final checkpoint follows every renewal
         var services: [any ServiceLifecycle.Service] = [core.leases, RetentionService(core: core)]
         let server: HTTPServerBuilder
         if let serving = core.serving {
             do {
-                server = try .tls(http1, tlsConfiguration: serving.tlsConfiguration())
+                // HTTP/2 where the client offers it (ALPN h2; HTTP/1.1 otherwise): an agent's watches, heartbeats
+                // and reports share one connection, so thousands of agents fit the open-files limit (issue 15)
+                server = try .http2Upgrade(
+                    tlsConfiguration: serving.tlsConfiguration(),
+                    configuration: .init(idleTimeout: .seconds(120), streamConfiguration: connection))
             } catch {
                 throw KumoError(.internal, "failed to set up TLS: \(error)", cause: error)
             }

@@ -52,6 +52,8 @@ public struct ScaleRun: Sendable {
         public var nodeLossReplicas = 0
         public var serverRSSMiB = 0.0
         public var serverPeakRSSMiB = 0.0
+        /// The server's open file descriptors with every agent connected (its connections, store, logs).
+        public var serverOpenFiles = 0
         public var storeMiB = 0.0
         public var coldStartSeconds = 0.0
         /// The restarted server answered and every cache listed (else `coldStartFailure` says what did not).
@@ -197,6 +199,7 @@ public struct ScaleRun: Sendable {
         log("heartbeats: \(beats.count), p99 \(format(f.heartbeatP99Ms)) ms, max \(format(beats.last ?? 0)) ms")
         if let child = server.daemon as? ChildProcess {
             (f.serverRSSMiB, f.serverPeakRSSMiB) = Self.rss(pid: child.pid)
+            f.serverOpenFiles = Self.openFiles(pid: child.pid)
         }
         f.storeMiB = Self.mib(of: server.dataDir, files: ["kumo.db", "kumo.db-wal"])
         f.fleet = fleet.stats
@@ -325,6 +328,11 @@ public struct ScaleRun: Sendable {
             return (Double(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) / 1024
         }
         return (field("VmRSS"), field("VmHWM"))
+    }
+
+    /// How many file descriptors a process holds open (0 when it cannot be read).
+    static func openFiles(pid: Int32) -> Int {
+        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? 0
     }
 
     static func mib(of dir: String, files: [String]) -> Double {

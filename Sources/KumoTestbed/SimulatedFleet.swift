@@ -13,7 +13,8 @@ import Synchronization
 /// over HTTPS through the real agent's API calls (`AgentAPI`): it registers its Node with capacity (the server
 /// gives it a pod subnet), renews its lease, watches the replicas bound to it and reports each Running and ready,
 /// finishes their graceful deletions, and watches Nodes and Services as a real agent's overlay and load-balancer
-/// managers do. It runs no container, no network, no HAProxy. All agents share one HTTP client.
+/// managers do. It runs no container, no network, no HAProxy. Each agent has an HTTP client of its own, as a real
+/// agent does: against a server that speaks HTTP/2 its watches, heartbeats and reports share one connection.
 public final class SimulatedFleet: Sendable {
     public struct Options: Sendable {
         public var nodes: Int
@@ -46,6 +47,8 @@ public final class SimulatedFleet: Sendable {
         public var serviceEvents = 0
         /// Watches that ended or failed and were opened again (after a relist).
         public var rewatches = 0
+        /// Node and service watches answered over HTTP/2 (multiplexed on the agent's one connection).
+        public var http2Watches = 0
     }
 
     /// The label whose value a fanout probe writes on one node (`markFanout`).
@@ -54,7 +57,7 @@ public final class SimulatedFleet: Sendable {
     public let options: Options
     let server: String
     let caPEM: String?
-    let http: HTTPClient
+    let httpConfiguration: HTTPClient.Configuration
     let logger: Logger
     private let counters = Mutex(Stats())
     /// Lease renewal latencies (ms), the last 100,000.
@@ -62,6 +65,14 @@ public final class SimulatedFleet: Sendable {
     /// Per fanout marker: when each agent's node watch first delivered it (uptime ns), by agent.
     private let fanout = Mutex<[String: [String: UInt64]]>([:])
     private let agents = Mutex<[String: Task<Void, Never>]>([:])
+    /// Every agent's HTTP client from the moment it is made (a join that failed too), until it is shut down.
+    private let clients = Mutex<[String: HTTPClient]>([:])
+
+    /// One simulated agent: its API calls (with its node token) and its own HTTP client.
+    struct Agent: Sendable {
+        let api: AgentAPI
+        let http: HTTPClient
+    }
 
     public init(server: String, caPEM: String?, options: Options, logger: Logger) throws {
         self.server = server
@@ -74,14 +85,12 @@ public final class SimulatedFleet: Sendable {
             tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(caPEM.utf8)))
             config.tlsConfiguration = tls
         }
-        // every agent's watches stay open: room for all of them, plus a heartbeat and a report in flight each — below
-        // this machine's open-files limit (20,000, not raisable here): past ~4,500 agents requests queue for a
-        // connection, which is what one HTTP/1.1 connection per watch costs (issue 15: multiplex them)
+        // HTTP/2 (negotiated with ALPN) multiplexes an agent's watches and requests on one connection; against an
+        // HTTP/1.1-only server each watch holds a connection of its own, so allow an agent that many
         let watches = 1 + (options.watchNodes ? 1 : 0) + (options.watchServices ? 1 : 0)
-        let wanted = options.nodes * (watches + 2) + 64
-        config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: min(wanted, 18_000))
+        config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: watches + 2)
         config.timeout = .init(connect: .seconds(10))
-        http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
+        httpConfiguration = config
     }
 
     public var names: [String] { (1...max(1, options.nodes)).map { "\(options.prefix)-\($0)" } }
@@ -93,23 +102,27 @@ public final class SimulatedFleet: Sendable {
     public func start(joinToken: String) async throws {
         let names = self.names
         let width = max(1, options.joinConcurrency)
-        try await withThrowingTaskGroup(of: (String, AgentAPI).self) { group in
+        try await withThrowingTaskGroup(of: (String, Agent).self) { group in
             for (index, name) in names.enumerated() {
-                if index >= width, let (joined, api) = try await group.next() { started(joined, api) }
-                group.addTask { (name, try await self.join(name, index: index, joinToken: joinToken)) }
+                if index >= width, let (joined, agent) = try await group.next() { started(joined, agent) }
+                group.addTask {
+                    let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: self.httpConfiguration)
+                    self.clients.withLock { $0[name] = http }
+                    return (name, try await self.join(name, index: index, joinToken: joinToken, http: http))
+                }
             }
-            while let (joined, api) = try await group.next() { started(joined, api) }
+            while let (joined, agent) = try await group.next() { started(joined, agent) }
         }
     }
 
-    private func started(_ name: String, _ api: AgentAPI) {
+    private func started(_ name: String, _ agent: Agent) {
         counters.withLock { $0.joined += 1 }
-        let task = Task { await self.runAgent(api) }
+        let task = Task { await self.runAgent(agent) }
         agents.withLock { $0[name] = task }
     }
 
     /// One node's join and registration, as `kumo agent` does them (no agent URL: nothing calls a fake agent).
-    func join(_ name: String, index: Int, joinToken: String) async throws(KumoError) -> AgentAPI {
+    func join(_ name: String, index: Int, joinToken: String, http: HTTPClient) async throws(KumoError) -> Agent {
         let token = try JoinToken(parsing: joinToken)
         let joiner = KumoClient(baseURL: server, token: token.secret, http: http)
         let body = encodeJSON(JoinRequest(node: name, addresses: [Self.address(index)]))
@@ -133,7 +146,7 @@ public final class SimulatedFleet: Sendable {
             ]
         ])
         try await api.renewLease(durationSeconds: options.leaseSeconds)
-        return api
+        return Agent(api: api, http: http)
     }
 
     /// Underlay addresses from the benchmarking range 198.18.0.0/15 (RFC 2544), as numbers only: nothing ever sends
@@ -141,14 +154,16 @@ public final class SimulatedFleet: Sendable {
     static func address(_ i: Int) -> String { "198.18.\((i / 250) % 256).\(i % 250 + 1)" }
     static func mac(_ i: Int) -> String { String(format: "02:5a:%02x:%02x:%02x:%02x", (i >> 24) & 255, (i >> 16) & 255, (i >> 8) & 255, i & 255) }
 
-    /// Stops one agent as a lost node stops: no more heartbeats, reports or watches. Its objects stay.
+    /// Stops one agent as a lost node stops: no more heartbeats, reports or watches, its connection closed. Its
+    /// objects stay.
     public func stop(_ node: String) async {
         guard let task = agents.withLock({ $0.removeValue(forKey: node) }) else { return }
         task.cancel()
         await task.value
+        try? await clients.withLock({ $0.removeValue(forKey: node) })?.shutdown()
     }
 
-    /// Stops every agent and closes the shared HTTP client.
+    /// Stops every agent and closes their HTTP clients.
     public func shutdown() async {
         let tasks = agents.withLock { a -> [Task<Void, Never>] in
             defer { a.removeAll() }
@@ -156,7 +171,13 @@ public final class SimulatedFleet: Sendable {
         }
         for t in tasks { t.cancel() }
         for t in tasks { await t.value }
-        try? await http.shutdown()
+        let all = clients.withLock { c -> [HTTPClient] in
+            defer { c.removeAll() }
+            return Array(c.values)
+        }
+        await withDiscardingTaskGroup { group in
+            for http in all { group.addTask { try? await http.shutdown() } }
+        }
     }
 
     public var heartbeatLatencies: [Double] { heartbeatMs.withLock { $0 } }
@@ -168,7 +189,8 @@ public final class SimulatedFleet: Sendable {
 
     typealias Job = @Sendable () async -> Void
 
-    func runAgent(_ api: AgentAPI) async {
+    func runAgent(_ agent: Agent) async {
+        let api = agent.api
         // one request at a time for the replicas, as one agent's runner reports them
         let (jobs, queue) = AsyncStream.makeStream(of: Job.self)
         await withDiscardingTaskGroup { group in
@@ -187,7 +209,7 @@ public final class SimulatedFleet: Sendable {
             // not spend N times a real agent's CPU on copies of one object (a real agent parses its own)
             if options.watchNodes {
                 group.addTask {
-                    await self.followRaw(.node, api) { line in
+                    await self.followRaw(.node, agent) { line in
                         self.counters.withLock { $0.nodeEvents += 1 }
                         if let m = Self.value(after: Self.fanoutMarker, in: line) {
                             let now = DispatchTime.now().uptimeNanoseconds
@@ -200,7 +222,7 @@ public final class SimulatedFleet: Sendable {
             }
             if options.watchServices {
                 group.addTask {
-                    await self.followRaw(.service, api) { _ in self.counters.withLock { $0.serviceEvents += 1 } }
+                    await self.followRaw(.service, agent) { _ in self.counters.withLock { $0.serviceEvents += 1 } }
                 }
             }
         }
@@ -226,7 +248,8 @@ public final class SimulatedFleet: Sendable {
 
     /// Watches every object of `kind` as this node may (from the revision of a one-item list), handing each event
     /// line to `line` unparsed; again after a pause when the watch ends or fails.
-    func followRaw(_ kind: Kind, _ api: AgentAPI, _ line: @escaping @Sendable (ArraySlice<UInt8>) -> Void) async {
+    func followRaw(_ kind: Kind, _ agent: Agent, _ line: @escaping @Sendable (ArraySlice<UInt8>) -> Void) async {
+        let api = agent.api
         await rewatching(kind.plural) {
             let page = try await api.client.send(.GET, APIPaths.collection(kind, project: nil), query: [("limit", "1")])
                 .decode(ObjectList.self)
@@ -234,8 +257,9 @@ public final class SimulatedFleet: Sendable {
                 url: self.server + APIPaths.collection(kind, project: nil) + "?watch=true&since=" + page.metadata.revision)
             request.headers.add(name: "Authorization", value: "Bearer \(api.client.token)")
             request.headers.add(name: "Accept", value: "application/x-ndjson")
-            let response = try await self.http.execute(request, timeout: .hours(24))
+            let response = try await agent.http.execute(request, timeout: .hours(24))
             guard response.status == .ok else { return }
+            if response.version.major >= 2 { self.counters.withLock { $0.http2Watches += 1 } }
             var pending: [UInt8] = []
             for try await chunk in response.body {
                 pending.append(contentsOf: chunk.readableBytesView)

@@ -28,6 +28,8 @@ enum ScaleScenario {
         r.add("node_loss_replicas", Double(f.nodeLossReplicas))
         r.add("server_rss_mib", f.serverRSSMiB.rounded())
         r.add("server_peak_rss_mib", f.serverPeakRSSMiB.rounded())
+        r.add("server_open_files", Double(f.serverOpenFiles))
+        r.add("http2_watches", Double(f.fleet.http2Watches))
         r.add("store_mib", (f.storeMiB * 10).rounded() / 10)
         r.add("cold_start_s", f.coldStartSeconds)
         r.add("cold_started", f.coldStarted ? 1 : 0)
@@ -46,6 +48,9 @@ enum ScaleScenario {
         r.notes.append(
             "fake agents (SimulatedFleet): each joins with its own node token, renews its lease every 2 s, watches its "
                 + "replicas, all nodes and all services over HTTPS, and reports its replicas Running; no containers")
+        r.notes.append(
+            "connections: each fake agent has its own HTTP client; over HTTP/2 its watches, heartbeats and reports share "
+                + "one connection (server_open_files counts the server's descriptors with all agents connected)")
         r.notes.append("anchor: Kubernetes' published limit is 5,000 nodes and 150,000 pods per cluster")
         r.notes.append(
             "node loss: from the agent stopping to its replicas replaced and reported Running elsewhere (lease 6 s, "

@@ -48,11 +48,16 @@ enum ServiceBench {
         try await eventually("\(count) endpoints applied everywhere", timeout: .seconds(120)) {
             let s = try await c.admin.get(.service, "web", project: "bench")
             vip = s["spec"]?["clusterIP"]?.stringValue ?? ""
-            guard s["status"]?["endpoints"]?.arrayValue?.count == count, let g = s["status"]?["generation"]?.numberValue else { return false }
-            let nodes = try await c.admin.send(.GET, "/api/v1/nodes").json()["items"]?.arrayValue ?? []
-            return nodes.allSatisfy { ($0["status"]?["loadBalancer"]?["appliedGenerations"]?["bench/web"]?.numberValue ?? -1) >= g }
+            guard s["status"]?["endpoints"]?.arrayValue?.count == count else { return false }
+            return try await servedEverywhere(c)
         }
         return vip
+    }
+
+    /// Every live node's load balancer serves the service `bench/web` as it is now (the nodes' acknowledgements).
+    static func servedEverywhere(_ c: LocalCloud) async throws -> Bool {
+        let acks = try await c.admin.send(.GET, "/api/v1/projects/bench/services/web/loadbalancers").json()
+        return (acks["liveNodes"]?.intValue ?? 0) > 0 && acks["laggingCount"]?.intValue == 0
     }
 
     static func setUp(_ c: LocalCloud, replicas: Int, cpu: String = "100m") async throws -> String {
@@ -192,18 +197,20 @@ enum ServiceBench {
                 }
                 // the new replica: wait until every node serves a generation that includes it, then take the times
                 // from the records: its agent's ready status (replica history, server clock) → each node's
-                // `status.loadBalancer.appliedAt` (agent clock; same machine)
+                // acknowledgement (`loadBalancer.appliedAt` of its lease, server clock)
                 var name = ""
                 try await eventually("new replica served everywhere", timeout: .seconds(60)) {
                     let svc = try await c.admin.get(.service, "web", project: "bench")
                     let eps = svc["status"]?["endpoints"]?.arrayValue ?? []
-                    guard eps.count == 2, let g = svc["status"]?["generation"]?.numberValue else { return false }
-                    let nodes = try await c.admin.send(.GET, "/api/v1/nodes").json()["items"]?.arrayValue ?? []
-                    guard nodes.allSatisfy({ ($0["status"]?["loadBalancer"]?["appliedGenerations"]?["bench/web"]?.numberValue ?? 0) >= g })
-                    else { return false }
+                    guard eps.count == 2, try await servedEverywhere(c) else { return false }
                     let known = Set(previous)
                     name = eps.compactMap { $0["replica"]?.stringValue }.first { !known.contains($0) } ?? ""
-                    applied = nodes.compactMap { $0["status"]?["loadBalancer"]?["appliedAt"]?.stringValue.flatMap(Timestamp.init(rfc3339:)) }
+                    let nodes = try await c.admin.send(.GET, "/api/v1/nodes").json()["items"]?.arrayValue ?? []
+                    applied = []
+                    for n in nodes.compactMap({ $0["metadata"]?["name"]?.stringValue }) {
+                        let lease = try await c.admin.send(.GET, "/api/v1/nodes/\(n)/lease").json()
+                        if let at = lease["loadBalancer"]?["appliedAt"]?.stringValue.flatMap(Timestamp.init(rfc3339:)) { applied.append(at) }
+                    }
                     return !name.isEmpty
                 }
                 let history = try await c.admin.send(.GET, "/api/v1/projects/bench/replicas/\(name)/history").decode(HistoryList.self)

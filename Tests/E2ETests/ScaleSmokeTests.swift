@@ -25,6 +25,9 @@ struct ScaleSmokeTests {
         #expect(f.nodeLossReplicas > 0 && f.nodeLossReplacedSeconds > 0)
         #expect(f.fleet.reportFailures == 0 && f.fleet.heartbeatFailures == 0, "\(f.fleet)")
         #expect(f.apiFailures == 0 && f.apiWrites == 400)
+        // one HTTP/2 connection per agent: a watch per connection would hold 3 descriptors per agent, 600 here
+        #expect(f.fleet.http2Watches >= 400, "every node and service watch multiplexed over HTTP/2: \(f.fleet)")
+        #expect(f.serverOpenFiles > 190 && f.serverOpenFiles < 350, "the server's descriptors: \(f.serverOpenFiles)")
         #expect(f.coldStarted && f.coldStartSeconds > 0 && f.serverRSSMiB > 0 && f.storeMiB > 0, "\(f.coldStartFailure ?? "")")
     }
 }

@@ -56,19 +56,16 @@ struct ServiceE2ETests {
         }
     }
 
-    /// Waits until the service lists `count` endpoints and every node's HAProxy serves that generation.
+    /// Waits until the service lists `count` endpoints and every node's HAProxy serves that version of it (the nodes'
+    /// acknowledgements, as the server holds them).
     func converged(_ c: LocalCloud, service: String = "web", endpoints count: Int) async throws -> JSONValue {
         var last = JSONValue.null
         try await eventually("service \(service) with \(count) endpoints applied on every node", timeout: .seconds(90)) {
             let s = try await c.admin.get(.service, service, project: "demo")
             last = s
-            guard (s["status"]?["endpoints"]?.arrayValue?.count ?? -1) == count,
-                let generation = s["status"]?["generation"]?.numberValue
-            else { return false }
-            let nodes = try await c.admin.send(.GET, "/api/v1/nodes").json()["items"]?.arrayValue ?? []
-            return nodes.count == c.agentCount && nodes.allSatisfy {
-                ($0["status"]?["loadBalancer"]?["appliedGenerations"]?["demo/\(service)"]?.numberValue ?? -1) >= generation
-            }
+            guard (s["status"]?["endpoints"]?.arrayValue?.count ?? -1) == count else { return false }
+            let acks = try await c.admin.send(.GET, "/api/v1/projects/demo/services/\(service)/loadbalancers").json()
+            return acks["liveNodes"]?.intValue == c.agentCount && acks["laggingCount"]?.intValue == 0
         }
         return last
     }
@@ -260,12 +257,15 @@ struct ServiceE2ETests {
             let svc = try await converged(c, endpoints: 3)
             let vip = try #require(svc["spec"]?["clusterIP"]?.stringValue)
 
-            // kill one replica's container; the service, the nodes and the replicas are recorded from watch streams,
-            // so the order of "out of every HAProxy" and "Ready again" is read from store revisions, not from polling
+            // kill one replica's container; the service and the replicas are recorded from watch streams, each node's
+            // acknowledgement (its lease's loadBalancer) polled: "out of every HAProxy" is when the last node
+            // acknowledged the first service revision without the victim (server clock; an upper bound, polled),
+            // "Ready again" is the victim's ready status in its history (server clock)
             let services = WatchRecorder(c.admin, "/api/v1/projects/demo/services")
-            let nodes = WatchRecorder(c.admin, "/api/v1/nodes")
             let replicas = WatchRecorder(c.admin, "/api/v1/projects/demo/replicas")
-            defer { services.stop(); nodes.stop(); replicas.stop() }
+            let nodeNames = try await c.admin.send(.GET, "/api/v1/nodes").json()["items"]?.arrayValue?.compactMap { $0["metadata"]?["name"]?.stringValue } ?? []
+            let acks = AckRecorder(c.admin, nodes: nodeNames)
+            defer { services.stop(); replicas.stop(); acks.stop() }
             let loop = RequestLoop(netns: c.host(1), url: "http://\(vip)/")
             loop.start()
             try await Task.sleep(for: .seconds(1))
@@ -283,27 +283,29 @@ struct ServiceE2ETests {
             try await eventually("\(name) Ready again after its restart, and seen by the watch", timeout: .seconds(40)) {
                 replicas.recorded.contains(where: readyAgain)
             }
-            // the first generation of the service without the victim, and the revision at which every node's
-            // HAProxy served it
+            // the first version of the service without the victim, and when every node's HAProxy served it
             let without = try #require(
                 services.recorded.first { s in
                     s["metadata"]?["name"] == "web"
                         && !(s["status"]?["endpoints"]?.arrayValue?.contains { $0["replica"]?.stringValue == name } ?? true)
                 }, "the endpoints dropped \(name)")
-            let generation = try #require(without["status"]?["generation"]?.numberValue)
-            var applied: [String: Double] = [:]
-            var removedEverywhere: Int?
-            for n in nodes.recorded {
-                guard let nodeName = n["metadata"]?["name"]?.stringValue else { continue }
-                applied[nodeName] = n["status"]?["loadBalancer"]?["appliedGenerations"]?["demo/web"]?.numberValue ?? 0
-                if removedEverywhere == nil, applied.count == 3, applied.values.allSatisfy({ $0 >= generation }) {
-                    removedEverywhere = WatchRecorder.revision(n)
-                }
-            }
-            let readyRevision = try #require(replicas.recorded.first(where: readyAgain).map(WatchRecorder.revision))
+            let dropped = Int64(WatchRecorder.revision(without))
+            #expect(nodeNames.count == 3)
+            let served = nodeNames.map { acks.firstServing($0, atLeast: dropped) }
+            let history = try await c.admin.send(.GET, "/api/v1/projects/demo/replicas/\(name)/history").decode(HistoryList.self)
+            let readyAt = try #require(
+                history.items.first { h in
+                    (h.revision ?? 0) > dropped && h.manager.hasPrefix("node/")
+                        && h.patch.contains {
+                            ($0.path == "/status/ready" && $0.value == .bool(true)) || ($0.path == "/status" && $0.value?["ready"] == .bool(true))
+                        }
+                }.flatMap { Timestamp(rfc3339: $0.time) }, "\(name) Ready again in its history")
+            let removedEverywhere = try #require(
+                served.allSatisfy { $0 != nil } ? served.compactMap { $0 }.max() : nil,
+                "every node acknowledged revision \(dropped): \(served)")
             #expect(
-                try #require(removedEverywhere, "every node applied generation \(generation)") < readyRevision,
-                "out of every HAProxy (revision \(removedEverywhere ?? 0)) before it was Ready again (revision \(readyRevision))")
+                removedEverywhere <= readyAt,
+                "out of every HAProxy (\(removedEverywhere)) before it was Ready again (\(readyAt))")
             _ = try await converged(c, endpoints: 3)
             try await Task.sleep(for: .seconds(1))
             let killed = loop.stop()

@@ -13,7 +13,7 @@ import Testing
 /// (`busybox nc -l`) on one service's external port: the sync leaves that port out without ever attempting a
 /// reload that fails to bind, says who holds it, keeps every VIP answering while another service is added, and
 /// publishes the port within 15 s of the squatter leaving. The manager runs without a control plane: services are
-/// put into its state directly, the generations count as published (so it patches nothing), and its best-effort
+/// put into its state directly, their revision counts as acknowledged (so it renews no lease), and its best-effort
 /// events go to a closed loopback port.
 @Suite(.serialized, .enabled(if: getuid() == 0 && programExists("/usr/sbin/haproxy") && programExists("busybox"), "needs root, haproxy, busybox"))
 struct HAProxyExternalPortTests {
@@ -29,12 +29,13 @@ struct HAProxyExternalPortTests {
             status: ServiceStatus(endpoints: [Endpoint(ip: "127.0.0.1", replica: "web-0")], generation: generation))
     }
 
-    /// Puts services into the manager as its watch would, counting their generations as published already.
+    /// Puts services into the manager as its watch would, counting their revision as acknowledged already.
     func set(_ manager: LoadBalancerManager, _ services: [Service]) {
         manager.state.withLock { s in
             s.services = Dictionary(uniqueKeysWithValues: services.map { (LoadBalancerManager.key($0), $0) })
             s.synced = true
-            s.published = Dictionary(uniqueKeysWithValues: services.map { (LoadBalancerManager.key($0), $0.status?.generation ?? 0) })
+            s.revision = 1
+            s.published = 1
         }
     }
 

@@ -73,7 +73,9 @@ extension LoadBalancerManager {
                 ["port": .number(Double($0.port)), "service": .string($0.service), "listener": .string($0.listener.description),
                  "reason": .string($0.reason)]
             }),
-            "appliedGenerations": .object((s.published ?? [:]).mapValues { .number(Double($0)) }),
+            "appliedGenerations": .object(s.applied.mapValues { .number(Double($0.generation)) }),
+            "servicesRevision": .number(Double(s.revision)),
+            "acknowledgedRevision": s.published.map { .number(Double($0)) } ?? .null,
             "services": .array(s.applied.values.sorted { $0.key < $1.key }.map { serviceState($0, stats: s.stats, samples: s.samples) }),
             "recentDrains": .array(s.drains.map {
                 ["replica": .string($0.replica), "at": .string($0.at.rfc3339), "waitedMs": .number(Double($0.waitedMs)), "outcome": .string($0.outcome)]

@@ -6,8 +6,9 @@ import Synchronization
 
 /// The node's load balancer: follows every Service (watch), renders haproxy.cfg for all of them, keeps their VIPs
 /// on the node's `lo` (so the host and its containers reach them), loads the config through the supervisor, and
-/// publishes on its Node status which endpoints generation of each service it serves. Stopping replicas wait
-/// here (`drain`) until every Ready node serves a generation without them.
+/// acknowledges with its lease the store revision of services it serves (not on its Node: every agent watches
+/// Nodes, so an acknowledgement there reached every node). Stopping replicas wait here (`drain`) until every live
+/// node serves a revision without them.
 final class LoadBalancerManager: Sendable {
     let api: AgentAPI
     let node: String
@@ -23,7 +24,12 @@ final class LoadBalancerManager: Sendable {
         var synced = false
         /// What HAProxy serves now.
         var applied: [String: LBService] = [:]
-        var published: [String: Int]?
+        /// The store revision `services` reflects (the list's, then each event's).
+        var revision: Int64 = 0
+        /// The revision HAProxy serves (its config was built from `services` at that revision), and the one the
+        /// server has been told.
+        var appliedRevision: Int64?
+        var published: Int64?
         var vips: Set<String> = []
         var stats = HAProxyStats(rows: [])
         var samples = LBSamples()
@@ -119,12 +125,17 @@ final class LoadBalancerManager: Sendable {
                 }
                 state.withLock {
                     $0.services = fresh
+                    $0.revision = revision
                     $0.synced = true
                 }
                 wake.yield()
                 for try await event in try await api.watchServices(since: revision) {
                     guard let s = try? decode(event.object, as: Service.self) else { continue }
-                    state.withLock { $0.services[Self.key(s)] = event.type == "DELETED" ? nil : s }
+                    let at = event.object["metadata"]?["resourceVersion"]?.stringValue.flatMap { Int64($0) }
+                    state.withLock {
+                        $0.services[Self.key(s)] = event.type == "DELETED" ? nil : s
+                        if let at { $0.revision = max($0.revision, at) }
+                    }
                     wake.yield()
                 }
             } catch {
@@ -148,9 +159,9 @@ final class LoadBalancerManager: Sendable {
     }
 
     /// Render → VIPs → (drain leaving servers) → probe external ports, validate + load, check the listeners → drop
-    /// stale VIPs → publish applied generations.
+    /// stale VIPs → acknowledge the revision served.
     func sync() async {
-        let (services, synced, before) = state.withLock { ($0.services, $0.synced, $0.applied) }
+        let (services, revision, synced, before) = state.withLock { ($0.services, $0.revision, $0.synced, $0.applied) }
         guard synced else { return }
         var desired: [String: LBService] = [:]
         for (key, s) in services { if let lb = LBService(s) { desired[key] = lb } }
@@ -168,13 +179,14 @@ final class LoadBalancerManager: Sendable {
             let previous = state.withLock {
                 let previous = $0.withheld
                 $0.applied = desired
+                $0.appliedRevision = revision
                 $0.vips = vips
                 $0.withheld = withheld
                 $0.lastError = Self.withheldMessage(withheld)
                 $0.syncs += 1
                 return previous
             }
-            await publish(desired.mapValues(\.generation))
+            await publish(revision)
             await publishRecords(Array(desired.values))
             // after publishing: events are best effort and must not delay the generations drains wait for
             await reportWithheld(previous: previous, now: withheld, config: config)
@@ -202,31 +214,24 @@ final class LoadBalancerManager: Sendable {
         _ = try? await supervisor.runtime().send(commands.joined(separator: "; "))
     }
 
-    func publish(_ generations: [String: Int]) async {
-        guard state.withLock({ $0.published }) != generations else { return }
-        let patch: JSONValue = [
-            "status": [
-                "loadBalancer": [
-                    "appliedGenerations": .object(generations.mapValues { .number(Double($0)) }),
-                    "appliedAt": .string(Timestamp.now().rfc3339),
-                ]
-            ]
-        ]
+    /// Tells the server, with a lease renewal, the revision HAProxy serves now; retried in a second when that
+    /// fails (the next heartbeat carries it too).
+    func publish(_ revision: Int64) async {
+        guard state.withLock({ $0.published }) != revision else { return }
         do {
-            // replace the whole map (merge patch would keep deleted services' keys): clear, then set
-            if let old = state.withLock({ $0.published }), old.keys.contains(where: { generations[$0] == nil }) {
-                _ = try await api.patchNode(["status": ["loadBalancer": .null]], force: true)
-            }
-            _ = try await api.patchNode(patch, force: true)
-            state.withLock { $0.published = generations }
+            try await api.renewLease(durationSeconds: nil, appliedRevision: revision)
+            state.withLock { $0.published = revision }
         } catch {
-            logger.warning("failed to publish applied generations", metadata: ["error": "\(error.message)"])
+            logger.warning("failed to acknowledge the served revision", metadata: ["revision": "\(revision)", "error": "\(error.message)"])
             Task {
                 try? await Task.sleep(for: .seconds(1))
-                self.wake.yield()
+                if let now = self.state.withLock({ $0.appliedRevision }) { await self.publish(now) }
             }
         }
     }
+
+    /// The revision of services HAProxy serves (nil before the first load).
+    var appliedRevision: Int64? { state.withLock { $0.appliedRevision } }
 
     // MARK: VIPs on lo
 
@@ -282,8 +287,8 @@ final class LoadBalancerManager: Sendable {
 
     // MARK: Drain (a replica's beforeStop)
 
-    /// Waits until no Ready node's HAProxy sends to `replica` any more: every service selecting it has a
-    /// generation without it, and every Ready node reports that generation (or newer) applied. Gives up after the
+    /// Waits until no live node's HAProxy sends to `replica` any more: every service selecting it has a version
+    /// without it, and every live node acknowledges serving that version's revision (or a later one). Gives up after the
     /// drain timeout with a `DrainTimeout` event naming the nodes that lag.
     func drain(_ replica: Replica) async {
         let project = replica.metadata.project ?? ""
@@ -296,7 +301,7 @@ final class LoadBalancerManager: Sendable {
         guard !selecting.isEmpty else { return }
         let started = ContinuousClock.now
         let deadline = started + drainTimeout
-        var targets: [String: Int] = [:]
+        var targets: [String: Int64] = [:]
         var lagging: [String] = []
         while ContinuousClock.now < deadline {
             let services = state.withLock { $0.services }
@@ -305,7 +310,9 @@ final class LoadBalancerManager: Sendable {
                     targets[key] = 0  // deleted: nothing routes to it
                     continue
                 }
-                if !(s.status?.endpoints ?? []).contains(where: { $0.replica == name }) { targets[key] = s.status?.generation ?? 0 }
+                if !(s.status?.endpoints ?? []).contains(where: { $0.replica == name }) {
+                    targets[key] = s.metadata.resourceVersion.flatMap { Int64($0) } ?? 0
+                }
             }
             if targets.count == selecting.count {
                 lagging = await laggingNodes(targets)
@@ -313,7 +320,7 @@ final class LoadBalancerManager: Sendable {
             } else {
                 lagging = selecting.filter { targets[$0] == nil }.map { "endpoints of \($0) still list it" }
             }
-            try? await Task.sleep(for: .milliseconds(50))
+            try? await Task.sleep(for: .milliseconds(100))
         }
         let waited = ContinuousClock.now - started
         let ms = Int(waited.milliseconds)
@@ -332,17 +339,21 @@ final class LoadBalancerManager: Sendable {
         }
     }
 
-    /// Ready nodes whose applied generation of a service is older than the target, as "node (service gen N < M)".
-    func laggingNodes(_ targets: [String: Int]) async -> [String] {
-        guard let nodes = try? await api.listNodes().items else { return ["node list unavailable"] }
+    /// Live nodes whose load balancer does not serve a service's target revision yet, as "node (service revision
+    /// applied R < T)", from the server's acknowledgements (one small answer per service, not a list of Nodes).
+    func laggingNodes(_ targets: [String: Int64]) async -> [String] {
         var out: [String] = []
-        for n in nodes {
-            let ready = n["status"]?["conditions"]?.arrayValue?.contains { $0["type"] == "Ready" && $0["status"] == "True" } ?? false
-            guard ready, let nodeName = n["metadata"]?["name"]?.stringValue else { continue }
-            let applied = n["status"]?["loadBalancer"]?["appliedGenerations"]
-            for (key, target) in targets where target > 0 {
-                let have = applied?[key]?.intValue ?? 0
-                if have < target { out.append("\(nodeName) (\(key) generation \(have) < \(target))") }
+        for (key, target) in targets.sorted(by: { $0.key < $1.key }) where target > 0 {
+            let parts = key.split(separator: "/", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { continue }
+            do {
+                let (lagging, count) = try await api.laggingLoadBalancers(project: parts[0], service: parts[1], revision: target)
+                out += lagging.map { "\($0) < \(target) for \(key)" }
+                if count > lagging.count { out.append("\(count - lagging.count) more for \(key)") }
+            } catch where error.code == .notFound {
+                continue  // the service is gone: nothing routes to it
+            } catch {
+                out.append("acknowledgements of \(key) unavailable: \(error.message)")
             }
         }
         return out

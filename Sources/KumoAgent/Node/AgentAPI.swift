@@ -67,9 +67,13 @@ public struct AgentAPI: Sendable {
         ).json()
     }
 
-    public func renewLease(durationSeconds: Int) async throws(KumoError) {
-        let body: JSONValue = ["durationSeconds": .number(Double(durationSeconds))]
-        try await client.send(.PUT, "/api/v1/nodes/\(APIPaths.encode(node))/lease", body: body.serialized())
+    /// Renews the node's lease; with `appliedRevision`, also acknowledges the store revision of services its
+    /// load balancer serves. Without `durationSeconds` the lease keeps its duration.
+    public func renewLease(durationSeconds: Int?, appliedRevision: Int64? = nil) async throws(KumoError) {
+        var body: [String: JSONValue] = [:]
+        if let durationSeconds { body["durationSeconds"] = .number(Double(durationSeconds)) }
+        if let appliedRevision { body["loadBalancer"] = ["appliedRevision": .number(Double(appliedRevision))] }
+        try await client.send(.PUT, "/api/v1/nodes/\(APIPaths.encode(node))/lease", body: JSONValue.object(body).serialized())
     }
 
     /// All nodes (overlay peers) and the revision to watch from.

@@ -2,19 +2,25 @@ import KumoModel
 import Logging
 import Synchronization
 
-/// Renews the node's lease every interval (a small record, not a Node write, not in history). Failures are
-/// logged once per outage and retried; the node lifecycle controller decides what a missing heartbeat means.
+/// Renews the node's lease every interval (a small record, not a Node write, not in history), with the revision
+/// the node's load balancer serves (`appliedRevision`), so the server holds it again soon after a restart. Failures
+/// are logged once per outage and retried; the node lifecycle controller decides what a missing heartbeat means.
 final class LeaseHeartbeat: Sendable {
     let api: AgentAPI
     let interval: Duration
     let durationSeconds: Int
+    let appliedRevision: @Sendable () -> Int64?
     let logger: Logger
     private let stats = Mutex<(renewals: Int, failures: Int, last: Timestamp?, lastError: String?)>((0, 0, nil, nil))
 
-    init(api: AgentAPI, interval: Duration, durationSeconds: Int, logger: Logger) {
+    init(
+        api: AgentAPI, interval: Duration, durationSeconds: Int, appliedRevision: @escaping @Sendable () -> Int64? = { nil },
+        logger: Logger
+    ) {
         self.api = api
         self.interval = interval
         self.durationSeconds = durationSeconds
+        self.appliedRevision = appliedRevision
         self.logger = logger
     }
 
@@ -22,7 +28,7 @@ final class LeaseHeartbeat: Sendable {
         var failing = false
         while !Task.isCancelled {
             do {
-                try await api.renewLease(durationSeconds: durationSeconds)
+                try await api.renewLease(durationSeconds: durationSeconds, appliedRevision: appliedRevision())
                 stats.withLock {
                     $0.renewals += 1
                     $0.last = Timestamp.now()

@@ -95,10 +95,15 @@ public struct APIHandlers: Sendable {
             }
             try Authorizer.authorize(identity, .update, .node, project: nil, name: node)
             let body = try await readBody(request)
-            // a number a node token sends: read exactly and in range, never converted with a trapping Int(Double)
-            let duration = try body.isEmpty
-                ? nil : JSONValue(parsing: body)["durationSeconds"]?.integer(field: "durationSeconds", in: NodeLeases.durationRange)
-            return Self.json(try await core.leases.renew(node, durationSeconds: duration, holder: identity.name))
+            // numbers a node token sends: read exactly and in range, never converted with a trapping Int(Double)
+            let json: JSONValue? = try body.isEmpty ? nil : JSONValue(parsing: body)
+            let duration = try json?["durationSeconds"]?.integer(field: "durationSeconds", in: NodeLeases.durationRange)
+            let applied = try json?["loadBalancer"]?["appliedRevision"]?
+                .integer(field: "loadBalancer.appliedRevision", in: 0...Int(Int64.max / 2))
+            return Self.json(
+                try await core.leases.renew(node, durationSeconds: duration, appliedRevision: applied.map { Int64($0) }, holder: identity.name))
+        case .serviceLoadBalancers:
+            return try await serviceLoadBalancers(resolved, query: query, identity: identity)
         case .nodeAgentState:
             try Authorizer.requireAdmin(identity, "read agent state")
             return try await proxyToAgent(node: resolved.name ?? "", path: "/debug/state", query: [], stream: false)

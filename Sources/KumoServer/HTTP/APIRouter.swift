@@ -63,7 +63,7 @@ public enum APIRouter {
         }
         var path = ResolvedPath(route: endpoint.route, kind: endpoint.kind)
         let projectRoute: Set<APIRoute> = [
-            .projectCollection, .projectObject, .projectObjectHistory, .replicaLogs, .instanceConsole,
+            .projectCollection, .projectObject, .projectObjectHistory, .replicaLogs, .instanceConsole, .serviceLoadBalancers,
         ]
         if projectRoute.contains(endpoint.route) { path.project = try decoded(parameters.get("project")) }
         if endpoint.kind == .image, endpoint.path.hasPrefix("/api/v1/images/{name}") {

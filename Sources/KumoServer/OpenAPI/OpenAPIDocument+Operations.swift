@@ -103,6 +103,18 @@ extension OpenAPIDocument {
                     "The node agent's Prometheus metrics (admin), proxied to the agent: replicas, images, overlay, LB, DHCP",
                     params: [nameParam], ok: ("200", response("Prometheus text exposition format")), also: agentUnreachable)
             ]
+        case .serviceLoadBalancers:
+            [
+                "get": op(
+                    "Which live nodes' load balancers serve the service as of a store revision: each agent acknowledges, "
+                        + "with its lease, the revision its HAProxy config reflects. A draining replica waits until no live "
+                        + "node lags the revision of the first service version without it",
+                    params: [
+                        projectParam, nameParam,
+                        param("revision", "query", "the revision to compare with (default: the service's resourceVersion)", type: "integer"),
+                    ],
+                    ok: ("200", response("live nodes, how many serve the revision, the lagging ones", "ServiceLoadBalancers")))
+            ]
         case .instanceConsole:
             ["get": agentStream("An instance's serial console log", text: "console text")]
         case .replicaLogs:

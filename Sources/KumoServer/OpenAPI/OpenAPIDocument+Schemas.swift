@@ -136,13 +136,38 @@ extension OpenAPIDocument {
         ],
         "LeaseRequest": [
             "type": "object",
-            "properties": ["durationSeconds": ["type": "integer", "minimum": 1, "maximum": .number(Double(NodeLeases.durationRange.upperBound))]],
+            "properties": [
+                "durationSeconds": ["type": "integer", "minimum": 1, "maximum": .number(Double(NodeLeases.durationRange.upperBound))],
+                "loadBalancer": [
+                    "type": "object",
+                    "description": "the store revision of services this node's HAProxy config reflects (kept when left out)",
+                    "properties": ["appliedRevision": ["type": "integer", "minimum": 0]],
+                ],
+            ],
+        ],
+        "ServiceLoadBalancers": [
+            "type": "object",
+            "properties": [
+                "service": ["type": "string"], "revision": ["type": "integer"], "liveNodes": ["type": "integer"],
+                "serving": ["type": "integer"], "laggingCount": ["type": "integer"],
+                "lagging": [
+                    "type": "array", "description": "at most 100",
+                    "items": [
+                        "type": "object",
+                        "properties": ["node": ["type": "string"], "appliedRevision": ["type": "integer"], "appliedAt": ["type": "string"]],
+                    ],
+                ],
+            ],
         ],
         "Lease": [
             "type": "object",
             "properties": [
                 "node": ["type": "string"], "holder": ["type": "string"], "renewTime": ["type": "string"],
                 "durationSeconds": ["type": "integer"], "revision": ["type": "string"],
+                "loadBalancer": [
+                    "type": "object",
+                    "properties": ["appliedRevision": ["type": "integer"], "appliedAt": ["type": "string"]],
+                ],
             ],
         ],
         "Token": [

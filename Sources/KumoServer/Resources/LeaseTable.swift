@@ -16,9 +16,31 @@ import Synchronization
 /// the renewals of one interval, for the same reason harmless. With several servers on one store (the HA issue)
 /// each holds the renewals of the agents that reach it and checkpoints them; the interval (2 s) stays well below the
 /// grace period (6 s by default), so a leader reading the checkpoints sees every live node.
+///
+/// A lease also carries the node's load-balancer acknowledgement: the store revision of services its HAProxy
+/// config reflects (`loadBalancer.appliedRevision`), sent with every renewal and at once when it changes. It is one
+/// number per node, read only by `loadBalancers(of:atLeast:)` (what a draining replica waits for, and `kumo
+/// describe service`): acknowledgements used to be Node status writes, which every agent's node watch received —
+/// N² deliveries for one endpoints change.
 public final class LeaseTable: ServiceLifecycle.Service, Sendable {
+    /// What `loadBalancers` reads of a lease, parsed once per renewal.
+    struct Liveness {
+        var expires: Timestamp
+        var appliedRevision: Int64?
+        var appliedAt: String?
+
+        init(_ lease: JSONValue) {
+            let renewed = lease["renewTime"]?.stringValue.flatMap { Timestamp(rfc3339: $0) } ?? Timestamp(millisecondsSinceEpoch: 0)
+            let seconds = Int64(lease["durationSeconds"]?.intValue ?? 0)
+            expires = renewed + .seconds(seconds)
+            appliedRevision = lease["loadBalancer"]?["appliedRevision"]?.intValue.map { Int64($0) }
+            appliedAt = lease["loadBalancer"]?["appliedAt"]?.stringValue
+        }
+    }
+
     struct State {
         var leases: [String: JSONValue] = [:]
+        var liveness: [String: Liveness] = [:]
         var dirty: Set<String> = []
         var loaded = false
         var checkpoints = 0
@@ -61,17 +83,26 @@ public final class LeaseTable: ServiceLifecycle.Service, Sendable {
                 }
             }
             self.state.withLock { s in
-                for (node, lease) in read where s.leases[node] == nil { s.leases[node] = lease }
+                for (node, lease) in read where s.leases[node] == nil {
+                    s.leases[node] = lease
+                    s.liveness[node] = Liveness(lease)
+                }
                 s.loaded = true
             }
         }
     }
 
-    /// Renews `node`'s lease (the node must exist). Answers the record as stored in memory.
-    public func renew(_ node: String, durationSeconds: Int?, holder: String) async throws(KumoError) -> JSONValue {
-        let duration = durationSeconds ?? NodeLeases.defaultDurationSeconds
-        guard NodeLeases.durationRange.contains(duration) else {
+    /// Renews `node`'s lease (the node must exist), with its load balancer's applied revision when given (else the
+    /// last one stays). Without `durationSeconds` the lease keeps its duration (the default for a new one). Answers
+    /// the record as stored in memory.
+    public func renew(
+        _ node: String, durationSeconds: Int?, appliedRevision: Int64? = nil, holder: String
+    ) async throws(KumoError) -> JSONValue {
+        if let durationSeconds, !NodeLeases.durationRange.contains(durationSeconds) {
             throw KumoError(.invalid, "durationSeconds must be between 1 and 3600", field: "durationSeconds")
+        }
+        if let appliedRevision, appliedRevision < 0 {
+            throw KumoError(.invalid, "loadBalancer.appliedRevision must be 0 or more", field: "loadBalancer.appliedRevision")
         }
         try await loadIfNeeded()
         let exists: Bool
@@ -81,15 +112,50 @@ public final class LeaseTable: ServiceLifecycle.Service, Sendable {
             throw KumoError(.unavailable, "failed to renew lease of \(node): \(error)", cause: error)
         }
         guard exists else { throw KumoError(.notFound, "node \"\(node)\" not found: register it before renewing its lease") }
-        let lease: JSONValue = [
-            "node": .string(node), "holder": .string(holder), "renewTime": .string(ObjectCodec.now()),
-            "durationSeconds": .number(Double(duration)),
-        ]
-        state.withLock { s in
+        let now = ObjectCodec.now()
+        return state.withLock { s in
+            let previous = s.leases[node]
+            let duration = durationSeconds ?? previous?["durationSeconds"]?.intValue ?? NodeLeases.defaultDurationSeconds
+            var lease: JSONValue = [
+                "node": .string(node), "holder": .string(holder), "renewTime": .string(now),
+                "durationSeconds": .number(Double(duration)),
+            ]
+            let kept = previous?["loadBalancer"]
+            if let appliedRevision, kept?["appliedRevision"]?.intValue.map({ Int64($0) }) != appliedRevision {
+                lease["loadBalancer"] = ["appliedRevision": .number(Double(appliedRevision)), "appliedAt": .string(now)]
+            } else if let kept {
+                lease["loadBalancer"] = kept
+            }
             s.leases[node] = lease
+            s.liveness[node] = Liveness(lease)
             s.dirty.insert(node)
+            return lease
         }
-        return lease
+    }
+
+    /// A service's load balancers as the live nodes acknowledge them: how many nodes hold an unexpired lease, how
+    /// many of those serve `revision` or later, and the lagging ones (the first `limit`, by name; a node that never
+    /// acknowledged reads applied revision nil).
+    public func loadBalancers(atLeast revision: Int64, limit: Int = 100, now: Timestamp = .now()) async throws(KumoError)
+        -> (live: Int, serving: Int, lagging: [(node: String, appliedRevision: Int64?, appliedAt: String?)], laggingCount: Int)
+    {
+        try await loadIfNeeded()
+        return state.withLock { s in
+            var live = 0
+            var serving = 0
+            var lagging: [(node: String, appliedRevision: Int64?, appliedAt: String?)] = []
+            for (node, l) in s.liveness where l.expires >= now {
+                live += 1
+                if let applied = l.appliedRevision, applied >= revision {
+                    serving += 1
+                } else {
+                    lagging.append((node, l.appliedRevision, l.appliedAt))
+                }
+            }
+            let count = lagging.count
+            lagging.sort { $0.node < $1.node }
+            return (live, serving, Array(lagging.prefix(limit)), count)
+        }
     }
 
     public func get(_ node: String) async throws(KumoError) -> JSONValue {

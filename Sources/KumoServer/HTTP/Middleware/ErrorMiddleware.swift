@@ -22,7 +22,12 @@ struct ErrorMiddleware: RouterMiddleware {
                     "request failed",
                     metadata: ["path": "\(request.uri.path)", "method": "\(request.method)", "error": "\(kumoError)"])
             }
-            return APIHandlers.error(kumoError)
+            let response = APIHandlers.error(kumoError)
+            guard request.method == .head else { return response }
+            // a HEAD answer has no body: over HTTP/2 one would reset the stream (HTTP/1.1 clients skip it)
+            var headers = response.headers
+            headers[.contentLength] = nil
+            return Response(status: response.status, headers: headers, body: .init())
         }
     }
 

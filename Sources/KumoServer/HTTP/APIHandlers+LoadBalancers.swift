@@ -1,0 +1,33 @@
+import Hummingbird
+import KumoAPI
+import KumoModel
+
+extension APIHandlers {
+    /// `GET /api/v1/projects/P/services/S/loadbalancers[?revision=R]`: the live nodes (unexpired leases), how many
+    /// of their load balancers serve revision R or later (default: the service's resourceVersion), and the first 100
+    /// that lag. Anyone who may read the service may ask: its draining agents, `kumo describe service`.
+    func serviceLoadBalancers(_ path: ResolvedPath, query: Query, identity: Identity) async throws(KumoError) -> Response {
+        let ref = ObjectRef(.service, project: path.project, name: path.name ?? "")
+        try Authorizer.authorize(identity, .get, .service, project: ref.project, name: ref.name)
+        let object = try await core.resources.get(ref).object
+        let revision: Int64
+        if let asked = try query.revision("revision") {
+            revision = asked
+        } else {
+            revision = object["metadata"]?["resourceVersion"]?.stringValue.flatMap { Int64($0) } ?? 0
+        }
+        let (live, serving, lagging, count) = try await core.leases.loadBalancers(atLeast: revision)
+        let answer: JSONValue = [
+            "service": .string("\(ref.project ?? "")/\(ref.name)"), "revision": .number(Double(revision)),
+            "liveNodes": .number(Double(live)), "serving": .number(Double(serving)), "laggingCount": .number(Double(count)),
+            "lagging": .array(
+                lagging.map { l in
+                    [
+                        "node": .string(l.node), "appliedRevision": l.appliedRevision.map { .number(Double($0)) } ?? .null,
+                        "appliedAt": l.appliedAt.map { .string($0) } ?? .null,
+                    ]
+                }),
+        ]
+        return Self.json(answer)
+    }
+}
