@@ -1,4 +1,5 @@
 import Foundation
+import KumoInformers
 import KumoModel
 import KumoSystem
 import Logging
@@ -18,6 +19,8 @@ final class LoadBalancerManager: Sendable {
     let supervisor: HAProxySupervisor
     let drainTimeout: Duration
     let logger: Logger
+    /// Every service (a node's HAProxy serves every VIP).
+    let serviceCache: ObjectCache<ServiceSpec>
 
     struct State: Sendable {
         var services: [String: Service] = [:]
@@ -67,6 +70,7 @@ final class LoadBalancerManager: Sendable {
         self.supervisor = HAProxySupervisor(dir: dir, hostNetns: hostNetns, logger: logger)
         self.drainTimeout = drainTimeout
         self.logger = logger
+        self.serviceCache = api.cache(of: ServiceSpec.self, logger: logger.with(label: "kumo.informer.services"))
         (wakes, wake) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -115,33 +119,26 @@ final class LoadBalancerManager: Sendable {
 
     // MARK: Services from the API
 
+    /// Follows the services in the informer: `state.services`, and the revision they reflect, follow each change;
+    /// the first sync lets the sync loop render.
     func watchServices() async {
-        while !Task.isCancelled {
-            do {
-                let (items, revision) = try await api.listServices()
-                var fresh: [String: Service] = [:]
-                for item in items {
-                    if let s = try? decode(item, as: Service.self) { fresh[Self.key(s)] = s }
+        serviceCache.onChange { change in
+            self.state.withLock { s in
+                s.services[change.key] = change.new
+                s.revision = max(s.revision, change.revision)
+            }
+            self.wake.yield()
+        }
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.serviceCache.run() }
+            group.addTask {
+                guard await self.serviceCache.waitForSync() else { return }
+                let listed = self.serviceCache.stats.revision
+                self.state.withLock { s in
+                    s.synced = true
+                    s.revision = max(s.revision, listed)
                 }
-                state.withLock {
-                    $0.services = fresh
-                    $0.revision = revision
-                    $0.synced = true
-                }
-                wake.yield()
-                for try await event in try await api.watchServices(since: revision) {
-                    guard let s = try? decode(event.object, as: Service.self) else { continue }
-                    let at = event.object["metadata"]?["resourceVersion"]?.stringValue.flatMap { Int64($0) }
-                    state.withLock {
-                        $0.services[Self.key(s)] = event.type == "DELETED" ? nil : s
-                        if let at { $0.revision = max($0.revision, at) }
-                    }
-                    wake.yield()
-                }
-            } catch {
-                if Task.isCancelled { return }
-                logger.warning("service watch ended; listing again", metadata: ["error": "\(error)"])
-                try? await Task.sleep(for: .seconds(1))
+                self.wake.yield()
             }
         }
     }

@@ -2,17 +2,9 @@ import Foundation
 import KumoAPI
 import KumoModel
 
-/// The instance (VM) calls of a node agent: list and watch the instances bound here, write their status, finish
+/// The instance (VM) calls of a node agent (the supervisor follows the instances in an informer): write their status, finish
 /// a graceful deletion, post events about them.
 extension AgentAPI {
-    public func listInstances() async throws(KumoError) -> (items: [JSONValue], revision: Int64) {
-        try await listBound(.instance)
-    }
-
-    public func watchInstances(since: Int64) async throws(KumoError) -> AsyncThrowingStream<WatchEventWire, any Error> {
-        try await client.watch(APIPaths.collection(.instance, project: nil), query: boundSelector + [("since", String(since))])
-    }
-
     public func patchInstanceStatus(project: String, name: String, _ status: JSONValue) async throws(KumoError) {
         try await client.send(
             .PATCH, APIPaths.object(.instance, project: project, name: name),

@@ -76,16 +76,6 @@ public struct AgentAPI: Sendable {
         try await client.send(.PUT, "/api/v1/nodes/\(APIPaths.encode(node))/lease", body: JSONValue.object(body).serialized())
     }
 
-    /// All nodes (overlay peers) and the revision to watch from.
-    public func listNodes() async throws(KumoError) -> (items: [JSONValue], revision: Int64) {
-        let page = try await client.send(.GET, APIPaths.collection(.node, project: nil)).decode(ObjectList.self)
-        return (page.items, Int64(page.metadata.revision) ?? 0)
-    }
-
-    public func watchNodes(since: Int64) async throws(KumoError) -> AsyncThrowingStream<WatchEventWire, any Error> {
-        try await client.watch(APIPaths.collection(.node, project: nil), query: [("since", String(since))])
-    }
-
     /// Merge patch of the node's own fields, taking them back with `force` when another manager took them.
     public func patchNode(_ patch: JSONValue, force: Bool) async throws(KumoError) -> JSONValue {
         try await client.send(

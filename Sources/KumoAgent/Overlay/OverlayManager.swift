@@ -1,4 +1,5 @@
 import Foundation
+import KumoInformers
 import KumoModel
 import Logging
 import Synchronization
@@ -14,6 +15,8 @@ import Synchronization
 ///   device), each repair an event naming the entry and a counter by kind.
 final class OverlayManager: Sendable {
     let api: AgentAPI
+    /// Every Node: the overlay's peers.
+    let nodeCache: ObjectCache<NodeSpec>
     let kernel: OverlayKernel
     let node: String
     let subnet: IPv4Network
@@ -67,6 +70,7 @@ final class OverlayManager: Sendable {
         self.interval = interval
         self.logger = logger
         self.vtepMAC = OverlayPeer.vtepMAC(forNode: node)
+        self.nodeCache = api.cache(of: NodeSpec.self, logger: logger.with(label: "kumo.informer.nodes"))
         (wakes, wake) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -90,34 +94,26 @@ final class OverlayManager: Sendable {
 
     // MARK: Peers from the API
 
+    /// Follows every Node in the informer; each change (a relist's deletions included) updates the peers, in order.
     func watchNodes() async {
-        while !Task.isCancelled {
-            do {
-                let (items, revision) = try await api.listNodes()
-                let names = Set(items.compactMap { $0["metadata"]?["name"]?.stringValue })
-                state.withLock { s in
-                    for gone in s.peers.keys where !names.contains(gone) { s.peers[gone] = nil }
-                    for gone in s.missing.keys where !names.contains(gone) { s.missing[gone] = nil }
+        let changes = nodeCache.changes()
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.nodeCache.run() }
+            group.addTask {
+                for await change in changes {
+                    await self.observe(change.object, deleted: change.new == nil)
+                    self.wake.yield()
                 }
-                for item in items { await observe(item, deleted: false) }
-                wake.yield()
-                for try await event in try await api.watchNodes(since: revision) {
-                    await observe(event.object, deleted: event.type == "DELETED")
-                    wake.yield()
-                }
-            } catch {
-                logger.warning("node watch ended; listing again", metadata: ["error": "\(error)"])
-                try? await Task.sleep(for: .seconds(1))
             }
         }
     }
 
-    func observe(_ object: JSONValue, deleted: Bool) async {
-        guard let name = object["metadata"]?["name"]?.stringValue else { return }
-        let overlay = object["status"]?["overlay"]
+    func observe(_ object: Node, deleted: Bool) async {
+        let name = object.metadata.name
+        let overlay = object.status?.overlay
         if name == node {
-            if !deleted, overlay?["publicIP"]?.stringValue != publicIP.description || overlay?["vtepMAC"]?.stringValue != vtepMAC {
-                await publish(reason: overlay == nil || overlay?.isNull == true ? "missing" : "changed")
+            if !deleted, overlay?.publicIP != publicIP.description || overlay?.vtepMAC != vtepMAC {
+                await publish(reason: overlay == nil ? "missing" : "changed")
             }
             return
         }
@@ -129,9 +125,9 @@ final class OverlayManager: Sendable {
             logger.info("peer deleted; removing its entries", metadata: ["peer": "\(name)"])
             return
         }
-        guard let cidr = object["spec"]?["podCIDR"]?.stringValue.flatMap(IPv4Network.init),
-            let ip = overlay?["publicIP"]?.stringValue.flatMap(IPv4Address.init),
-            let mac = overlay?["vtepMAC"]?.stringValue
+        guard let cidr = object.spec.podCIDR.flatMap(IPv4Network.init),
+            let ip = overlay.flatMap({ IPv4Address($0.publicIP) }),
+            let mac = overlay?.vtepMAC
         else {
             // the node exists but its overlay data is gone: keep what we had and say so
             let (known, first) = state.withLock { s -> (Bool, Bool) in

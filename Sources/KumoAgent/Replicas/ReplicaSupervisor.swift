@@ -1,11 +1,12 @@
 import Foundation
 import KumoAPI
+import KumoInformers
 import KumoModel
 import Logging
 import Synchronization
 
-/// Keeps this node's containers equal to the replicas bound to it: lists and watches them
-/// (`fieldSelector=spec.nodeName=<node>`), starts a runner per replica, stops runners whose replica was
+/// Keeps this node's containers equal to the replicas bound to it: follows them in an informer (`ObjectCache`,
+/// `fieldSelector=spec.nodeName=<node>`), starts a runner per replica, stops runners whose replica was
 /// deleted, marked for deletion or bound elsewhere, and — once, at start — re-adopts containers that survived an
 /// agent restart and removes those nothing asks for any more. It also runs the node's one secret watch
 /// (`NodeSecrets`) and hands each new secret version to the runners that mount it.
@@ -16,7 +17,8 @@ final class ReplicaSupervisor: Sendable {
     let secrets: NodeSecrets
     private let runners = Mutex<[String: ReplicaRunner]>([:])
     private let inventory = Mutex<Inventory?>(nil)
-    private let watchState = Mutex<(revision: Int64, relists: Int, lastError: String?)>((0, 0, nil))
+    /// The replicas bound to this node.
+    let replicas: ObjectCache<ReplicaSpec>
 
     /// What was on the node when the agent started.
     struct Inventory: Sendable {
@@ -30,6 +32,7 @@ final class ReplicaSupervisor: Sendable {
         self.node = node
         self.logger = logger
         self.secrets = NodeSecrets(api: context.api, metrics: context.metrics, logger: logger.with(label: "kumo.secrets"))
+        self.replicas = context.api.cache(of: ReplicaSpec.self, boundHere: true, logger: logger.with(label: "kumo.informer.replicas"))
     }
 
     func run() async {
@@ -44,48 +47,22 @@ final class ReplicaSupervisor: Sendable {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.housekeeping() }
             group.addTask { await self.secrets.run { key, data in await self.deliver(key, data) } }
+            // every change, the first list's objects included, before the cache counts as synced; a relist (410,
+            // a reconnect after a gap) reports what went meanwhile as deletions, so their runners stop
+            replicas.onChange { change in self.reconcile(change.object, deleted: change.new == nil) }
+            group.addTask { await self.replicas.run() }
             group.addTask {
-                var first = true
-                while !Task.isCancelled {
-                    do {
-                        let (items, revision) = try await self.context.api.listReplicas()
-                        self.watchState.withLock {
-                            $0.revision = revision
-                            $0.relists += 1
-                            $0.lastError = nil
-                        }
-                        let desired = Set(items.compactMap { $0["metadata"]?["uid"]?.stringValue })
-                        for item in items { self.reconcile(item, deleted: false) }
-                        // replicas we run that the list no longer has were deleted while we were not watching
-                        for (uid, runner) in self.runners.withLock({ $0 }) where !desired.contains(uid) {
-                            runner.requestStop(finalize: false, reason: "replica no longer bound to this node")
-                        }
-                        if first {
-                            await self.removeLeftovers(desired: desired)
-                            first = false
-                        }
-                        let stream = try await self.context.api.watchReplicas(since: revision)
-                        for try await event in stream {
-                            self.reconcile(event.object, deleted: event.type == "DELETED")
-                            if let rv = event.object["metadata"]?["resourceVersion"]?.stringValue, let r = Int64(rv) {
-                                self.watchState.withLock { $0.revision = r }
-                            }
-                        }
-                    } catch {
-                        let message = (error as? KumoError)?.message ?? "\(error)"
-                        self.watchState.withLock { $0.lastError = message }
-                        self.logger.warning("replica watch ended; listing again", metadata: ["error": "\(message)"])
-                        try? await Task.sleep(for: .seconds(1))
-                    }
-                }
+                // once: what survived from before and no bound replica wants
+                guard await self.replicas.waitForSync() else { return }
+                await self.removeLeftovers(desired: Set(self.replicas.list().compactMap(\.metadata.uid)))
             }
             await group.waitForAll()
         }
     }
 
-    /// One replica object as seen in a list or watch event → start, update or stop its runner.
-    func reconcile(_ object: JSONValue, deleted: Bool) {
-        guard let replica = try? decode(object, as: Replica.self), let uid = replica.metadata.uid else { return }
+    /// One replica as the cache reports it changed → start, update or stop its runner.
+    func reconcile(_ replica: Replica, deleted: Bool) {
+        guard let uid = replica.metadata.uid else { return }
         let existing = runners.withLock { $0[uid] }
         let boundHere = replica.spec.nodeName == node
         if deleted || !boundHere {
@@ -183,7 +160,6 @@ final class ReplicaSupervisor: Sendable {
     func imagesInUse() -> Set<String> { Set(all.compactMap { $0.snapshot.imageDigest }) }
 
     func state() -> JSONValue {
-        let w = watchState.withLock { $0 }
         let list: [JSONValue] = all.sorted { ($0.project, $0.name) < ($1.project, $1.name) }.map { r in
             var s = r.status()
             s["replica"] = .string("\(r.project)/\(r.name)")
@@ -191,10 +167,9 @@ final class ReplicaSupervisor: Sendable {
             if case .running(let pid, _) = r.state { s["pid"] = .number(Double(pid)) }
             return s
         }
-        return [
-            "runners": .array(list), "watchRevision": .string(String(w.revision)), "relists": .number(Double(w.relists)),
-            "watchError": w.lastError.map { .string($0) } ?? .null, "secretWatch": secrets.state(),
-        ]
+        var out: JSONValue = ["runners": .array(list), "secretWatch": secrets.state()]
+        for (k, v) in replicas.watchState.objectValue ?? [:] { out[k] = v }
+        return out
     }
 
     static func describe(_ state: ReplicaRunner.State) -> String {

@@ -1,54 +1,38 @@
 import Foundation
+import KumoInformers
 import KumoModel
 import Logging
 import Synchronization
 
-/// Keeps this node's VMs equal to the instances bound to it: lists and watches them
-/// (`fieldSelector=spec.nodeName=<node>`), one `InstanceRunner` per instance; at start, VMs whose instance is
+/// Keeps this node's VMs equal to the instances bound to it: follows them in an informer (`ObjectCache`,
+/// `fieldSelector=spec.nodeName=<node>`), one `InstanceRunner` per instance; at start, VMs whose instance is
 /// gone (deleted while the agent was away) are removed — QEMU, tap, DHCP entry, files.
 final class InstanceSupervisor: Sendable {
     let context: VMContext
     private let runners = Mutex<[String: InstanceRunner]>([:])
-    private let watchState = Mutex<(revision: Int64, relists: Int, lastError: String?)>((0, 0, nil))
+    /// The instances bound to this node.
+    let instances: ObjectCache<InstanceSpec>
 
     init(context: VMContext) {
         self.context = context
+        self.instances = context.api.cache(
+            of: InstanceSpec.self, boundHere: true, logger: context.logger.with(label: "kumo.informer.instances"))
     }
 
     func run() async {
-        var first = true
-        while !Task.isCancelled {
-            do {
-                let (items, revision) = try await context.api.listInstances()
-                watchState.withLock {
-                    $0.revision = revision
-                    $0.relists += 1
-                    $0.lastError = nil
-                }
-                for item in items { reconcile(item, deleted: false) }
-                if first {
-                    await removeLeftovers(desired: Set(items.compactMap { $0["metadata"]?["uid"]?.stringValue }))
-                    first = false
-                }
-                let stream = try await context.api.watchInstances(since: revision)
-                for try await event in stream {
-                    reconcile(event.object, deleted: event.type == "DELETED")
-                    if let rv = event.object["metadata"]?["resourceVersion"]?.stringValue, let r = Int64(rv) {
-                        watchState.withLock { $0.revision = r }
-                    }
-                }
-            } catch {
-                let message = (error as? KumoError)?.message ?? "\(error)"
-                watchState.withLock { $0.lastError = message }
-                if Task.isCancelled { return }
-                context.logger.warning("instance watch ended; listing again", metadata: ["error": "\(message)"])
-                try? await Task.sleep(for: .seconds(1))
+        instances.onChange { change in self.reconcile(change.object, deleted: change.new == nil) }
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.instances.run() }
+            group.addTask {
+                // once: VMs whose instance went while the agent was away
+                guard await self.instances.waitForSync() else { return }
+                await self.removeLeftovers(desired: Set(self.instances.list().compactMap(\.metadata.uid)))
             }
         }
     }
 
-    func reconcile(_ object: JSONValue, deleted: Bool) {
-        guard let instance = try? decode(object, as: Instance.self), let uid = instance.metadata.uid else { return }
+    func reconcile(_ instance: Instance, deleted: Bool) {
+        guard let uid = instance.metadata.uid else { return }
         let existing = runners.withLock { $0[uid] }
         if let existing {
             if deleted { existing.objectDeleted() } else { existing.update(instance) }
@@ -85,15 +69,13 @@ final class InstanceSupervisor: Sendable {
     }
 
     func state() async -> JSONValue {
-        let w = watchState.withLock { $0 }
         var list: [JSONValue] = []
         for r in runners.withLock({ Array($0.values) }).sorted(by: { ($0.project, $0.name) < ($1.project, $1.name) }) {
             list.append(await r.snapshot())
         }
-        return [
-            "runners": .array(list), "watchRevision": .string(String(w.revision)), "relists": .number(Double(w.relists)),
-            "watchError": w.lastError.map { .string($0) } ?? .null, "accelerator": await context.accel.state(),
-        ]
+        var out: JSONValue = ["runners": .array(list), "accelerator": await context.accel.state()]
+        for (k, v) in instances.watchState.objectValue ?? [:] { out[k] = v }
+        return out
     }
 
     func phases() async -> [String: Int] {
