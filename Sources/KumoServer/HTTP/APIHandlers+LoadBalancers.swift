@@ -22,10 +22,11 @@ extension APIHandlers {
             "liveNodes": .number(Double(live)), "serving": .number(Double(serving)), "laggingCount": .number(Double(count)),
             "lagging": .array(
                 lagging.map { l in
-                    [
-                        "node": .string(l.node), "appliedRevision": l.appliedRevision.map { .number(Double($0)) } ?? .null,
-                        "appliedAt": l.appliedAt.map { .string($0) } ?? .null,
-                    ]
+                    // A node that has never acknowledged has neither key (absent, not null: the schema's types hold).
+                    var entry: [String: JSONValue] = ["node": .string(l.node)]
+                    if let applied = l.appliedRevision { entry["appliedRevision"] = .number(Double(applied)) }
+                    if let at = l.appliedAt { entry["appliedAt"] = .string(at) }
+                    return .object(entry)
                 }),
         ]
         return Self.json(answer)

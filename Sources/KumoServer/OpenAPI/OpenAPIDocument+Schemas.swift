@@ -154,6 +154,8 @@ extension OpenAPIDocument {
                     "type": "array", "description": "at most 100",
                     "items": [
                         "type": "object",
+                        "required": ["node"],
+                        "description": "appliedRevision and appliedAt are absent while the node has not acknowledged any revision",
                         "properties": ["node": ["type": "string"], "appliedRevision": ["type": "integer"], "appliedAt": ["type": "string"]],
                     ],
                 ],
