@@ -62,39 +62,19 @@ struct DnsmasqIntegrationTests {
             return try DnsmasqSupervisor(config: config, hostNetns: host, logMaxBytes: logMaxBytes, logger: logger)
         }
 
-        /// A long-running DHCP client in the client namespace (SIGUSR1 = renew). Spawned with an empty signal
-        /// mask: the test process's threads block SIGUSR1, and a child inherits that (it would never renew).
-        func startClient() throws -> Int32 {
-            let argv = ["/usr/bin/nsenter", "--net=/run/netns/\(client)", "busybox", "udhcpc", "-f", "-i", "eth0", "-s", dir + "/hook", "-t", "20", "-T", "1"]
-            let cargv = argv.map { strdup($0) } + [nil]
-            defer { for p in cargv { free(p) } }
-            var attr = posix_spawnattr_t()
-            posix_spawnattr_init(&attr)
-            defer { posix_spawnattr_destroy(&attr) }
-            var empty = sigset_t()
-            sigemptyset(&empty)
-            posix_spawnattr_setsigmask(&attr, &empty)
-            var all = sigset_t()
-            sigfillset(&all)
-            sigdelset(&all, SIGKILL)
-            sigdelset(&all, SIGSTOP)
-            posix_spawnattr_setsigdefault(&attr, &all)
-            posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-            var actions = posix_spawn_file_actions_t()
-            posix_spawn_file_actions_init(&actions)
-            defer { posix_spawn_file_actions_destroy(&actions) }
-            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-            posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-            var pid: pid_t = 0
-            let rc = posix_spawn(&pid, argv[0], &actions, &attr, cargv, environ)
-            guard rc == 0 else { throw KumoError(.internal, "posix_spawn udhcpc: \(rc)") }
-            return pid
+        /// A long-running DHCP client in the client namespace (SIGUSR1 = renew). Command.spawn gives it an empty
+        /// signal mask (the test process's threads block SIGUSR1, and a child would inherit that and never renew)
+        /// and closes every descriptor above 2: a hand-written posix_spawn here once handed udhcpc ~400 of the
+        /// test process's sockets, among them another test's listening server, whose restart on its port then
+        /// failed with EADDRINUSE.
+        func startClient() throws -> ChildProcess {
+            try Command().spawn(
+                ["/usr/bin/nsenter", "--net=/run/netns/\(client)", "busybox", "udhcpc", "-f", "-i", "eth0", "-s", dir + "/hook", "-t", "20", "-T", "1"])
         }
 
-        static func stopClient(_ pid: Int32) {
-            kill(pid, SIGTERM)
-            var status: Int32 = 0
-            waitpid(pid, &status, 0)
+        static func stopClient(_ child: ChildProcess) {
+            child.signal(SIGTERM)
+            _ = child.waitUntilExit()
         }
 
         func clientAddress() async throws -> String {
@@ -141,7 +121,7 @@ struct DnsmasqIntegrationTests {
             let changed = Date()
             try await sup.setHost(try DHCPHost(mac: f.mac, name: "vm1", ip: ip2))
             try await Task.sleep(for: .milliseconds(200))
-            kill(client, SIGUSR1)
+            client.signal(SIGUSR1)
             let renewed = await sup.waitForLease(mac: f.mac, ip: ip2, after: changed, timeout: .seconds(15))
             #expect(renewed?.ip == ip2)
             counters = await sup.counters()

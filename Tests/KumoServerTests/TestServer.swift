@@ -35,15 +35,42 @@ final class TestServer: Sendable {
         if custom == nil { logger.logLevel = .warning }
         let (stream, continuation) = AsyncStream<Int>.makeStream()
         let server = try KumoServer(config: config, logger: logger) { port in continuation.yield(port) }
-        let task = Task { try await server.run(signals: []) }
+        let task = Task {
+            // a server that fails to start (its port taken) ends the stream, so start throws instead of waiting forever
+            defer { continuation.finish() }
+            try await server.run(signals: [])
+        }
         var port = 0
         for await p in stream {
             port = p
             break
         }
+        if port == 0 {
+            if case .failure(let error) = await task.result { throw error }
+            throw KumoError(.internal, "the test server ended before it listened")
+        }
         let token = try String(contentsOfFile: config.adminTokenPath, encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)
         return TestServer(dir: dir, server: server, task: task, port: port, token: token)
+    }
+
+    /// A server on a port below the kernel's ephemeral range (32768 and up here), for a test that restarts it on the
+    /// same port: a port the kernel picked can be handed to another test's outgoing connection the moment it is
+    /// free. Tries random ports until one binds. (The EADDRINUSE the full parallel run showed was another cause: a
+    /// test's own posix_spawn that leaked this process's listening sockets into a child; see DnsmasqIntegrationTests.)
+    static func startOnStablePort(dir: String? = nil) async throws -> TestServer {
+        let dir = dir ?? temporaryPath("test")  // one directory for every try: a failed bind leaves nothing else behind
+        var lastError: (any Error)? = nil
+        for _ in 0..<30 {
+            let port = Int.random(in: 20000..<32000)
+            do {
+                return try await start(dir: dir) { $0.port = port }
+            } catch {
+                guard "\(error)".contains("Address already in use") else { throw error }
+                lastError = error
+            }
+        }
+        throw lastError ?? KumoError(.internal, "no free port")
     }
 
     private init(dir: String, server: KumoServer, task: Task<Void, any Error>, port: Int, token: String) {

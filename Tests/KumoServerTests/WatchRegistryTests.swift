@@ -18,4 +18,18 @@ struct WatchRegistryTests {
         #expect(ended.withLock { $0 } == ["early", "late"])
         #expect(registry.count == 0)
     }
+
+    @Test("endOpen ends the streams open now and serves later ones (a test's or an operator's disconnect, not a shutdown)")
+    func endOpenKeepsServing() {
+        let registry = WatchRegistry()
+        let ended = Mutex<[String]>([])
+        _ = registry.add(owner: "a") { _ in ended.withLock { $0.append("a") } }
+        _ = registry.add(owner: "b") { _ in ended.withLock { $0.append("b") } }
+        #expect(registry.endOpen() == 2)
+        #expect(ended.withLock { $0.sorted() } == ["a", "b"])
+        #expect(registry.count == 0)
+        _ = registry.add(owner: "later") { _ in ended.withLock { $0.append("later") } }
+        #expect(registry.count == 1, "a stream opened after endOpen stays open")
+        #expect(ended.withLock { $0.count } == 2)
+    }
 }

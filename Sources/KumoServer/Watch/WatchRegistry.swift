@@ -41,7 +41,19 @@ public final class WatchRegistry: Sendable {
 
     public var count: Int { streams.withLock { $0.stops.count } }
 
-    /// Ends every open stream, and every stream opened from now on.
+    /// Ends the streams open now; streams opened later are served as usual (their clients reconnect). Returns how
+    /// many were ended.
+    @discardableResult
+    public func endOpen() -> Int {
+        let stops = streams.withLock { s in
+            defer { s.stops.removeAll() }
+            return s.stops.values.map(\.stop)
+        }
+        for stop in stops { stop(nil) }
+        return stops.count
+    }
+
+    /// Ends every open stream, and every stream opened from now on (shutdown).
     public func stopAll() {
         let stops = streams.withLock { s in
             let all = s.stops.values.map(\.stop)
