@@ -56,8 +56,7 @@ final class TestServer: Sendable {
 
     /// A server on a port below the kernel's ephemeral range (32768 and up here), for a test that restarts it on the
     /// same port: a port the kernel picked can be handed to another test's outgoing connection the moment it is
-    /// free. Tries random ports until one binds. (The EADDRINUSE the full parallel run showed was another cause: a
-    /// test's own posix_spawn that leaked this process's listening sockets into a child; see DnsmasqIntegrationTests.)
+    /// free. Tries random ports until one binds.
     static func startOnStablePort(dir: String? = nil) async throws -> TestServer {
         let dir = dir ?? temporaryPath("test")  // one directory for every try: a failed bind leaves nothing else behind
         var lastError: (any Error)? = nil

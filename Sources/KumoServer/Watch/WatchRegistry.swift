@@ -55,13 +55,9 @@ public final class WatchRegistry: Sendable {
 
     /// Ends every open stream, and every stream opened from now on (shutdown).
     public func stopAll() {
-        let stops = streams.withLock { s in
-            let all = s.stops.values.map(\.stop)
-            s.stops.removeAll()
-            s.stopped = true
-            return all
-        }
-        for stop in stops { stop(nil) }
+        // from here `add` ends a new stream itself; the ones registered before are endOpen's
+        streams.withLock { $0.stopped = true }
+        endOpen()
     }
 }
 
