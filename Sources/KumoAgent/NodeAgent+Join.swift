@@ -27,8 +27,7 @@ extension NodeAgent {
             }
             trusted = pem
         }
-        let (info, ca) = try await AgentAPI.join(
-            server: config.server, joinToken: join, node: config.nodeName, addresses: [address], trustedCA: trusted)
+        let (info, ca) = try await joinWaiting(joinToken: join, address: address, trustedCA: trusted)
         guard let token = info.token else { throw KumoError(.internal, "the server's join answer has no node token") }
         if let ca { try SecureFile.write(Data(ca.utf8), to: config.caPath) }
         if let cert = info.agentCertificate, let key = info.agentKey {
@@ -43,6 +42,36 @@ extension NodeAgent {
         try SecureFile.write(Data((token + "\n").utf8), to: config.nodeTokenPath)
         logger.notice("joined the cluster", metadata: ["node": "\(config.nodeName)", "identity": "\(info.identity)"])
         return token
+    }
+
+    /// The join, retried while the server cannot be reached or answers 503 (an agent started before its server,
+    /// or across a network blip, keeps trying, as registration does); any other answer — a wrong CA pin, a
+    /// revoked token, bad input — ends it at once. A join token serves any number of joins, so a retry after an
+    /// answer that was lost is safe.
+    func joinWaiting(
+        joinToken: String, address: String, trustedCA: String?, maxDelay: Duration = .seconds(5)
+    ) async throws(KumoError) -> (info: TokenInfo, caPEM: String?) {
+        var delay = Duration.milliseconds(200)
+        var lastLogged: ContinuousClock.Instant?
+        while true {
+            do {
+                let joined = try await AgentAPI.join(
+                    server: config.server, joinToken: joinToken, node: config.nodeName, addresses: [address],
+                    trustedCA: trustedCA)
+                registrationWait.withLock { $0 = nil }
+                return joined
+            } catch where error.code == .unavailable {
+                if lastLogged.map({ ContinuousClock.now - $0 > .seconds(60) }) ?? true {
+                    logger.warning(
+                        "server unreachable; retrying the join", metadata: ["server": "\(config.server)", "error": "\(error.message)"])
+                    lastLogged = ContinuousClock.now
+                }
+                registrationWait.withLock { $0 = "joining: \(error.message)" }
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, maxDelay)
+                if Task.isCancelled { throw error }
+            }
+        }
     }
 
     /// Registration, waiting as long as it must (`NodeRegistration.registerWaiting`).

@@ -72,6 +72,21 @@ struct AgentE2ETests {
         }
     }
 
+    @Test("an agent started while its server is down keeps retrying the join, and joins when the server is back")
+    func joinWaitsForTheServer() async throws {
+        try await withCloud(agents: 1, starting: 0) { c in
+            _ = c.server.terminate()
+            try c.startAgent(1)
+            try await eventually("the agent says it retries", timeout: .seconds(20)) {
+                c.agentLog(1).contains("retrying the join")
+            }
+            try await Task.sleep(for: .seconds(2))
+            #expect(c.agentExitStatus(1) == nil, "\(c.agentLog(1).suffix(2000))")
+            try await c.restartServer()
+            try await c.waitForReadyNodes(1)
+        }
+    }
+
     @Test("a workload of 3 runs spread over 3 agents, reachable from its host; a killed container restarts; an agent restart re-adopts; logs")
     func workloadOnRealAgents() async throws {
         try await withCloud { c in
