@@ -16,6 +16,8 @@ struct KumoBench: AsyncParsableCommand {
               schedule  simulated 5,000 nodes and 50,000 replicas through the real scheduler: placements/s, p99
               scale     a real server, --nodes fake agents over HTTPS (SimulatedFleet), --replicas replicas: bound/s,
                         Running/s, heartbeat and API p99, a node change at every agent, a node loss, RSS, cold start
+              burst     --creates replica creates (64 in flight) while watchers stop reading or drop mid-watch: healthz
+                        p99 beside idle, peak RSS, nothing lost
               doctor    every health check and the cause ranking over simulated states of 1,000 nodes × 30 replicas,
                         then `kumo doctor` end to end on a local cloud of 3 agents (root; --simulated-only skips it)
               start     API create of a replica → its agent reports Running (real runc, netns host; root): p50/p99
@@ -27,7 +29,7 @@ struct KumoBench: AsyncParsableCommand {
               vm        API create of a VM → its DHCP lease (QEMU, dnsmasq; root): guest boot vs orchestration overhead
             """)
 
-    @Argument(help: "store, api, watch, schedule, scale, doctor, start, failover, overlay, rollout, lb, endpoints or vm.")
+    @Argument(help: "store, api, watch, schedule, scale, burst, doctor, start, failover, overlay, rollout, lb, endpoints or vm.")
     var scenario: String
 
     @Flag(help: "Print the result as one JSON object on the last line.")
@@ -66,6 +68,12 @@ struct KumoBench: AsyncParsableCommand {
     @Option(help: "Replicas (scale scenario).")
     var replicas: Int = 150_000
 
+    @Option(help: "Creates in the burst (burst scenario).")
+    var creates: Int = 10_000
+
+    @Option(help: "Watchers that stop reading, and watchers that drop their connection mid-watch (burst scenario).")
+    var misbehaving: Int = 20
+
     @Flag(help: "Run the store with synchronous=FULL (fsync per commit).")
     var synchronousFull = false
 
@@ -99,6 +107,9 @@ struct KumoBench: AsyncParsableCommand {
         case "scale":
             guard nodes >= 2, replicas >= 1 else { throw ValidationError("scale needs --nodes 2 or more and --replicas 1 or more") }
             result = try await ScaleScenario.run(nodes: nodes, replicas: replicas)
+        case "burst":
+            guard creates >= 1, misbehaving >= 0 else { throw ValidationError("burst needs --creates 1 or more and --misbehaving 0 or more") }
+            result = try await BurstScenario.run(creates: creates, slow: misbehaving, flapping: misbehaving)
         case "doctor":
             var r = try DoctorScenario.run(nodes: 1000, perNode: 30, rounds: max(rounds, 5))
             if !simulatedOnly { try await DoctorScenario.localCloud(&r, runs: 10) }
@@ -122,7 +133,7 @@ struct KumoBench: AsyncParsableCommand {
         case "vm":
             result = try await VMBench.run(count: vms)
         default:
-            throw ValidationError("unknown scenario \"\(scenario)\": expected store, api, watch, schedule, scale, doctor, start, failover, overlay, rollout, lb, endpoints or vm")
+            throw ValidationError("unknown scenario \"\(scenario)\": expected store, api, watch, schedule, scale, burst, doctor, start, failover, overlay, rollout, lb, endpoints or vm")
         }
         result.print(json: json)
         if !result.met { throw ExitCode(3) }

@@ -46,4 +46,56 @@ import Testing
         #expect((try await restarted.get("n1")["renewTime"]?.stringValue ?? "") > before)
         await store.close()
     }
+
+    @Test func aDeletedNodesLeaseIsForgottenAndItsCheckpointDeletedAndKnownNodesRenewWithoutAStoreRead() async throws {
+        let dir = temporaryPath("leases")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let logger = Logger(label: "test")
+        let store = try SQLiteStore(path: dir + "/s.sqlite", logger: logger)
+        for n in ["n1", "n2"] {
+            _ = try await store.commit(Txn(operations: [.put(ObjectRef(.node, name: n).storeKey, Sample.node(n).serialized())]))
+        }
+        // a checkpoint left by an earlier version for a node deleted long ago
+        _ = try await store.commit(Txn(operations: [.put(NodeLeases.key("old"), Array(#"{"node":"old","holder":"node/old","renewTime":"2026-01-01T00:00:00Z","durationSeconds":6}"#.utf8))]))
+        let table = LeaseTable(store: store, checkpointInterval: .milliseconds(50), logger: logger)
+        let running = Task { try await table.run() }
+        defer { running.cancel() }
+        try await eventually("the node watch lists the nodes") { table.snapshot()["nodesKnown"] == 2 }
+        #expect(try await table.all().count == 0, "the deleted node's old checkpoint is not a lease")
+        try await eventually("the old checkpoint is deleted") {
+            try await store.get(NodeLeases.key("old")) == nil
+        }
+
+        _ = try await table.renew("n1", durationSeconds: 6, holder: "node/n1")
+        _ = try await table.renew("n2", durationSeconds: 6, holder: "node/n2")
+        #expect(table.snapshot()["renewalsReadingTheStore"] == 0, "the watch knows both nodes: no store read")
+        try await eventually("both leases are checkpointed") {
+            try await store.list(prefix: NodeLeases.prefix, startAfter: nil, limit: nil).items.count == 2
+        }
+
+        _ = try await store.commit(Txn(operations: [.delete(ObjectRef(.node, name: "n2").storeKey)]))
+        try await eventually("n2's lease is forgotten") { try await table.all().map { $0["node"] } == ["n1"] }
+        try await eventually("and its checkpoint deleted") { try await store.get(NodeLeases.key("n2")) == nil }
+        let gone = await kumoError { _ = try await table.renew("n2", durationSeconds: 6, holder: "node/n2") }
+        #expect(gone?.code == .notFound, "a deleted node cannot renew")
+
+        // registered a moment ago, not yet delivered by the watch: one store read finds it
+        _ = try await store.commit(Txn(operations: [.put(ObjectRef(.node, name: "n3").storeKey, Sample.node("n3").serialized())]))
+        _ = try await table.renew("n3", durationSeconds: 6, holder: "node/n3")
+        #expect(try await table.get("n3")["holder"] == "node/n3")
+
+        // a renewal that read the node before a deletion the table has since seen does not bring the lease back
+        let n4 = ObjectRef(.node, name: "n4").storeKey
+        let created = try await store.commit(Txn(operations: [.put(n4, Sample.node("n4").serialized())]))
+        try await eventually("the watch delivered n4") { table.state.withLock { $0.nodes?.contains("n4") == true } }
+        table.applyNodeEvent(WatchEvent(
+            type: .delete, kv: KeyValue(key: n4, value: [], createRevision: created, modRevision: created + 1, version: 1),
+            isCreate: false))
+        let fenced = await kumoError { _ = try await table.renew("n4", durationSeconds: 6, holder: "node/n4") }
+        #expect(fenced?.code == .notFound)
+        running.cancel()
+        _ = try? await running.value
+        await store.close()
+    }
 }

@@ -17,8 +17,8 @@ extension APIHandlers {
                 return try await watch(kind, project: project, filter: filter, since: try query.revision("since"), identity: identity)
             }
             try Authorizer.authorize(identity, .list, kind, project: project, name: nil)
-            let page = try await core.resources.list(
-                kind, project: project, filter: filter, limit: try query.int("limit"), continueToken: query.string("continue"))
+            let page = try await list(
+                kind, project: project, filter: filter, limit: try query.int("limit"), continueToken: query.string("continue"), identity: identity)
             var meta: [String: JSONValue] = ["revision": .string(String(page.revision))]
             if let token = page.continueToken { meta["continue"] = .string(token) }
             let items = try await visibleToNode(page.items, kind: kind, identity: identity).map { redacted($0, for: identity) }

@@ -8,8 +8,9 @@ extension APIHandlers {
     /// nothing about it.
     func requireSecretOfOwnReplica(_ identity: Identity, _ ref: ObjectRef) async throws(KumoError) {
         guard let node = Authorizer.node(of: identity) else { return }
+        let bound = ListFilter(fieldSelector: try FieldSelector(parsing: "spec.nodeName=\(node)"))
         for kind in [Kind.replica, .instance] {
-            let page = try await core.resources.list(kind, project: ref.project)
+            let page = try await list(kind, project: ref.project, filter: bound, identity: identity)
             for object in page.items where object["spec"]?["nodeName"]?.stringValue == node {
                 if Self.secretNames(usedBy: object).contains(ref.name) { return }
             }
@@ -26,7 +27,7 @@ extension APIHandlers {
     /// not touched here.
     func visibleToNode(_ items: [JSONValue], kind: Kind, identity: Identity) async throws(KumoError) -> [JSONValue] {
         guard kind == .secret, let node = Authorizer.node(of: identity) else { return items }
-        let referenced = try await secretsReferenced(byNode: node)
+        let referenced = try await secretsReferenced(byNode: node, identity: identity)
         return items.filter { item in
             guard let project = item["metadata"]?["project"]?.stringValue, let name = item["metadata"]?["name"]?.stringValue
             else { return false }
@@ -35,11 +36,13 @@ extension APIHandlers {
     }
 
     /// Every secret a replica or instance bound to `node` references (all projects).
-    func secretsReferenced(byNode node: String) async throws(KumoError) -> Set<SecretReferenceIndex.SecretKey> {
+    func secretsReferenced(byNode node: String, identity: Identity) async throws(KumoError)
+        -> Set<SecretReferenceIndex.SecretKey>
+    {
         let bound = ListFilter(fieldSelector: try FieldSelector(parsing: "spec.nodeName=\(node)"))
         var out: Set<SecretReferenceIndex.SecretKey> = []
         for kind in [Kind.replica, .instance] {
-            for object in try await core.resources.list(kind, project: nil, filter: bound).items {
+            for object in try await list(kind, project: nil, filter: bound, identity: identity).items {
                 guard let project = object["metadata"]?["project"]?.stringValue else { continue }
                 for name in Self.secretNames(usedBy: object) {
                     out.insert(SecretReferenceIndex.SecretKey(project: project, name: name))

@@ -37,7 +37,7 @@ extension APIHandlers {
                     field: "since")
             }
         } else {
-            let page = try await core.resources.list(kind, project: project, filter: filter)
+            let page = try await list(kind, project: project, filter: filter, identity: identity)
             initial = try await visibleToNode(page.items, kind: kind, identity: identity)
             start = page.revision
         }

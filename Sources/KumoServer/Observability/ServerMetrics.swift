@@ -19,6 +19,8 @@ public final class ServerMetrics: Sendable {
     public let tlsHandshakes: Counter
     public let watchEventsSent: Counter
     public let watchWrites: Counter
+    /// Node-scoped lists read from the binding index (`APIHandlers.list`), not by scanning their collection.
+    public let indexedLists: Counter
     private let watcherCount = Mutex<Int>(0)
     /// Scheduler figures, copied from its state on each scrape (the scheduler itself has no metrics dependency).
     public let schedulerQueueDepth: Gauge
@@ -75,6 +77,8 @@ public final class ServerMetrics: Sendable {
             descriptor: Self.name("kumo_api_watch_events_sent", "total", "Watch events written to clients by the store-backed path (old since)"))
         watchWrites = registry.makeCounter(
             descriptor: Self.name("kumo_api_watch_writes", "total", "Writes to watch streams (each may carry several coalesced events)"))
+        indexedLists = registry.makeCounter(
+            descriptor: Self.name("kumo_api_indexed_lists", "total", "Node-scoped replica and instance lists read from the node binding index instead of a collection scan"))
     }
 
     private let authFailureCounters = Mutex<[String: Counter]>([:])

@@ -17,6 +17,12 @@ import Synchronization
 /// each holds the renewals of the agents that reach it and checkpoints them; the interval (2 s) stays well below the
 /// grace period (6 s by default), so a leader reading the checkpoints sees every live node.
 ///
+/// Which nodes exist, the table learns from a store watch on the Node collection (`followNodes`, run with the
+/// service): a renewal of a node it knows costs no store read, and a deleted node's lease is forgotten at once and
+/// its checkpoint key deleted at the next checkpoint — so `all()` (the lifecycle controller's and the doctor's read)
+/// never holds a node that is gone. A node the watch has not delivered yet (registered a moment ago) is looked up
+/// in the store once. Every server on a shared store follows the same watch, so each forgets the same leases.
+///
 /// A lease also carries the node's load-balancer acknowledgement: the store revision of services its HAProxy
 /// config reflects (`loadBalancer.appliedRevision`), sent with every renewal and at once when it changes. It is one
 /// number per node, read only by `loadBalancers(of:atLeast:)` (what a draining replica waits for, and `kumo
@@ -46,12 +52,55 @@ public final class LeaseTable: ServiceLifecycle.Service, Sendable {
         var checkpoints = 0
         var written = 0
         var lastError: String?
+        /// The nodes that exist, from the node watch; nil until its first list (then every renewal reads the store).
+        var nodes: Set<String>?
+        /// Deleted nodes → the revision of the deletion and when it was seen (uptime): a renewal that read the node
+        /// from the store before a deletion it has not seen must not bring the lease back. Pruned at checkpoints.
+        var tombstones: [String: (revision: Int64, seenAt: ContinuousClock.Instant)] = [:]
+        /// Checkpoint keys of deleted nodes' leases, deleted at the next checkpoint.
+        var toDelete: Set<String> = []
+        var deleted = 0
+        var storeReads = 0
+        var watch = "not started"
+
+        /// Whether a lease may be kept for `node` (false once the node watch knows it is gone).
+        func admits(_ node: String) -> Bool { nodes?.contains(node) ?? true }
+
+        mutating func forget(_ node: String) {
+            leases[node] = nil
+            liveness[node] = nil
+            dirty.remove(node)
+            toDelete.insert(node)
+        }
+
+        /// The renewal itself, under the lock.
+        mutating func renew(
+            _ node: String, durationSeconds: Int?, appliedRevision: Int64?, holder: String, now: String
+        ) -> JSONValue {
+            let previous = leases[node]
+            let duration = durationSeconds ?? previous?["durationSeconds"]?.intValue ?? NodeLeases.defaultDurationSeconds
+            var lease: JSONValue = [
+                "node": .string(node), "holder": .string(holder), "renewTime": .string(now),
+                "durationSeconds": .number(Double(duration)),
+            ]
+            let kept = previous?["loadBalancer"]
+            if let appliedRevision, kept?["appliedRevision"]?.intValue.map({ Int64($0) }) != appliedRevision {
+                lease["loadBalancer"] = ["appliedRevision": .number(Double(appliedRevision)), "appliedAt": .string(now)]
+            } else if let kept {
+                lease["loadBalancer"] = kept
+            }
+            leases[node] = lease
+            liveness[node] = Liveness(lease)
+            dirty.insert(node)
+            toDelete.remove(node)
+            return lease
+        }
     }
 
     let store: any Store
     let checkpointInterval: Duration
     let logger: Logger
-    private let state = Mutex(State())
+    let state = Mutex(State())
     /// One load at a time (the first renewal, the first read and the service's start may race).
     private let loading = AsyncSerializer()
 
@@ -84,6 +133,11 @@ public final class LeaseTable: ServiceLifecycle.Service, Sendable {
             }
             self.state.withLock { s in
                 for (node, lease) in read where s.leases[node] == nil {
+                    // a checkpoint of a node deleted meanwhile (or before this version forgot deleted nodes' leases)
+                    guard s.admits(node) else {
+                        s.toDelete.insert(node)
+                        continue
+                    }
                     s.leases[node] = lease
                     s.liveness[node] = Liveness(lease)
                 }
@@ -105,32 +159,29 @@ public final class LeaseTable: ServiceLifecycle.Service, Sendable {
             throw KumoError(.invalid, "loadBalancer.appliedRevision must be 0 or more", field: "loadBalancer.appliedRevision")
         }
         try await loadIfNeeded()
-        let exists: Bool
+        let now = ObjectCodec.now()
+        let known = state.withLock { s -> JSONValue? in
+            guard s.nodes?.contains(node) == true else { return nil }
+            return s.renew(node, durationSeconds: durationSeconds, appliedRevision: appliedRevision, holder: holder, now: now)
+        }
+        if let known { return known }
+        // not (yet) seen by the node watch: the store says whether the node exists
+        let stored: KeyValue?
         do {
-            exists = try await store.get(ObjectRef(.node, name: node).storeKey) != nil
+            stored = try await store.get(ObjectRef(.node, name: node).storeKey)
         } catch {
             throw KumoError(.unavailable, "failed to renew lease of \(node): \(error)", cause: error)
         }
-        guard exists else { throw KumoError(.notFound, "node \"\(node)\" not found: register it before renewing its lease") }
-        let now = ObjectCodec.now()
-        return state.withLock { s in
-            let previous = s.leases[node]
-            let duration = durationSeconds ?? previous?["durationSeconds"]?.intValue ?? NodeLeases.defaultDurationSeconds
-            var lease: JSONValue = [
-                "node": .string(node), "holder": .string(holder), "renewTime": .string(now),
-                "durationSeconds": .number(Double(duration)),
-            ]
-            let kept = previous?["loadBalancer"]
-            if let appliedRevision, kept?["appliedRevision"]?.intValue.map({ Int64($0) }) != appliedRevision {
-                lease["loadBalancer"] = ["appliedRevision": .number(Double(appliedRevision)), "appliedAt": .string(now)]
-            } else if let kept {
-                lease["loadBalancer"] = kept
+        let lease = state.withLock { s -> JSONValue? in
+            s.storeReads += 1
+            return stored.flatMap { kv -> JSONValue? in
+                if let gone = s.tombstones[node], gone.revision > kv.modRevision { return nil }
+                s.nodes?.insert(node)
+                return s.renew(node, durationSeconds: durationSeconds, appliedRevision: appliedRevision, holder: holder, now: now)
             }
-            s.leases[node] = lease
-            s.liveness[node] = Liveness(lease)
-            s.dirty.insert(node)
-            return lease
         }
+        guard let lease else { throw KumoError(.notFound, "node \"\(node)\" not found: register it before renewing its lease") }
+        return lease
     }
 
     /// A service's load balancers as the live nodes acknowledge them: how many nodes hold an unexpired lease, how
@@ -172,24 +223,38 @@ public final class LeaseTable: ServiceLifecycle.Service, Sendable {
         return state.withLock { Array($0.leases.values) }
     }
 
-    /// Writes the renewals since the last checkpoint; what fails stays to be written next time.
+    /// Writes the renewals since the last checkpoint and deletes the leases of deleted nodes; what fails stays to be
+    /// written next time.
     public func checkpoint() async {
-        let batch = state.withLock { s -> [(String, JSONValue)] in
-            defer { s.dirty.removeAll() }
-            return s.dirty.compactMap { node in s.leases[node].map { (node, $0) } }
+        let batch = state.withLock { s -> [(node: String, lease: JSONValue?)] in
+            defer {
+                s.dirty.removeAll()
+                s.toDelete.removeAll()
+                let horizon = ContinuousClock.now - .seconds(60)
+                s.tombstones = s.tombstones.filter { $0.value.seenAt > horizon }
+            }
+            return s.dirty.compactMap { node in s.leases[node].map { (node, $0) } } + s.toDelete.map { ($0, nil) }
         }
         guard !batch.isEmpty else { return }
         for start in stride(from: 0, to: batch.count, by: 500) {
             let chunk = batch[start..<min(start + 500, batch.count)]
             do {
-                _ = try await store.commit(Txn(operations: chunk.map { .put(NodeLeases.key($0.0), $0.1.serialized()) }))
+                _ = try await store.commit(Txn(operations: chunk.map { entry -> KumoStore.Operation in
+                    entry.lease.map { .put(NodeLeases.key(entry.node), $0.serialized()) } ?? .delete(NodeLeases.key(entry.node))
+                }))
+                let deletes = chunk.count { $0.lease == nil }
                 state.withLock {
-                    $0.written += chunk.count
+                    $0.written += chunk.count - deletes
+                    $0.deleted += deletes
                     $0.lastError = nil
                 }
             } catch {
                 state.withLock { s in
-                    for (node, _) in chunk { s.dirty.insert(node) }
+                    for entry in chunk {
+                        // what changed meanwhile wins: a renewal after a failed delete, a deletion after a failed put
+                        if entry.lease != nil, s.leases[entry.node] != nil { s.dirty.insert(entry.node) }
+                        if entry.lease == nil, s.leases[entry.node] == nil { s.toDelete.insert(entry.node) }
+                    }
                     s.lastError = "\(error)"
                 }
                 logger.warning("lease checkpoint failed; retried next interval", metadata: ["error": "\(error)"])
@@ -201,6 +266,8 @@ public final class LeaseTable: ServiceLifecycle.Service, Sendable {
     /// Checkpoints every interval; a last one at a graceful shutdown.
     public func run() async throws {
         try? await loadIfNeeded()
+        let follower = Task { await self.followNodes() }
+        defer { follower.cancel() }
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.checkpointInterval) }
             await checkpoint()
@@ -215,6 +282,9 @@ public final class LeaseTable: ServiceLifecycle.Service, Sendable {
                 "leases": .number(Double(s.leases.count)), "pendingCheckpoint": .number(Double(s.dirty.count)),
                 "checkpoints": .number(Double(s.checkpoints)), "written": .number(Double(s.written)),
                 "checkpointIntervalSeconds": .number(checkpointInterval.secondsValue),
+                "deleted": .number(Double(s.deleted)), "pendingDelete": .number(Double(s.toDelete.count)),
+                "nodesKnown": s.nodes.map { .number(Double($0.count)) } ?? .null, "nodeWatch": .string(s.watch),
+                "renewalsReadingTheStore": .number(Double(s.storeReads)),
                 "lastError": s.lastError.map { .string($0) } ?? .null,
             ]
         }

@@ -110,6 +110,9 @@ public final class WatchBroadcaster: ServiceLifecycle.Service, Sendable {
         var nextID = 0
         /// As of the last event published (valid while running).
         var secretReferences = SecretReferenceIndex()
+        var nodeBindings = NodeBindingIndex()
+        /// Every event at or below this revision is published (the watch's start until one is).
+        var published: Int64 = 0
     }
 
     private let state = Mutex(State())
@@ -169,6 +172,7 @@ public final class WatchBroadcaster: ServiceLifecycle.Service, Sendable {
                 "ringFromRevision": s.running ? .number(Double(s.ringStart)) : .null,
                 "flushIntervalMs": .number(Double(flushNanos / 1_000_000)),
                 "secretReferences": .number(Double(s.secretReferences.referenceCount)),
+                "boundObjects": .number(Double(s.nodeBindings.count)),
             ])
         }
     }
@@ -201,12 +205,14 @@ public final class WatchBroadcaster: ServiceLifecycle.Service, Sendable {
         let stream = try await store.watch(prefix: StoreKeys.registry, since: start)
         // Read after the watch began (at a revision ≥ start): the events in between are applied again on top,
         // each setting its object as it was then, so from the last of them on the index is exact.
-        let references = try await loadSecretReferences()
+        let (references, bindings) = try await loadHolderIndexes()
         state.withLock {
             $0.running = true
             $0.ring.removeAll()
             $0.ringStart = start
+            $0.published = start
             $0.secretReferences = references
+            $0.nodeBindings = bindings
         }
         defer { state.withLock { $0.running = false } }
         for try await event in stream {
@@ -214,22 +220,25 @@ public final class WatchBroadcaster: ServiceLifecycle.Service, Sendable {
         }
     }
 
-    /// Every replica and instance in the store → the index.
-    private func loadSecretReferences() async throws -> SecretReferenceIndex {
+    /// Every replica and instance in the store → the indexes.
+    private func loadHolderIndexes() async throws -> (SecretReferenceIndex, NodeBindingIndex) {
         var index = SecretReferenceIndex()
+        var bindings = NodeBindingIndex()
         for prefix in SecretReferenceIndex.holderPrefixes {
             var after: String? = nil
             while true {
                 let page = try await store.list(prefix: prefix, startAfter: after, limit: 500)
                 for kv in page.items {
                     // an object that cannot be read references nothing: its node gets none of its secrets
-                    index.apply(key: kv.key, object: try? ObjectCodec.decodeStored(kv.value, key: kv.key))
+                    let object = try? ObjectCodec.decodeStored(kv.value, key: kv.key)
+                    index.apply(key: kv.key, object: object)
+                    bindings.apply(key: kv.key, object: object)
                 }
                 after = page.items.last?.key
                 if !page.more || after == nil { break }
             }
         }
-        return index
+        return (index, bindings)
     }
 
     private func publish(_ entry: Entry) {
@@ -239,9 +248,12 @@ public final class WatchBroadcaster: ServiceLifecycle.Service, Sendable {
             if SecretReferenceIndex.isHolder(entry.key) {
                 // before delivery: a secret event of this same revision is judged with it (fails closed: an
                 // unreadable object references nothing)
-                s.secretReferences.apply(
-                    key: entry.key, object: entry.event.type == .delete ? nil : entry.rendered(renderer)?.object)
+                let object = entry.event.type == .delete ? nil : entry.rendered(renderer)?.object
+                s.secretReferences.apply(key: entry.key, object: object)
+                s.nodeBindings.apply(key: entry.key, object: object)
             }
+            // the revision's other events may still follow: only the one before is known complete
+            s.published = entry.revision - 1
             s.ring.append(entry)
             if s.ring.count > ringCapacity {
                 // drop whole revisions from the front
@@ -292,6 +304,16 @@ public final class WatchBroadcaster: ServiceLifecycle.Service, Sendable {
 
     /// Subscribes to keys under `prefix` changed after `since`; nil when `since` is older than the ring (use the
     /// store's own watch then). `redact` renders a line differently for this subscriber (view tokens on secrets).
+    /// The store keys under `prefix` (replicas or instances, of all projects or one) bound to `node`, and the
+    /// revision through which the index has applied every event; nil while the broadcaster is not running. Every
+    /// object bound to `node` at that revision is among the keys (see `ResourceService.list(keys:)`).
+    func keys(boundTo node: String, under prefix: String) -> (keys: [String], revision: Int64)? {
+        state.withLock { s in
+            guard s.running else { return nil }
+            return (s.nodeBindings.keys(boundTo: node, under: prefix), s.published)
+        }
+    }
+
     /// `immediate` streams get every event at once, never coalesced: node agents' streams, which carry only
     /// their node's few events and whose latency is the replica start latency. `secretsOf`: a node's secret
     /// watch, which gets only the secrets that node's replicas and instances reference (replayed events are
