@@ -66,17 +66,26 @@ enum BurstScenario {
             slowWatchers.append((channel, handler))
         }
         let flaps = SharedCounter()
+        let flapFailures = SharedCounter()
         let stop = SharedFlag()
         let flappers = (0..<flapping).map { i in
             Task {
+                var resume = since
                 while !stop.isSet {
-                    // read a little, then drop the connection without a word
-                    guard let (channel, handler) = try? await RawStreamHandler.open(
-                        target.host, target.port, tls: tls, request: request, closeAfter: 2_000 + i * 1_000)
-                    else { continue }
-                    try? await channel.closeFuture.get()
-                    _ = handler
-                    flaps.add()
+                    // read a little, then drop the connection without a word; come back after an informer's first
+                    // backoff (200 ms), from the last revision seen, as an agent's cache does
+                    do {
+                        let (channel, handler) = try await RawStreamHandler.open(
+                            target.host, target.port, tls: tls,
+                            request: request.replacingOccurrences(of: "since=\(since) ", with: "since=\(resume) "),
+                            closeAfter: 2_000 + i * 1_000)
+                        try? await channel.closeFuture.get()
+                        if let seen = handler.lastRevision { resume = String(seen - 1) }
+                        flaps.add()
+                    } catch {
+                        flapFailures.add()
+                    }
+                    try? await Task.sleep(for: .milliseconds(200))
                 }
             }
         }
@@ -122,6 +131,7 @@ enum BurstScenario {
         r.add("slow_watchers_cut", Double(cut))
         r.add("flapping_watchers", Double(flapping))
         r.add("flapping_reconnects", Double(flaps.current))
+        r.add("flapping_connect_failures", Double(flapFailures.current))
         r.add("watcher_events_missed", Double(max(0, created - seen.withLock { $0.count })))
         r.add("listed_missing", Double(max(0, created - listed)))
         r.add("server_rss_before_mib", rssBefore.rounded())
@@ -136,6 +146,9 @@ enum BurstScenario {
         r.notes.append(
             "server: a real kumo server (child process, HTTPS); healthz over its own connection every 20 ms; anchor: "
                 + "the same server's idle healthz p99")
+        r.notes.append(
+            "flapping watchers read 2–21 KB, drop the TCP connection under TLS, and come back 200 ms later from the last "
+                + "revision they saw (as an agent's informer does)")
         r.notes.append(
             "slow watchers stop reading after their headers (the kernel buffers fill); the server cuts one off with a 410 "
                 + "once 16 MiB wait for it, so memory stays bounded by slow watchers × 16 MiB, not by the events")
@@ -255,10 +268,30 @@ final class RSSSampler: Sendable {
 /// drop the connection after `closeAfter` bytes (a watcher that vanishes mid-watch).
 final class RawStreamHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
-    private let state = Mutex((bytes: 0, tail: [UInt8](), headers: false, closed: false))
+    private let state = Mutex((bytes: 0, tail: [UInt8](), headers: false, closed: false, revision: Int64?.none))
+    static let revisionMarker = Array(#""resourceVersion":""#.utf8)
+
+    /// The highest `resourceVersion` read so far.
+    var lastRevision: Int64? { state.withLock { $0.revision } }
     private let closeAfter: Int?
+    let socketEnd = SocketEnd()
 
     init(closeAfter: Int?) { self.closeAfter = closeAfter }
+
+    /// Sits next to the socket: `drop()` closes it from there, below TLS (no close_notify, no waiting for one).
+    final class SocketEnd: ChannelDuplexHandler, @unchecked Sendable {
+        typealias InboundIn = ByteBuffer
+        typealias InboundOut = ByteBuffer
+        typealias OutboundIn = ByteBuffer
+        typealias OutboundOut = ByteBuffer
+        private var context: ChannelHandlerContext?
+
+        func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+        func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+        /// On the event loop (from `channelRead`).
+        func drop() { context?.close(promise: nil) }
+    }
 
     static func open(_ host: String, _ port: Int, tls: NIOSSLContext, request: String, closeAfter: Int? = nil)
         async throws -> (any Channel, RawStreamHandler)
@@ -267,6 +300,8 @@ final class RawStreamHandler: ChannelInboundHandler, @unchecked Sendable {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    // the socket's end of the pipeline: closed from here, the connection drops without TLS's goodbye
+                    try channel.pipeline.syncOperations.addHandler(handler.socketEnd)
                     try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: nil))
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
@@ -280,12 +315,36 @@ final class RawStreamHandler: ChannelInboundHandler, @unchecked Sendable {
         let buffer = unwrapInboundIn(data)
         let drop = state.withLock { s -> Bool in
             s.bytes += buffer.readableBytes
+            let from = max(0, s.tail.count - Self.revisionMarker.count - 20)
             s.tail.append(contentsOf: buffer.readableBytesView)
             if !s.headers, s.tail.count >= 12 { s.headers = true }
+            if let seen = Self.maxRevision(in: s.tail, from: from) { s.revision = max(s.revision ?? 0, seen) }
             if s.tail.count > 4096 { s.tail.removeFirst(s.tail.count - 4096) }
             return closeAfter.map { s.bytes >= $0 } ?? false
         }
-        if drop { context.close(promise: nil) }
+        if drop { socketEnd.drop() }
+    }
+
+    /// The largest `"resourceVersion":"N"` in `bytes` at or after `from` (a number cut off at the end is skipped).
+    static func maxRevision(in bytes: [UInt8], from: Int) -> Int64? {
+        let m = revisionMarker
+        var best: Int64? = nil
+        var i = from
+        while i + m.count <= bytes.count {
+            if bytes[i] == m[0], bytes[i..<(i + m.count)].elementsEqual(m) {
+                var j = i + m.count
+                var value: Int64 = 0
+                while j < bytes.count, bytes[j] >= 48, bytes[j] <= 57 {
+                    value = value &* 10 &+ Int64(bytes[j] - 48)
+                    j += 1
+                }
+                if j < bytes.count, bytes[j] == UInt8(ascii: "\"") { best = max(best ?? 0, value) }
+                i = j
+            } else {
+                i += 1
+            }
+        }
+        return best
     }
 
     func channelInactive(context: ChannelHandlerContext) {
