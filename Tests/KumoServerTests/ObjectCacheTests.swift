@@ -46,14 +46,24 @@ final class GatedSource: ObjectSource {
     }
 
     func watch(_ kind: Kind, since: Int64) async throws(KumoError) -> AsyncThrowingStream<ObjectEvent, any Error> {
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            let pass = state.withLock { s -> Bool in
-                if s.open { return true }
-                s.waiting.append(c)
-                return false
+        // a cancelled cache (the test's end) is let through the closed gate, so that its run() ends
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                let pass = state.withLock { s -> Bool in
+                    if s.open || Task.isCancelled { return true }
+                    s.waiting.append(c)
+                    return false
+                }
+                if pass { c.resume() }
             }
-            if pass { c.resume() }
+        } onCancel: {
+            let held = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+                defer { s.waiting.removeAll() }
+                return s.waiting
+            }
+            for c in held { c.resume() }
         }
+        if Task.isCancelled { throw KumoError(.unavailable, "cancelled at the gate") }
         state.withLock { $0.watchSinces.append(since) }
         return try await inner.watch(kind, since: since)
     }
@@ -100,8 +110,10 @@ struct ObjectCacheTests {
 
     /// Ends the cache's watch from the server side and waits until its reconnect is held at the closed gate.
     func disconnect(_ s: TestServer, _ source: GatedSource) async throws {
-        source.close()
+        // open first, then the gate closed: closed before, it would hold the cache's first watch (a loaded machine
+        // leaves time between the first list and the watch), which the server then never sees
         try await eventually("the cache's watch to be open") { s.server.core.watches.count >= 1 }
+        source.close()
         // endOpen, not stopAll: stopAll is the shutdown's, and would end every later watch as well
         s.server.core.watches.endOpen()
         try await eventually("the cache to watch again (held at the gate)") { source.waiting == 1 }
