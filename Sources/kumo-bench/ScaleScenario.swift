@@ -1,5 +1,6 @@
 import Foundation
 import KumoTestbed
+import Logging
 
 /// `scale`: a real `kumo server` (release, a child process), a SimulatedFleet of N fake agents over HTTPS in this
 /// process, workloads totalling M replicas — the whole control plane end to end (API, store, watches, controllers,
@@ -9,6 +10,11 @@ enum ScaleScenario {
         var r = BenchResult(scenario: "scale")
         let dir = tempDir("kumo-bench-scale")
         defer { try? FileManager.default.removeItem(atPath: dir) }
+        // the anchor, in the same run: the raw store alone (16 writers, no HTTP), before the load starts
+        var quiet = Logger(label: "kumo.bench.store")
+        quiet.logLevel = .error
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let anchor = try await StoreScenario.run(directory: dir, seconds: 3, writers: 16, synchronousFull: false, logger: quiet)
         var options = ScaleRun.Options(nodes: nodes, replicas: replicas)
         options.timeout = .seconds(1200)
         let started = ContinuousClock.now
@@ -19,6 +25,7 @@ enum ScaleScenario {
         r.add("replicas", Double(replicas))
         r.add("registered_s", f.registeredSeconds)
         r.add("bound_per_s", f.boundPerSecond.rounded())
+        r.add("store_anchor_writes_per_s", (anchor["writes_per_s"] ?? 0).rounded())
         r.add("running_per_s", f.runningPerSecond.rounded())
         r.add("heartbeat_p99_ms", f.heartbeatP99Ms)
         r.add("api_p99_ms", f.apiP99Ms)
@@ -52,6 +59,9 @@ enum ScaleScenario {
             "connections: each fake agent has its own HTTP client; over HTTP/2 its watches, heartbeats and reports share "
                 + "one connection (server_open_files counts the server's descriptors with all agents connected)")
         r.notes.append("anchor: Kubernetes' published limit is 5,000 nodes and 150,000 pods per cluster")
+        r.notes.append(
+            "anchor, same run: store_anchor_writes_per_s is the raw SQLite store (16 writers, no HTTP) measured just before; "
+                + "each binding is one store transaction")
         r.notes.append(
             "node loss: from the agent stopping to its replicas replaced and reported Running elsewhere (lease 6 s, "
                 + "--node-grace-seconds 6, so detection alone takes ~6 s)")
