@@ -321,7 +321,7 @@ public struct ScaleRun: Sendable {
     }
 
     /// VmRSS and VmHWM of a process, MiB.
-    static func rss(pid: Int32) -> (Double, Double) {
+    public static func rss(pid: Int32) -> (current: Double, peak: Double) {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return (0, 0) }
         func field(_ name: String) -> Double {
             guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name + ":") }) else { return 0 }

@@ -33,7 +33,7 @@ enum BurstScenario {
         // the anchor: the same server's healthz while idle
         let probe = KumoClient(baseURL: server.url, token: server.adminToken, caPEM: caPEM)
         let idle = try await healthz(probe, for: .seconds(3))
-        let rssBefore = rss(pid).current
+        let rssBefore = ScaleRun.rss(pid: pid).current
 
         // the good watcher: every create seen once
         let seen = Mutex(Set<String>())
@@ -115,7 +115,7 @@ enum BurstScenario {
             try? await channel.close()
         }
         let listed = try await countListed(admin, path)
-        let hwm = rss(pid).peak
+        let hwm = ScaleRun.rss(pid: pid).peak
         await probe.shutdown()
 
         r.add("creates", Double(creates))
@@ -226,16 +226,6 @@ enum BurstScenario {
         tls.applicationProtocols = ["http/1.1"]
         return try NIOSSLContext(configuration: tls)
     }
-
-    /// VmRSS and VmHWM of a process, MiB.
-    static func rss(_ pid: Int32) -> (current: Double, peak: Double) {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return (0, 0) }
-        func field(_ name: String) -> Double {
-            guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name + ":") }) else { return 0 }
-            return (Double(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) / 1024
-        }
-        return (field("VmRSS"), field("VmHWM"))
-    }
 }
 
 /// Samples a process's RSS every 200 ms; the peak seen.
@@ -251,7 +241,7 @@ final class RSSSampler: Sendable {
         let peak = self.peak
         task = Task {
             while !Task.isCancelled {
-                let now = BurstScenario.rss(pid).current
+                let now = ScaleRun.rss(pid: pid).current
                 peak.value.withLock { $0 = max($0, now) }
                 try? await Task.sleep(for: .milliseconds(200))
             }

@@ -8,13 +8,8 @@ extension APIHandlers {
     /// nothing about it.
     func requireSecretOfOwnReplica(_ identity: Identity, _ ref: ObjectRef) async throws(KumoError) {
         guard let node = Authorizer.node(of: identity) else { return }
-        let bound = ListFilter(fieldSelector: try FieldSelector(parsing: "spec.nodeName=\(node)"))
-        for kind in [Kind.replica, .instance] {
-            let page = try await list(kind, project: ref.project, filter: bound, identity: identity)
-            for object in page.items where object["spec"]?["nodeName"]?.stringValue == node {
-                if Self.secretNames(usedBy: object).contains(ref.name) { return }
-            }
-        }
+        let secret = SecretReferenceIndex.SecretKey(project: ref.project ?? "", name: ref.name)
+        if try await secretsReferenced(byNode: node, identity: identity).contains(secret) { return }
         throw KumoError(
             .forbidden, "\(identity.name) may not access \(ref): no replica bound to node \(node) uses it")
     }

@@ -302,8 +302,6 @@ public final class WatchBroadcaster: ServiceLifecycle.Service, Sendable {
 
     // MARK: Subscribers
 
-    /// Subscribes to keys under `prefix` changed after `since`; nil when `since` is older than the ring (use the
-    /// store's own watch then). `redact` renders a line differently for this subscriber (view tokens on secrets).
     /// The store keys under `prefix` (replicas or instances, of all projects or one) bound to `node`, and the
     /// revision through which the index has applied every event; nil while the broadcaster is not running. Every
     /// object bound to `node` at that revision is among the keys (see `ResourceService.list(keys:)`).
@@ -314,6 +312,8 @@ public final class WatchBroadcaster: ServiceLifecycle.Service, Sendable {
         }
     }
 
+    /// Subscribes to keys under `prefix` changed after `since`; nil when `since` is older than the ring (use the
+    /// store's own watch then). `redact` renders a line differently for this subscriber (view tokens on secrets).
     /// `immediate` streams get every event at once, never coalesced: node agents' streams, which carry only
     /// their node's few events and whose latency is the replica start latency. `secretsOf`: a node's secret
     /// watch, which gets only the secrets that node's replicas and instances reference (replayed events are
